@@ -1,0 +1,252 @@
+"""The one interface every strategy implements, and the value types it speaks.
+
+A strategy is pure: it sees closed candles and the bot's open position and answers buy, sell
+or hold with a human-readable reason. It never places orders, reads the database or talks to
+the exchange, so the engine can run any strategy the same way and tests need no fixtures.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any, ClassVar, NamedTuple
+
+logger = logging.getLogger(__name__)
+
+ParamValue = int | Decimal
+
+
+class StrategyError(Exception):
+    """Base class for everything this package raises."""
+
+
+class StrategyParamError(StrategyError, ValueError):
+    """Parameters failed validation; `errors` maps each bad field to a message for the form."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        self.errors: dict[str, str] = dict(errors)
+        super().__init__("; ".join(f"{name}: {msg}" for name, msg in self.errors.items()))
+
+
+class UnknownStrategyError(StrategyError, LookupError):
+    """No strategy is registered under the requested name (e.g. a removed plugin)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"unknown strategy {name!r}")
+
+
+class Signal(enum.StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+    HOLD = "hold"
+
+
+class Candle(NamedTuple):
+    """One OHLCV bar; `ts` is the candle's open time in epoch milliseconds (ccxt's layout)."""
+
+    ts: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+    @classmethod
+    def from_ccxt(cls, row: Sequence[Any]) -> Candle:
+        """Build from one row of `exchange.fetch_ohlcv()`; a missing volume counts as 0."""
+        ts, open_, high, low, close, volume = row[:6]
+        return cls(
+            int(ts),
+            float(open_),
+            float(high),
+            float(low),
+            float(close),
+            0.0 if volume is None else float(volume),
+        )
+
+
+@dataclass(frozen=True)
+class Position:
+    """The bot's open position: base-currency quantity and average entry price in quote.
+
+    Fees paid on buys are inside `avg_price` (see webapp.engine.accounting), so a sell at
+    `avg_price` breaks even before the sell fee.
+    """
+
+    qty: Decimal = Decimal(0)
+    avg_price: Decimal = Decimal(0)
+
+    @property
+    def is_open(self) -> bool:
+        return self.qty > 0
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a strategy wants done and why; `reason` goes verbatim into the activity log.
+
+    `values` carries the numbers the decision was based on (e.g. EMA values) for logs/charts.
+    """
+
+    signal: Signal
+    reason: str
+    values: Mapping[str, float] = field(default_factory=dict)
+
+
+class ParamType(enum.StrEnum):
+    INT = "int"
+    DECIMAL = "decimal"
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """Describes one strategy parameter so forms can render and validate it generically.
+
+    `default` None means the field is required. `min`/`max` are inclusive bounds, except that
+    `exclusive_min` makes `min` a strict lower bound (prices must be > 0, not >= 0).
+    """
+
+    name: str
+    label: str
+    type: ParamType
+    default: ParamValue | None = None
+    min: ParamValue | None = None
+    max: ParamValue | None = None
+    help: str = ""
+    exclusive_min: bool = False
+
+    @property
+    def required(self) -> bool:
+        return self.default is None
+
+    def coerce(self, raw: object) -> ParamValue | None:
+        """Turn a form/JSON value into int/Decimal; None when blank. Raises ValueError(message)."""
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            return None
+        if isinstance(raw, bool):
+            raise ValueError(self._type_message())
+        number = _to_decimal(raw)
+        if number is None or not number.is_finite():
+            raise ValueError(self._type_message())
+        if self.type is ParamType.INT:
+            if number != number.to_integral_value():
+                raise ValueError(self._type_message())
+            return int(number)
+        return number
+
+    def check_bounds(self, value: ParamValue) -> str | None:
+        """The error message for an out-of-range value, or None when it is in range."""
+        if self.min is not None:
+            if self.exclusive_min and value <= self.min:
+                return f"{self.label} must be greater than {_fmt(self.min)}."
+            if not self.exclusive_min and value < self.min:
+                return f"{self.label} must be at least {_fmt(self.min)}."
+        if self.max is not None and value > self.max:
+            return f"{self.label} must be at most {_fmt(self.max)}."
+        return None
+
+    def _type_message(self) -> str:
+        kind = "a whole number" if self.type is ParamType.INT else "a number"
+        return f"{self.label} must be {kind}."
+
+
+class Strategy(abc.ABC):
+    """Base class of all strategies; subclass, fill in the class attributes and `decide`.
+
+    Subclasses add cross-field rules by overriding `check_params`. Instances hold their
+    validated parameters in `self.values` (the class attribute `params` is the schema).
+    """
+
+    name: ClassVar[str]
+    label: ClassVar[str]
+    description: ClassVar[str]
+    params: ClassVar[tuple[ParamSpec, ...]] = ()
+
+    def __init__(self, params: Mapping[str, object] | None) -> None:
+        # Validating again is cheap and idempotent, and guards against stale stored params.
+        self.values: dict[str, ParamValue] = self.validate_params(params)
+
+    @classmethod
+    def validate_params(cls, raw: Mapping[str, object] | None) -> dict[str, ParamValue]:
+        """Coerce, default and range-check `raw`; report every problem in one exception.
+
+        Keys that are not parameters of this strategy are ignored (forms post other fields).
+        """
+        raw = raw or {}
+        values: dict[str, ParamValue] = {}
+        errors: dict[str, str] = {}
+        for spec in cls.params:
+            try:
+                value = spec.coerce(raw.get(spec.name))
+            except ValueError as exc:
+                errors[spec.name] = str(exc)
+                continue
+            if value is None:
+                if spec.default is None:
+                    errors[spec.name] = f"{spec.label} is required."
+                    continue
+                value = spec.default
+            problem = spec.check_bounds(value)
+            if problem:
+                errors[spec.name] = problem
+            else:
+                values[spec.name] = value
+        for name, message in cls.check_params(values).items():
+            errors.setdefault(name, message)
+        if errors:
+            raise StrategyParamError(errors)
+        return values
+
+    @classmethod
+    def check_params(cls, values: Mapping[str, ParamValue]) -> dict[str, str]:
+        """Cross-field rules; `values` holds only fields that passed their own checks."""
+        return {}
+
+    @classmethod
+    def serialize_params(cls, values: Mapping[str, ParamValue]) -> dict[str, int | str]:
+        """JSON-safe form of validated params (Decimals as plain strings, no exponent)."""
+        return {
+            k: format(v, "f") if isinstance(v, Decimal) else int(v)
+            for k, v in values.items()
+            if any(spec.name == k for spec in cls.params)
+        }
+
+    @property
+    @abc.abstractmethod
+    def required_candles(self) -> int:
+        """How many closed candles `decide` needs to reach a buy/sell decision."""
+
+    @abc.abstractmethod
+    def decide(self, candles: Sequence[Candle], position: Position) -> Decision:
+        """Decide on the latest of `candles` (oldest first, closed candles only)."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.serialize_params(self.values)}>"
+
+
+def _to_decimal(raw: object) -> Decimal | None:
+    if isinstance(raw, Decimal):
+        return raw
+    if isinstance(raw, int | float | str):
+        try:
+            # str() of a float is its shortest repr, so 0.1 becomes Decimal("0.1").
+            return Decimal(str(raw).strip())
+        except InvalidOperation:
+            return None
+    return None
+
+
+def _fmt(value: ParamValue) -> str:
+    return format(value, "f") if isinstance(value, Decimal) else str(value)
+
+
+def fmt_price(value: float | Decimal) -> str:
+    """Compact price text for reasons: 10 significant digits, no exponent for normal prices."""
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return f"{value:.10g}"

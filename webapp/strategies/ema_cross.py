@@ -1,0 +1,133 @@
+"""Fast/slow exponential moving average crossover.
+
+The EMA is seeded with the first close, so its values depend on how much history is passed
+in: the engine should always fetch the same number of candles (comfortably more than
+`required_candles`) for a bot so decisions are reproducible.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+
+from webapp.strategies.base import (
+    Candle,
+    Decision,
+    ParamSpec,
+    ParamType,
+    ParamValue,
+    Position,
+    Signal,
+    Strategy,
+    fmt_price,
+)
+from webapp.strategies.registry import register
+
+logger = logging.getLogger(__name__)
+
+
+def ema(values: Sequence[float], span: int) -> list[float]:
+    """EMA with alpha = 2/(span+1), seeded with the first value.
+
+    Mirrors pandas `Series.ewm(span=span, adjust=False).mean()` operation by operation
+    (including its weight normalisation), so results agree to the last bit or two.
+    """
+    if span < 1:
+        raise ValueError("span must be >= 1")
+    if not values:
+        return []
+    alpha = 2.0 / (span + 1)
+    old_wt = 1.0 - alpha
+    weighted = float(values[0])
+    out = [weighted]
+    for cur in values[1:]:
+        cur = float(cur)
+        if weighted != cur:
+            weighted = (old_wt * weighted + alpha * cur) / (old_wt + alpha)
+        out.append(weighted)
+    return out
+
+
+@register
+class EmaCrossStrategy(Strategy):
+    name = "ema_cross"
+    label = "EMA crossover"
+    description = (
+        "Buys when the fast EMA of closes crosses above the slow EMA and sells the position "
+        "when it crosses back below."
+    )
+    params = (
+        ParamSpec(
+            name="fast",
+            label="Fast EMA period",
+            type=ParamType.INT,
+            default=9,
+            min=2,
+            max=499,
+            help="Number of candles in the fast moving average.",
+        ),
+        ParamSpec(
+            name="slow",
+            label="Slow EMA period",
+            type=ParamType.INT,
+            default=21,
+            min=3,
+            max=500,
+            help="Number of candles in the slow moving average; must be larger than fast.",
+        ),
+    )
+
+    @classmethod
+    def check_params(cls, values: Mapping[str, ParamValue]) -> dict[str, str]:
+        fast, slow = values.get("fast"), values.get("slow")
+        if fast is not None and slow is not None and slow <= fast:
+            return {"slow": f"Slow EMA period must be greater than Fast EMA period ({fast})."}
+        return {}
+
+    @property
+    def fast(self) -> int:
+        return int(self.values["fast"])
+
+    @property
+    def slow(self) -> int:
+        return int(self.values["slow"])
+
+    @property
+    def required_candles(self) -> int:
+        # One more than the slow period: a cross compares the previous candle with the last.
+        return self.slow + 1
+
+    def decide(self, candles: Sequence[Candle], position: Position) -> Decision:
+        f, s = self.fast, self.slow
+        if len(candles) < self.required_candles:
+            return Decision(
+                Signal.HOLD,
+                f"not enough data: need {self.required_candles} closed candles "
+                f"for EMA({f})/EMA({s}), have {len(candles)}",
+            )
+        closes = [c.close for c in candles]
+        fast_line, slow_line = ema(closes, f), ema(closes, s)
+        prev_fast, prev_slow = fast_line[-2], slow_line[-2]
+        cur_fast, cur_slow = fast_line[-1], slow_line[-1]
+        values = {"fast_ema": cur_fast, "slow_ema": cur_slow, "close": closes[-1]}
+        fast_txt = f"fast EMA({f}) {fmt_price(cur_fast)}"
+        slow_txt = f"slow EMA({s}) {fmt_price(cur_slow)}"
+
+        if prev_fast <= prev_slow and cur_fast > cur_slow:
+            if position.is_open:
+                return Decision(
+                    Signal.HOLD,
+                    f"cross up but already in position: {fast_txt} > {slow_txt}",
+                    values,
+                )
+            return Decision(Signal.BUY, f"{fast_txt} crossed above {slow_txt}", values)
+        if prev_fast >= prev_slow and cur_fast < cur_slow:
+            if not position.is_open:
+                return Decision(
+                    Signal.HOLD,
+                    f"cross down but no position to sell: {fast_txt} < {slow_txt}",
+                    values,
+                )
+            return Decision(Signal.SELL, f"{fast_txt} crossed below {slow_txt}", values)
+        relation = ">" if cur_fast > cur_slow else "<" if cur_fast < cur_slow else "="
+        return Decision(Signal.HOLD, f"no cross: {fast_txt} {relation} {slow_txt}", values)
