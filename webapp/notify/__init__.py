@@ -1,0 +1,1 @@
+"""Notifications: outbox, delivery channels (email, signed webhooks) and their safeguards."""
