@@ -1,0 +1,186 @@
+"""Fixtures in the style of flaskr: `app`, `client`, `runner` and an `auth` helper.
+
+Everything real: a private redis-server on a free port, a private database (SQLite, or a
+fresh PostgreSQL database when TEST_DATABASE_URL points at one), and an SMTP sink.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+
+import pytest
+from cryptography.fernet import Fernet
+from flask import Flask
+from flask.testing import FlaskClient
+from itsdangerous import URLSafeTimedSerializer
+from redis import Redis
+
+from tests.support.database import private_database
+from tests.support.services import RedisServer, SMTPSink
+from webapp import create_app
+from webapp.config import Config
+from webapp.extensions import db
+
+PASSWORD = "correct-horse-42"
+
+
+def pytest_report_header(config) -> str:
+    url = os.environ.get("TEST_DATABASE_URL") or "sqlite (temporary file)"
+    return f"database under test: {re.sub(r'//[^@/]*@', '//', url)}"
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> Iterator[str]:
+    with private_database(
+        os.environ.get("TEST_DATABASE_URL"), tmp_path_factory.mktemp("db")
+    ) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[SMTPSink]:
+    sink = SMTPSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="session")
+def encryption_key() -> str:
+    return Fernet.generate_key().decode()
+
+
+@pytest.fixture
+def config_class(database_url, redis_server, smtp_server, encryption_key) -> type[Config]:
+    class TestConfig(Config):
+        TESTING = True
+        SECRET_KEY = "test-secret-key-" + "x" * 32
+        ENCRYPTION_KEY = encryption_key
+        SQLALCHEMY_DATABASE_URI = database_url
+        SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        REDIS_URL = redis_server.url
+        MAIL_SERVER = "127.0.0.1"
+        MAIL_PORT = smtp_server.port
+        MAIL_USE_TLS = False
+        MAIL_USE_SSL = False
+        MAIL_USERNAME = None
+        MAIL_PASSWORD = None
+        MAIL_DEFAULT_SENDER = "Tradebots <noreply@test.local>"
+        MAIL_SUPPRESS_SEND = False
+        BASE_URL = "http://testserver.local"
+        LIVE_TRADING_ENABLED = False
+        EXCHANGE_SIM_URL = None
+        SERVER_NAME = None
+        PROXY_FIX_HOPS = 0
+
+    return TestConfig
+
+
+_schema_ready: set[str] = set()
+
+
+@pytest.fixture
+def app(config_class, redis_server, smtp_server) -> Iterator[Flask]:
+    app = create_app(config_class)
+    app.test_client_class = CSRFClient
+    with app.app_context():
+        url = app.config["SQLALCHEMY_DATABASE_URI"]
+        if url not in _schema_ready:
+            db.drop_all()
+            db.create_all()
+            _schema_ready.add(url)
+        yield app
+        db.session.remove()
+        with db.engine.begin() as conn:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete())
+        db.engine.dispose()
+    Redis.from_url(redis_server.url).flushall()
+    smtp_server.clear()
+
+
+class CSRFClient(FlaskClient):
+    """A test client that sends a valid CSRF token with every state-changing request,
+    as the browser does (form field or the X-CSRFToken header htmx sends).
+
+    Pass `csrf=False` to send a request without one.
+    """
+
+    def open(self, *args, csrf: bool = True, **kwargs):
+        method = (kwargs.get("method") or "GET").upper()
+        if csrf and method in {"POST", "PUT", "PATCH", "DELETE"}:
+            headers = dict(kwargs.pop("headers", None) or {})
+            headers.setdefault("X-CSRFToken", self.csrf_token())
+            kwargs["headers"] = headers
+        # A fresh app context per request, as in production: `g` (and Flask-Login's cached
+        # user) must not leak from one request into the next through the test's context.
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        db.session.expire_all()  # the test's own session sees what the request committed
+        return response
+
+    def csrf_token(self) -> str:
+        app = self.application
+        with self.session_transaction() as session:
+            if "csrf_token" not in session:
+                session["csrf_token"] = os.urandom(20).hex()
+            raw = session["csrf_token"]
+        return URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="wtf-csrf-token").dumps(raw)
+
+
+@pytest.fixture
+def client(app) -> CSRFClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+class AuthActions:
+    def __init__(self, app: Flask, client: CSRFClient) -> None:
+        self.app = app
+        self.client = client
+
+    def create_user(
+        self, email: str = "alice@example.com", password: str = PASSWORD, *, admin=False
+    ):
+        from webapp import accounts
+
+        user = accounts.create_user(email, password, is_admin=admin)
+        db.session.commit()
+        return user
+
+    def login(self, email: str = "alice@example.com", password: str = PASSWORD):
+        return self.client.post(
+            "/auth/login", data={"email": email, "password": password}, follow_redirects=False
+        )
+
+    def logout(self):
+        return self.client.post("/auth/logout")
+
+    def register_and_login(self, email: str = "alice@example.com", *, admin=False):
+        user = self.create_user(email, admin=admin)
+        response = self.login(email)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return user
+
+
+@pytest.fixture
+def auth(app, client) -> AuthActions:
+    return AuthActions(app, client)
+
+
+@pytest.fixture
+def other_client(app) -> CSRFClient:
+    """A second browser: for checking one user cannot reach another's data."""
+    return app.test_client()

@@ -1,0 +1,71 @@
+"""The trading-bot web app: `create_app` builds it from a config class."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy.engine import make_url
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from webapp.config import Config, validate
+from webapp.extensions import csrf, db, login, mail, migrate, redis_ext
+
+__all__ = ["create_app"]
+
+
+def create_app(config_class: type[Config] = Config) -> Flask:
+    app = Flask(__name__)
+    app.config.from_object(config_class)
+    validate(app.config)
+    configure_logging(app)
+    if app.config["PROXY_FIX_HOPS"]:
+        hops = app.config["PROXY_FIX_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+    ensure_sqlite_directory(app.config["SQLALCHEMY_DATABASE_URI"])
+    db.init_app(app)
+    migrate.init_app(app, db)
+    login.init_app(app)
+    csrf.init_app(app)
+    mail.init_app(app)
+    redis_ext.init_app(app)
+
+    from webapp import models  # noqa: F401  (register models with SQLAlchemy)
+    from webapp.admin import bp as admin_bp
+    from webapp.auth import bp as auth_bp
+    from webapp.errors import bp as errors_bp
+    from webapp.main import bp as main_bp
+
+    app.register_blueprint(errors_bp)
+    app.register_blueprint(auth_bp, url_prefix="/auth")
+    app.register_blueprint(main_bp)
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+
+    from webapp.cli import register_cli
+
+    register_cli(app)
+
+    from webapp.templating import register_template_helpers
+
+    register_template_helpers(app)
+    return app
+
+
+def ensure_sqlite_directory(uri: str) -> None:
+    """SQLite creates the file but not its folder; make `instance/` on first run."""
+    url = make_url(uri)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def configure_logging(app: Flask) -> None:
+    level = getattr(logging, str(app.config.get("LOG_LEVEL", "INFO")).upper(), logging.INFO)
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+    logging.getLogger("webapp").setLevel(level)
+    logging.getLogger("workers").setLevel(level)

@@ -1,0 +1,38 @@
+"""Account errors. Each message is safe to show to the user as it is."""
+
+from __future__ import annotations
+
+
+class AccountError(Exception):
+    """Base class: something the user asked for about an account cannot be done."""
+
+
+class EmailTakenError(AccountError):
+    def __init__(self) -> None:
+        super().__init__("An account with this email already exists. Log in or reset the password.")
+
+
+class UnknownUserError(AccountError):
+    def __init__(self, email: str) -> None:
+        super().__init__(f"No account with the email {email}.")
+
+
+class WeakPasswordError(AccountError):
+    """The password breaks one or more rules; `problems` lists them all."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(" ".join(problems))
+
+
+class LoginThrottledError(AccountError):
+    def __init__(self, message: str, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class InvalidResetTokenError(AccountError):
+    def __init__(self) -> None:
+        super().__init__(
+            "This password reset link is invalid or has expired. Ask for a new one below."
+        )

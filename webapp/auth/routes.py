@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from webapp import accounts
+from webapp.auth import bp
+from webapp.auth.email import MailDeliveryError, send_password_reset_email
+from webapp.auth.forms import LoginForm, RegistrationForm, ResetPasswordForm, ResetRequestForm
+from webapp.extensions import db
+from webapp.models import User
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site relative paths: never an open redirect to another host."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def _form_page(template: str, form, status: int = 200, **context):
+    if form.errors and status == 200:
+        status = 422
+    return render_template(template, form=form, **context), status
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = RegistrationForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_user(form.email.data, form.password.data)
+        except accounts.WeakPasswordError as exc:
+            form.password.errors = list(exc.problems)
+        except accounts.EmailTakenError as exc:
+            form.email.errors = [str(exc)]
+        else:
+            db.session.commit()
+            login_user(user)
+            flash("Welcome! Your account is ready.", "success")
+            return redirect(url_for("main.index"))
+        db.session.rollback()
+    return _form_page("auth/register.html", form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.authenticate(
+                form.email.data, form.password.data, request.remote_addr or "unknown"
+            )
+        except accounts.LoginThrottledError as exc:
+            response = render_template("auth/login.html", form=form, error=str(exc))
+            return response, 429, {"Retry-After": str(exc.retry_after)}
+        if user is None:
+            return _form_page("auth/login.html", form, 422, error="Invalid email or password.")
+        db.session.commit()
+        login_user(user, remember=form.remember_me.data)
+        return redirect(_safe_next(request.args.get("next")) or url_for("main.index"))
+    return _form_page("auth/login.html", form)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    logout_user()
+    flash("You have been logged out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+def reset_request():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        user = User.by_email(form.email.data)
+        if user is not None:
+            try:
+                send_password_reset_email(user)
+            except MailDeliveryError:
+                return _form_page(
+                    "auth/reset_request.html",
+                    form,
+                    503,
+                    error="We could not send the email right now. Please try again in a few "
+                    "minutes.",
+                )
+        # The same answer whether or not the account exists: no probing for accounts.
+        flash(
+            "If an account exists for that address, we sent it a link to reset the password. "
+            "Check your email.",
+            "info",
+        )
+        return redirect(url_for("auth.login"))
+    return _form_page("auth/reset_request.html", form)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    if current_user.is_authenticated:
+        logout_user()
+    try:
+        accounts.user_for_reset_token(token)
+    except accounts.InvalidResetTokenError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("auth.reset_request"))
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.reset_password(token, form.password.data)
+        except accounts.WeakPasswordError as exc:
+            form.password.errors = list(exc.problems)
+        except accounts.InvalidResetTokenError as exc:
+            flash(str(exc), "error")
+            return redirect(url_for("auth.reset_request"))
+        else:
+            db.session.commit()
+            flash("Your password has been changed. Log in with the new one.", "success")
+            return redirect(url_for("auth.login"))
+    return _form_page("auth/reset_password.html", form)

@@ -1,0 +1,136 @@
+"""Settings, read from the environment (and a `.env` file when present).
+
+Every setting has a safe default except the two secrets, which must be generated per
+installation: a missing or malformed one stops start-up with one line saying how to make it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+from dotenv import load_dotenv
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+load_dotenv(BASE_DIR / ".env")
+
+
+class ConfigError(RuntimeError):
+    """A required setting is missing or malformed; the message says what to set and how."""
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {value!r}.") from None
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [part.strip() for part in os.environ.get(name, default).split(",") if part.strip()]
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the usual `postgres://` and `postgresql://` forms; we ship the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def default_database_url() -> str:
+    instance = BASE_DIR / "instance"
+    return f"sqlite:///{instance / 'app.db'}"
+
+
+class Config:
+    """Production-shaped defaults; every value can be overridden by an environment variable."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY", "")
+    ENCRYPTION_KEY = os.environ.get("ENCRYPTION_KEY", "")
+
+    SQLALCHEMY_DATABASE_URI = normalize_database_url(
+        os.environ.get("DATABASE_URL") or default_database_url()
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "127.0.0.1")
+    MAIL_PORT = env_int("MAIL_PORT", 8025)
+    MAIL_USE_TLS = env_bool("MAIL_USE_TLS")
+    MAIL_USE_SSL = env_bool("MAIL_USE_SSL")
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Tradebots <noreply@localhost>")
+    MAIL_TIMEOUT = env_int("MAIL_TIMEOUT", 10)
+
+    # The address links in emails point at (the app cannot know its public URL by itself).
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+
+    LIVE_TRADING_ENABLED = env_bool("LIVE_TRADING_ENABLED")
+    VALIDATE_API_ON_TESTNET = env_bool("VALIDATE_API_ON_TESTNET")
+    TESTNET_URL = os.environ.get("TESTNET_URL") or None
+    EXCHANGE_SIM_URL = os.environ.get("EXCHANGE_SIM_URL") or None
+
+    # Failed-login throttling, counted in Redis over a sliding window.
+    LOGIN_MAX_FAILURES_PER_ACCOUNT = env_int("LOGIN_MAX_FAILURES_PER_ACCOUNT", 10)
+    LOGIN_MAX_FAILURES_PER_IP = env_int("LOGIN_MAX_FAILURES_PER_IP", 50)
+    LOGIN_THROTTLE_WINDOW_SECONDS = env_int("LOGIN_THROTTLE_WINDOW_SECONDS", 15 * 60)
+    PASSWORD_RESET_MAX_AGE_SECONDS = env_int("PASSWORD_RESET_MAX_AGE_SECONDS", 60 * 60)
+
+    REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 30
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE")
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    WTF_CSRF_TIME_LIMIT = None  # tied to the session instead; a long-open tab keeps working
+
+    # Behind a reverse proxy, trust this many X-Forwarded-* hops (for the client IP).
+    PROXY_FIX_HOPS = env_int("PROXY_FIX_HOPS", 0)
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+
+
+def validate(config: dict) -> None:
+    """Refuse to start with a secret that is missing or could not work."""
+    secret = config.get("SECRET_KEY") or ""
+    if len(secret) < 32:
+        raise ConfigError(
+            "SECRET_KEY is missing or shorter than 32 characters; set it in the environment "
+            "or .env, e.g. SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))')"
+        )
+    parse_encryption_keys(config.get("ENCRYPTION_KEY") or "")
+
+
+def parse_encryption_keys(raw: str) -> list[Fernet]:
+    """Parse ENCRYPTION_KEY: one or more comma-separated Fernet keys, newest first."""
+    how = (
+        "generate one with: python -c 'from cryptography.fernet import Fernet; "
+        "print(Fernet.generate_key().decode())'"
+    )
+    parts = [part.strip() for part in raw.split(",") if part.strip()]
+    if not parts:
+        raise ConfigError(f"ENCRYPTION_KEY is not set; {how}")
+    keys = []
+    for position, part in enumerate(parts, start=1):
+        try:
+            keys.append(Fernet(part.encode()))
+        except ValueError:
+            # Never echo the value: it is a secret even when malformed.
+            raise ConfigError(
+                f"ENCRYPTION_KEY entry {position} is not a valid Fernet key "
+                f"(32 url-safe base64-encoded bytes); {how}"
+            ) from None
+    return keys

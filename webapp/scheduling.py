@@ -1,0 +1,97 @@
+"""The periodic jobs of the platform, and syncing them into rq-scheduler.
+
+The list below is the source of truth; `sync_schedule` makes Redis match it, so starting
+the scheduler (or running `flask schedule sync`) after Redis lost its data restores every
+periodic job. Areas add their jobs to PERIODIC_JOBS.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from redis import Redis
+from rq_scheduler import Scheduler
+
+logger = logging.getLogger(__name__)
+
+JOB_PREFIX = "periodic-"
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    name: str
+    func: str  # dotted path, so the scheduler process never imports job code
+    interval: int  # seconds
+    queue: str = "default"
+    description: str = ""
+
+    @property
+    def job_id(self) -> str:
+        return f"{JOB_PREFIX}{self.name}"
+
+
+PERIODIC_JOBS: list[PeriodicJob] = [
+    PeriodicJob(
+        "heartbeat",
+        "workers.maintenance.heartbeat",
+        60,
+        description="Proves scheduled jobs reach a worker.",
+    ),
+]
+
+
+def get_scheduler(connection: Redis) -> Scheduler:
+    return Scheduler(queue_name="default", connection=connection)
+
+
+def _matches(job, spec: PeriodicJob | None) -> bool:
+    return (
+        spec is not None
+        and job.func_name == spec.func
+        and job.meta.get("interval") == spec.interval
+        and job.origin == spec.queue
+    )
+
+
+def sync_schedule(connection: Redis, jobs: list[PeriodicJob] | None = None) -> list[str]:
+    """Make the scheduled periodic jobs match `jobs`; returns what changed, for the log."""
+    jobs = PERIODIC_JOBS if jobs is None else jobs
+    scheduler = get_scheduler(connection)
+    wanted = {job.job_id: job for job in jobs}
+    current = {job.id: job for job in scheduler.get_jobs() if job.id.startswith(JOB_PREFIX)}
+    changes: list[str] = []
+    for job_id, job in current.items():
+        if not _matches(job, wanted.get(job_id)):
+            scheduler.cancel(job)
+            job.delete()
+            if job_id not in wanted:
+                changes.append(f"removed {job_id}")
+    for job_id, spec in wanted.items():
+        if job_id in current and _matches(current[job_id], spec):
+            continue
+        scheduler.schedule(
+            scheduled_time=datetime.now(UTC),
+            func=spec.func,
+            interval=spec.interval,
+            repeat=None,
+            id=job_id,
+            queue_name=spec.queue,
+            description=spec.description or spec.name,
+            meta={"interval": spec.interval},
+            result_ttl=spec.interval * 2,
+        )
+        changes.append(f"scheduled {job_id} every {spec.interval}s on {spec.queue}")
+    for line in changes:
+        logger.info("schedule: %s", line)
+    return changes
+
+
+def scheduled_jobs(connection: Redis) -> list[tuple[str, str, datetime | None]]:
+    """(job id, function, next run) for every job rq-scheduler holds, soonest first."""
+    scheduler = get_scheduler(connection)
+    rows = []
+    for job, when in scheduler.get_jobs(with_times=True):
+        rows.append((job.id, job.func_name, when.replace(tzinfo=UTC) if when else None))
+    return sorted(rows, key=lambda row: row[2] or datetime.max.replace(tzinfo=UTC))
