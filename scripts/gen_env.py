@@ -19,6 +19,7 @@ def main() -> int:
     values = {
         "SECRET_KEY": secrets.token_hex(32),
         "ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "DEMO_API_SECRET": secrets.token_hex(24),
     }
     lines = []
     for line in template.splitlines():
