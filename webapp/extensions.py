@@ -28,6 +28,18 @@ class Base(so.DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+
+@sa.event.listens_for(sa.engine.Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """SQLite as a multi-process server database: enforce foreign keys (ON DELETE CASCADE),
+    let readers and one writer work at once (WAL), and wait for a lock instead of failing."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
 migrate = Migrate(render_as_batch=True, compare_type=True)
 login = LoginManager()
 login.login_view = "auth.login"
