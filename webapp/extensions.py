@@ -40,6 +40,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
+
+
 migrate = Migrate(render_as_batch=True, compare_type=True)
 login = LoginManager()
 login.login_view = "auth.login"
