@@ -2,6 +2,28 @@
 
 from __future__ import annotations
 
+from webapp.models.bot import (
+    ActivityKind,
+    Bot,
+    BotActivity,
+    BotMode,
+    BotState,
+    BotStatus,
+    Trade,
+    TradeReason,
+    TradeSide,
+)
 from webapp.models.user import User
 
-__all__ = ["User"]
+__all__ = [
+    "ActivityKind",
+    "Bot",
+    "BotActivity",
+    "BotMode",
+    "BotState",
+    "BotStatus",
+    "Trade",
+    "TradeReason",
+    "TradeSide",
+    "User",
+]
