@@ -37,11 +37,13 @@ def create_app(config_class: type[Config] = Config) -> Flask:
     from webapp.auth import bp as auth_bp
     from webapp.errors import bp as errors_bp
     from webapp.main import bp as main_bp
+    from webapp.notifications import bp as notifications_bp
 
     app.register_blueprint(errors_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(main_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(notifications_bp, url_prefix="/notifications")
 
     from webapp.cli import register_cli
 

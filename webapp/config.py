@@ -98,6 +98,23 @@ class Config:
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     WTF_CSRF_TIME_LIMIT = None  # tied to the session instead; a long-open tab keeps working
 
+    # Notifications. Retry delays (seconds) between attempts; the last repeats if needed.
+    NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 3)
+    NOTIFY_RETRY_DELAYS = os.environ.get("NOTIFY_RETRY_DELAYS", "10,60,300")
+    NOTIFY_RETRY_AFTER_MAX = env_int("NOTIFY_RETRY_AFTER_MAX", 3600)  # clamp for Retry-After
+    NOTIFY_ENDPOINT_MAX_FAILURES = env_int("NOTIFY_ENDPOINT_MAX_FAILURES", 20)
+    NOTIFY_USER_HOURLY_LIMIT = env_int("NOTIFY_USER_HOURLY_LIMIT", 60)
+    NOTIFY_USER_DAILY_LIMIT = env_int("NOTIFY_USER_DAILY_LIMIT", 500)
+    NOTIFY_GLOBAL_PER_MINUTE = env_int("NOTIFY_GLOBAL_PER_MINUTE", 600)
+    NOTIFY_KEEP_SENT_DAYS = env_int("NOTIFY_KEEP_SENT_DAYS", 30)
+    NOTIFY_KEEP_FAILED_DAYS = env_int("NOTIFY_KEEP_FAILED_DAYS", 7)
+    # Webhooks: https only unless allowed; internal targets only if allow-listed
+    # (hostnames, IPs or CIDR networks, comma-separated).
+    ALLOW_HTTP_WEBHOOKS = env_bool("ALLOW_HTTP_WEBHOOKS")
+    WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS")
+    WEBHOOK_CA_BUNDLE = os.environ.get("WEBHOOK_CA_BUNDLE") or None
+    WEBHOOK_TIMEOUT = env_int("WEBHOOK_TIMEOUT", 10)
+
     # Behind a reverse proxy, trust this many X-Forwarded-* hops (for the client IP).
     PROXY_FIX_HOPS = env_int("PROXY_FIX_HOPS", 0)
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")

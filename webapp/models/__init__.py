@@ -13,6 +13,14 @@ from webapp.models.bot import (
     TradeReason,
     TradeSide,
 )
+from webapp.models.notification import (
+    Notification,
+    NotificationChannel,
+    NotificationPreference,
+    NotificationStatus,
+    QuietHours,
+    WebhookEndpoint,
+)
 from webapp.models.user import User
 
 __all__ = [
@@ -22,8 +30,14 @@ __all__ = [
     "BotMode",
     "BotState",
     "BotStatus",
+    "Notification",
+    "NotificationChannel",
+    "NotificationPreference",
+    "NotificationStatus",
+    "QuietHours",
     "Trade",
     "TradeReason",
     "TradeSide",
     "User",
+    "WebhookEndpoint",
 ]

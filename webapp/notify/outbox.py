@@ -1,0 +1,323 @@
+"""The outbox: notifications are rows written in the caller's transaction.
+
+`record_event` adds one row per enabled channel and asks for a delivery job once the
+transaction commits (a SQLAlchemy `after_commit` hook). If Redis is down at that moment the
+rows simply wait: the sweeper, run every 30 s by the scheduler, enqueues every due row that
+has no job, so nothing is lost and nothing blocks the caller.
+
+Job ids are derived from the row's public id and due time, so enqueueing the same delivery
+twice (hook and sweeper, or two sweepers) creates one job, and delivery itself claims the row
+before sending (see `webapp.notify.delivery`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+import sqlalchemy as sa
+from redis.exceptions import RedisError
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+from sqlalchemy import event
+from sqlalchemy import orm as so
+
+from webapp.events import EventType
+from webapp.extensions import db, redis_ext
+from webapp.models import Notification, NotificationChannel, NotificationStatus
+from webapp.models.notification import new_public_id
+from webapp.models.types import utcnow
+from webapp.notify import kinds, preferences, settings
+from webapp.notify.errors import NotResendableError
+
+logger = logging.getLogger(__name__)
+
+QUEUE = "notifications"
+DELIVER_JOB = "workers.notifications.deliver"
+JOB_TIMEOUT = 120
+#: A due time this close to now is enqueued at once rather than through rq-scheduler.
+IMMEDIATE_WINDOW = timedelta(seconds=1)
+_ACTIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+_PENDING_KEY = "notify.after_commit"
+_HOOKED_KEY = "notify.hooked"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)  # keeps every digit; templates format it
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def normalise_payload(data: dict[str, Any]) -> dict[str, Any]:
+    """A plain-JSON copy of `data` (Decimals as strings), so a bot's Decimal numbers can never
+    make its own transaction fail at flush time."""
+    return json.loads(json.dumps(dict(data or {}), default=_jsonable))
+
+
+def record_event(
+    user_id: int, event_type: EventType | str, data: dict[str, Any]
+) -> list[Notification]:
+    """Add one pending outbox row per channel the user enabled for `event_type`.
+
+    Runs in the caller's session and transaction and does not commit. After the caller
+    commits, a delivery job per row is enqueued on the `notifications` queue; if the caller
+    rolls back, the rows and their jobs vanish together.
+    """
+    event_type = EventType(event_type)
+    payload = normalise_payload(data)
+    rows = []
+    for channel in preferences.enabled_channels(user_id, event_type):
+        if channel == NotificationChannel.WEBHOOK:
+            from webapp.notify.endpoints import endpoint_for
+
+            endpoint = endpoint_for(user_id)
+            if endpoint is None or not endpoint.enabled:
+                logger.info(
+                    "user %s wants %s webhooks but has no enabled endpoint",
+                    user_id,
+                    event_type.value,
+                )
+                continue
+        rows.append(add_notification(user_id, event_type.value, channel, payload))
+    return rows
+
+
+def record_system_email(user_id: int, kind: str, data: dict[str, Any]) -> Notification:
+    """An email the user gets whatever their preferences (e.g. "we disabled your webhook")."""
+    return add_notification(user_id, kind, NotificationChannel.EMAIL, normalise_payload(data))
+
+
+def add_notification(
+    user_id: int,
+    kind: str,
+    channel: NotificationChannel,
+    payload: dict[str, Any],
+    now: datetime | None = None,
+) -> Notification:
+    now = now or utcnow()
+    row = Notification(
+        public_id=new_public_id(),
+        user_id=user_id,
+        event_type=kind,
+        channel=channel,
+        payload=payload,
+        status=NotificationStatus.PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    db.session.add(row)
+    enqueue_after_commit(row.public_id, now)
+    return row
+
+
+def create_test(user_id: int, channel: NotificationChannel) -> Notification:
+    """A `test` notification through the normal path (so it proves the whole pipeline)."""
+    data = {
+        "message": "This is a test notification from Tradebots. If you can read it, this "
+        "channel works.",
+        "bot_name": "Example bot",
+        "symbol": "BTC/USDT",
+        "side": "buy",
+        "qty": "0.00100000",
+        "price": "50000.00",
+        "url": "/notifications/",
+    }
+    return add_notification(user_id, kinds.TEST, channel, data)
+
+
+def resend(row: Notification, now: datetime | None = None) -> None:
+    """Send a failed notification again from scratch (the caller commits)."""
+    if row.status != NotificationStatus.FAILED:
+        raise NotResendableError("Only a failed notification can be sent again.")
+    now = now or utcnow()
+    row.status = NotificationStatus.PENDING
+    row.attempts = 0
+    row.last_error = None
+    row.last_status_code = None
+    row.locked_until = None
+    row.next_attempt_at = now
+    row.updated_at = now
+    enqueue_after_commit(row.public_id, now)
+    logger.info("notification %s queued to be sent again", row.public_id)
+
+
+# --- Jobs after commit ---------------------------------------------------------------------
+
+
+def job_id(public_id: str, due: datetime | None) -> str:
+    stamp = int(due.timestamp()) if due else 0
+    return f"notify-{public_id}-{stamp}"
+
+
+def enqueue_after_commit(public_id: str, due: datetime | None) -> None:
+    """Enqueue a delivery job once the current transaction commits (never before: a worker
+    must find the row)."""
+    session = db.session()
+    session.info.setdefault(_PENDING_KEY, []).append((public_id, due))
+    if not session.info.get(_HOOKED_KEY):
+        event.listen(session, "after_commit", _after_commit)
+        event.listen(session, "after_soft_rollback", _after_soft_rollback)
+        session.info[_HOOKED_KEY] = True
+
+
+def _after_commit(session: so.Session) -> None:
+    pending = session.info.pop(_PENDING_KEY, None)
+    if pending:
+        schedule(pending)
+
+
+def _after_soft_rollback(session: so.Session, previous_transaction) -> None:
+    if previous_transaction.parent is None:
+        session.info.pop(_PENDING_KEY, None)
+
+
+def schedule(items: Iterable[tuple[str, datetime | None]], *, now_only: bool = False) -> int:
+    """Enqueue a delivery job per (public id, due time): due now on the queue, later through
+    rq-scheduler (`now_only` puts everything on the queue at once). Returns how many were
+    handed to Redis; never raises for a Redis outage."""
+    now = utcnow()
+    immediate: dict[str, str] = {}
+    later: list[tuple[str, datetime]] = []
+    for public_id, due in items:
+        if now_only or due is None or due <= now + IMMEDIATE_WINDOW:
+            immediate[job_id(public_id, due)] = public_id
+        else:
+            later.append((public_id, due))
+    count = 0
+    try:
+        conn = redis_ext.conn
+        if immediate:
+            queue = redis_ext.queue(QUEUE)
+            queue.enqueue_many(
+                [
+                    queue.prepare_data(
+                        DELIVER_JOB,
+                        args=(public_id,),
+                        job_id=jid,
+                        timeout=JOB_TIMEOUT,
+                        result_ttl=3600,
+                        failure_ttl=7 * 86400,
+                        description=f"deliver notification {public_id}",
+                    )
+                    for jid, public_id in immediate.items()
+                ]
+            )
+            count += len(immediate)
+        if later:
+            from webapp.scheduling import get_scheduler
+
+            scheduler = get_scheduler(conn)
+            for public_id, due in later:
+                scheduler.enqueue_at(
+                    due.astimezone(UTC).replace(tzinfo=None),
+                    DELIVER_JOB,
+                    public_id,
+                    job_id=job_id(public_id, due),
+                    queue_name=QUEUE,
+                    timeout=JOB_TIMEOUT,
+                    job_result_ttl=3600,
+                    job_description=f"deliver notification {public_id}",
+                )
+                count += 1
+    except (RedisError, OSError) as exc:
+        # The rows are safe in the database; the sweeper enqueues them once Redis is back.
+        logger.warning(
+            "could not enqueue %d notification job(s) (%s); the sweeper will retry",
+            len(immediate) + len(later),
+            type(exc).__name__,
+        )
+        return count
+    return count
+
+
+# --- Sweeper and cleanup -------------------------------------------------------------------
+
+
+def due_rows(now: datetime, limit: int | None = None) -> sa.Select:
+    stmt = (
+        sa.select(Notification.public_id, Notification.next_attempt_at)
+        .where(
+            Notification.status == NotificationStatus.PENDING,
+            sa.or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now),
+            sa.or_(Notification.locked_until.is_(None), Notification.locked_until < now),
+        )
+        .order_by(Notification.id)
+    )
+    return stmt.limit(limit) if limit else stmt
+
+
+def sweep(now: datetime | None = None, limit: int = 1000) -> int:
+    """Enqueue every due pending row that has no live job; returns how many were enqueued.
+
+    Picks up rows whose job was never enqueued (Redis was down), was lost (Redis restarted
+    without persistence), or whose worker died holding the claim.
+    """
+    now = now or utcnow()
+    rows = db.session.execute(due_rows(now, limit)).all()
+    db.session.rollback()
+    if not rows:
+        return 0
+    ids = [job_id(public_id, due) for public_id, due in rows]
+    try:
+        jobs = Job.fetch_many(ids, connection=redis_ext.conn)
+        statuses = [_status(job) for job in jobs]
+    except (RedisError, OSError) as exc:
+        logger.warning("sweeper cannot reach Redis (%s)", type(exc).__name__)
+        return 0
+    missing = [
+        (public_id, due)
+        for (public_id, due), status in zip(rows, statuses, strict=True)
+        if status not in _ACTIVE
+    ]
+    enqueued = schedule(missing, now_only=True)
+    if enqueued:
+        logger.info("sweeper enqueued %d due notification(s)", enqueued)
+    return enqueued
+
+
+def _status(job: Job | None) -> JobStatus | None:
+    if job is None:
+        return None
+    try:
+        return job.get_status(refresh=False)
+    except (NoSuchJobError, ValueError):
+        return None
+
+
+def cleanup(now: datetime | None = None) -> dict[str, int]:
+    """Delete sent rows older than NOTIFY_KEEP_SENT_DAYS and failed ones older than
+    NOTIFY_KEEP_FAILED_DAYS; commits and returns the counts."""
+    now = now or utcnow()
+    cfg = settings.load()
+    sent_cutoff = now - timedelta(days=cfg.keep_sent_days)
+    failed_cutoff = now - timedelta(days=cfg.keep_failed_days)
+    sent = db.session.execute(
+        sa.delete(Notification).where(
+            Notification.status == NotificationStatus.SENT,
+            sa.func.coalesce(Notification.sent_at, Notification.updated_at) < sent_cutoff,
+        )
+    ).rowcount
+    failed = db.session.execute(
+        sa.delete(Notification).where(
+            Notification.status == NotificationStatus.FAILED,
+            Notification.updated_at < failed_cutoff,
+        )
+    ).rowcount
+    db.session.commit()
+    logger.info("notification cleanup removed %d sent and %d failed", sent, failed)
+    return {"sent": sent, "failed": failed}

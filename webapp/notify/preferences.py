@@ -1,0 +1,83 @@
+"""Which events reach a user on which channel.
+
+Without an explicit choice the defaults apply: the events that mean "a bot stopped or is about
+to lose money" go out by email, everything else stays quiet, and webhooks are opt-in.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+
+from webapp.events import EventType
+from webapp.extensions import db
+from webapp.models import NotificationChannel, NotificationPreference
+from webapp.models.types import utcnow
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_EMAIL_EVENTS = frozenset(
+    {
+        EventType.BOT_ERROR,
+        EventType.DAILY_LOSS_LIMIT_REACHED,
+        EventType.API_KEY_INVALID,
+        EventType.STOP_LOSS_TRIGGERED,
+    }
+)
+
+Grid = dict[tuple[EventType, NotificationChannel], bool]
+
+
+def default_enabled(event_type: EventType, channel: NotificationChannel) -> bool:
+    return channel == NotificationChannel.EMAIL and event_type in DEFAULT_EMAIL_EVENTS
+
+
+def grid_for(user_id: int) -> Grid:
+    """Every (event type, channel) of the user: explicit choices over the defaults."""
+    grid: Grid = {
+        (event, channel): default_enabled(event, channel)
+        for event in EventType
+        for channel in NotificationChannel
+    }
+    rows = db.session.scalars(
+        sa.select(NotificationPreference).where(NotificationPreference.user_id == user_id)
+    )
+    for row in rows:
+        try:
+            key = (EventType(row.event_type), NotificationChannel(row.channel))
+        except ValueError:  # a type that no longer exists
+            continue
+        grid[key] = row.enabled
+    return grid
+
+
+def enabled_channels(user_id: int, event_type: EventType) -> list[NotificationChannel]:
+    grid = grid_for(user_id)
+    return [channel for channel in NotificationChannel if grid[(event_type, channel)]]
+
+
+def set_preference(
+    user_id: int, event_type: EventType, channel: NotificationChannel, enabled: bool
+) -> NotificationPreference:
+    """Record an explicit choice (in the caller's transaction)."""
+    row = db.session.scalar(
+        sa.select(NotificationPreference).where(
+            NotificationPreference.user_id == user_id,
+            NotificationPreference.event_type == event_type.value,
+            NotificationPreference.channel == channel,
+        )
+    )
+    if row is None:
+        row = NotificationPreference(user_id=user_id, event_type=event_type.value, channel=channel)
+        db.session.add(row)
+    row.enabled = enabled
+    row.updated_at = utcnow()
+    logger.info(
+        "user %s turned %s %s notifications %s",
+        user_id,
+        event_type.value,
+        channel.value,
+        "on" if enabled else "off",
+    )
+    return row
