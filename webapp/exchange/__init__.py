@@ -1,0 +1,1 @@
+"""Exchange access: clients for real exchanges and the built-in simulated market."""

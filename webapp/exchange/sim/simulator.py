@@ -1,0 +1,897 @@
+"""Accounts, orders and fills of the simulated exchange, behind one thread-safe `Simulator`.
+
+The HTTP layer (`app.py`) parses and authenticates requests, then calls the typed methods here,
+which raise `ApiError` with Binance's exact codes and messages.  Tests can call the same methods
+in process through `SimServer.sim`.
+
+Fee convention (the bot engine relies on it): 0.1% of the notional, always charged in the QUOTE
+asset on both sides - a buy pays qty*price*1.001, a sell receives qty*price*0.999 - and fills
+report `commission`/`commissionAsset` accordingly.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import logging
+import re
+import secrets
+import threading
+import time
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+
+from . import errors
+from .errors import ApiError, ConfigError
+from .market import Market, MarketSpec
+
+logger = logging.getLogger(__name__)
+
+Q8 = Decimal("0.00000001")
+ZERO = Decimal(0)
+DEFAULT_BALANCES: Mapping[str, Decimal] = {"USDT": Decimal(10000)}
+API_KEY_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
+CLIENT_ORDER_ID_RE = re.compile(r"[a-zA-Z0-9_-]{1,36}")
+
+
+class Side(enum.StrEnum):
+    BUY = "BUY"
+    SELL = "SELL"
+
+
+class OrderType(enum.StrEnum):
+    MARKET = "MARKET"
+    LIMIT = "LIMIT"
+    LIMIT_MAKER = "LIMIT_MAKER"
+
+
+class TimeInForce(enum.StrEnum):
+    GTC = "GTC"
+    IOC = "IOC"
+    FOK = "FOK"
+
+
+class OrderStatus(enum.StrEnum):
+    NEW = "NEW"
+    FILLED = "FILLED"
+    CANCELED = "CANCELED"
+    EXPIRED = "EXPIRED"
+
+
+class RespType(enum.StrEnum):
+    ACK = "ACK"
+    RESULT = "RESULT"
+    FULL = "FULL"
+
+
+class FailureMode(enum.StrEnum):
+    """Simulated outages for engine tests."""
+
+    UNAVAILABLE = "unavailable"  # HTTP 503, as during an exchange outage
+    TIMEOUT = "timeout"  # hang longer than any sane client timeout
+    RATE_LIMIT = "ratelimit"  # HTTP 429 with code -1003
+
+
+def f8(value: Decimal) -> str:
+    """Binance's 8-decimal rendering of amounts."""
+    return f"{value.quantize(Q8, ROUND_HALF_UP):f}"
+
+
+def to_decimal(value: Decimal | float | int | str) -> Decimal:
+    try:
+        result = value if isinstance(value, Decimal) else Decimal(str(value))
+    except InvalidOperation as exc:
+        raise ConfigError(f"not a number: {value!r}") from exc
+    if not result.is_finite():
+        raise ConfigError(f"not a number: {value!r}")
+    return result
+
+
+@dataclass
+class Balance:
+    free: Decimal = ZERO
+    locked: Decimal = ZERO
+
+
+@dataclass
+class Fill:
+    """One execution; both the `fills` entry of an order and a /myTrades row."""
+
+    trade_id: int
+    order_id: int
+    symbol: str
+    price: Decimal
+    qty: Decimal
+    quote_qty: Decimal
+    commission: Decimal
+    commission_asset: str
+    time: int
+    is_buyer: bool
+    is_maker: bool
+
+    def fill_json(self) -> dict[str, object]:
+        return {
+            "price": f8(self.price),
+            "qty": f8(self.qty),
+            "commission": f8(self.commission),
+            "commissionAsset": self.commission_asset,
+            "tradeId": self.trade_id,
+        }
+
+    def trade_json(self) -> dict[str, object]:
+        return {
+            "symbol": self.symbol,
+            "id": self.trade_id,
+            "orderId": self.order_id,
+            "orderListId": -1,
+            "price": f8(self.price),
+            "qty": f8(self.qty),
+            "quoteQty": f8(self.quote_qty),
+            "commission": f8(self.commission),
+            "commissionAsset": self.commission_asset,
+            "time": self.time,
+            "isBuyer": self.is_buyer,
+            "isMaker": self.is_maker,
+            "isBestMatch": True,
+        }
+
+
+@dataclass
+class Order:
+    order_id: int
+    api_key: str
+    symbol: str
+    client_order_id: str
+    side: Side
+    type: OrderType
+    time_in_force: TimeInForce
+    price: Decimal
+    orig_qty: Decimal
+    orig_quote_qty: Decimal
+    status: OrderStatus
+    time: int
+    update_time: int
+    executed_qty: Decimal = ZERO
+    cum_quote: Decimal = ZERO
+    fills: list[Fill] = field(default_factory=list)
+    reserved: Decimal = ZERO  # quote (buy) or base (sell) locked while the order rests
+
+    @property
+    def is_open(self) -> bool:
+        return self.status is OrderStatus.NEW
+
+    def _common(self) -> dict[str, object]:
+        return {
+            "price": f8(self.price),
+            "origQty": f8(self.orig_qty),
+            "executedQty": f8(self.executed_qty),
+            "origQuoteOrderQty": f8(self.orig_quote_qty),
+            "cummulativeQuoteQty": f8(self.cum_quote),
+            "status": self.status.value,
+            "timeInForce": self.time_in_force.value,
+            "type": self.type.value,
+            "side": self.side.value,
+        }
+
+    def ack_json(self) -> dict[str, object]:
+        return {
+            "symbol": self.symbol,
+            "orderId": self.order_id,
+            "orderListId": -1,
+            "clientOrderId": self.client_order_id,
+            "transactTime": self.time,
+        }
+
+    def response_json(self, resp_type: RespType) -> dict[str, object]:
+        """Answer to POST /order in the requested newOrderRespType."""
+        body = self.ack_json()
+        if resp_type is RespType.ACK:
+            return body
+        body.update(self._common())
+        body["workingTime"] = self.time
+        body["selfTradePreventionMode"] = "EXPIRE_MAKER"
+        if resp_type is RespType.FULL:
+            body["fills"] = [f.fill_json() for f in self.fills]
+        return body
+
+    def query_json(self) -> dict[str, object]:
+        """Answer to GET /order, /openOrders and /allOrders."""
+        body: dict[str, object] = {
+            "symbol": self.symbol,
+            "orderId": self.order_id,
+            "orderListId": -1,
+            "clientOrderId": self.client_order_id,
+        }
+        body.update(self._common())
+        body.update(
+            {
+                "stopPrice": f8(ZERO),
+                "icebergQty": f8(ZERO),
+                "time": self.time,
+                "updateTime": self.update_time,
+                "isWorking": True,
+                "workingTime": self.time,
+                "selfTradePreventionMode": "EXPIRE_MAKER",
+            }
+        )
+        return body
+
+    def cancel_json(self, cancel_client_id: str) -> dict[str, object]:
+        body: dict[str, object] = {
+            "symbol": self.symbol,
+            "origClientOrderId": self.client_order_id,
+            "orderId": self.order_id,
+            "orderListId": -1,
+            "clientOrderId": cancel_client_id,
+            "transactTime": self.update_time,
+        }
+        body.update(self._common())
+        body["selfTradePreventionMode"] = "EXPIRE_MAKER"
+        return body
+
+    def control_json(self) -> dict[str, object]:
+        """What GET /sim/orders shows: the query view plus owner and fills."""
+        body = self.query_json()
+        body["apiKey"] = self.api_key
+        body["fills"] = [f.fill_json() for f in self.fills]
+        return body
+
+
+@dataclass
+class Account:
+    api_key: str
+    secret: str = field(repr=False)
+    balances: dict[str, Balance] = field(default_factory=dict)
+    can_trade: bool = True
+    orders: dict[int, Order] = field(default_factory=dict)
+    by_client_id: dict[str, Order] = field(default_factory=dict)
+    orders_by_symbol: dict[str, list[Order]] = field(default_factory=dict)
+    trades_by_symbol: dict[str, list[Fill]] = field(default_factory=dict)
+    update_time: int = 0
+
+    def balance(self, asset: str) -> Balance:
+        balance = self.balances.get(asset)
+        if balance is None:
+            balance = self.balances[asset] = Balance()
+        return balance
+
+
+@dataclass(frozen=True)
+class AccountSpec:
+    """An account to create: API key, secret and initial free balances."""
+
+    api_key: str
+    secret: str = field(repr=False)
+    balances: Mapping[str, Decimal] = field(default_factory=lambda: dict(DEFAULT_BALANCES))
+
+
+def parse_account_spec(text: str) -> AccountSpec:
+    """Parse ``KEY:SECRET[:ASSET=AMOUNT,ASSET=AMOUNT]`` (default balances: USDT=10000)."""
+    parts = text.strip().split(":")
+    if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
+        # never echo the text: it contains a secret
+        raise ConfigError("an account must look like KEY:SECRET[:USDT=10000,BTC=0.5]")
+    balances: dict[str, Decimal] = {}
+    if len(parts) == 3 and parts[2].strip():
+        for item in parts[2].split(","):
+            asset, sep, amount = item.partition("=")
+            if not sep or not asset.strip():
+                raise ConfigError(f"bad balance {item!r}; expected ASSET=AMOUNT")
+            balances[asset.strip().upper()] = to_decimal(amount.strip())
+    return AccountSpec(parts[0], parts[1], balances or dict(DEFAULT_BALANCES))
+
+
+def parse_accounts_env(value: str | None) -> list[AccountSpec]:
+    """Parse the SIM_ACCOUNTS variable: account specs separated by ';'."""
+    return [parse_account_spec(item) for item in (value or "").split(";") if item.strip()]
+
+
+class Simulator:
+    """A whole simulated exchange: market prices, accounts, orders, failures and counters."""
+
+    def __init__(
+        self,
+        seed: int = 0,
+        *,
+        accounts: Iterable[AccountSpec] = (),
+        frozen: bool = False,
+        clock: Callable[[], float] | None = None,
+        wall_clock: Callable[[], float] | None = None,
+        fee_rate: Decimal | str = "0.001",
+        specs: list[MarketSpec] | None = None,
+    ) -> None:
+        """`clock` drives prices, candles and order times; `wall_clock` checks request timestamps.
+
+        Both default to `time.time`; a test can pin `clock` to make prices reproducible while
+        ccxt's real timestamps still pass the recvWindow check.
+        """
+        self.market = Market(seed=seed, specs=specs, clock=clock, frozen=frozen)
+        self.seed = seed
+        self.wall_clock = wall_clock or time.time
+        self.fee_rate = to_decimal(fee_rate)
+        self._lock = threading.RLock()
+        self._accounts: dict[str, Account] = {}
+        self._order_ids = itertools.count(1)
+        self._trade_ids = itertools.count(1)
+        self._resting: dict[str, dict[int, Order]] = {}  # symbol -> open orders
+        self._checked_until: dict[str, int] = {}  # symbol -> last second matched against
+        self._failure: FailureMode | None = None
+        self._failure_left: int | None = None
+        self._release = threading.Event()
+        self.hang_seconds = 30.0  # how long the "timeout" failure mode holds a request
+        self._stats: Counter[str] = Counter()
+        self._errors: Counter[str] = Counter()
+        self._stats_since = self.wall_clock()
+        for spec in accounts:
+            self.add_account(spec.api_key, spec.secret, spec.balances)
+
+    # -- time ------------------------------------------------------------------------------
+
+    def now_ms(self) -> int:
+        """Market time in milliseconds (order, trade and candle times)."""
+        return int(self.market.clock() * 1000)
+
+    def server_time_ms(self) -> int:
+        """Wall-clock milliseconds: what /time answers and timestamps are checked against."""
+        return int(self.wall_clock() * 1000)
+
+    # -- accounts --------------------------------------------------------------------------
+
+    def add_account(
+        self,
+        api_key: str,
+        secret: str,
+        balances: Mapping[str, Decimal | float | int | str] | None = None,
+        *,
+        can_trade: bool = True,
+    ) -> None:
+        """Create (or reset) an account; `balances` are free amounts, default USDT=10000."""
+        if not isinstance(api_key, str) or not API_KEY_RE.fullmatch(api_key):
+            raise ConfigError("an API key must be 1-256 characters of A-Z, a-z, 0-9, '_' or '-'")
+        if not isinstance(secret, str) or not secret:
+            raise ConfigError("an account needs a non-empty secret")
+        amounts = {k.upper(): to_decimal(v) for k, v in (balances or DEFAULT_BALANCES).items()}
+        if any(v < 0 for v in amounts.values()):
+            raise ConfigError("balances cannot be negative")
+        with self._lock:
+            old = self._accounts.get(api_key)
+            if old is not None:
+                self._drop_resting(old)
+            account = Account(api_key, secret, can_trade=can_trade)
+            for asset, amount in amounts.items():
+                account.balance(asset).free = amount
+            account.update_time = self.now_ms()
+            self._accounts[api_key] = account
+        logger.info("simulated account %s %s", api_key, "reset" if old else "added")
+
+    def remove_account(self, api_key: str) -> bool:
+        """Revoke an API key: later requests with it get -2015, like a deleted Binance key."""
+        with self._lock:
+            account = self._accounts.pop(api_key, None)
+            if account is not None:
+                self._drop_resting(account)
+        return account is not None
+
+    def _drop_resting(self, account: Account) -> None:
+        for order in account.orders.values():
+            if order.is_open:
+                self._resting.get(order.symbol, {}).pop(order.order_id, None)
+
+    def account(self, api_key: str) -> Account | None:
+        return self._accounts.get(api_key)
+
+    def api_keys(self) -> list[str]:
+        with self._lock:
+            return list(self._accounts)
+
+    def balances(self, api_key: str) -> dict[str, Balance]:
+        """Copy of an account's balances after matching resting orders."""
+        with self._lock:
+            account = self._require(api_key)
+            self._match_resting()
+            return {k: Balance(b.free, b.locked) for k, b in account.balances.items()}
+
+    def account_json(self, api_key: str, omit_zero: bool = False) -> dict[str, object]:
+        with self._lock:
+            account = self._require(api_key)
+            self._match_resting()
+            rows = [
+                {"asset": asset, "free": f8(b.free), "locked": f8(b.locked)}
+                for asset, b in account.balances.items()
+                if not (omit_zero and b.free == 0 and b.locked == 0)
+            ]
+            bps = int(self.fee_rate * 10000)
+            rate = f8(self.fee_rate)
+            return {
+                "makerCommission": bps,
+                "takerCommission": bps,
+                "buyerCommission": 0,
+                "sellerCommission": 0,
+                "commissionRates": {
+                    "maker": rate,
+                    "taker": rate,
+                    "buyer": f8(ZERO),
+                    "seller": f8(ZERO),
+                },
+                "canTrade": account.can_trade,
+                "canWithdraw": False,
+                "canDeposit": False,
+                "brokered": False,
+                "requireSelfTradePrevention": False,
+                "preventSor": False,
+                "updateTime": account.update_time,
+                "accountType": "SPOT",
+                "balances": rows,
+                "permissions": ["SPOT"],
+                "uid": zlib.crc32(account.api_key.encode()),
+            }
+
+    def _require(self, api_key: str) -> Account:
+        account = self._accounts.get(api_key)
+        if account is None:
+            raise errors.invalid_api_key()
+        return account
+
+    # -- market control --------------------------------------------------------------------
+
+    def spec(self, symbol: str) -> MarketSpec:
+        """Market by id or unified symbol; -1121 if unknown."""
+        try:
+            return self.market.spec(symbol)
+        except ConfigError:
+            raise errors.invalid_symbol() from None
+
+    def price(self, symbol: str) -> Decimal:
+        return self.market.price(symbol)
+
+    def set_price(self, symbol: str, price: Decimal | float | str) -> None:
+        """Move a symbol to `price` now; the walk (or the freeze) continues from there."""
+        self.market.set_price(symbol, price)
+
+    def freeze(self, frozen: bool = True) -> None:
+        """Stop every price walk (exact fills in tests) or resume it from the frozen prices."""
+        self.market.freeze(frozen)
+
+    # -- failures --------------------------------------------------------------------------
+
+    def set_failure(self, mode: FailureMode | str | None, count: int | None = None) -> None:
+        """Fail the next `count` (default: all) /api requests with `mode`; None ends the outage."""
+        with self._lock:
+            self._failure = FailureMode(mode) if mode else None
+            self._failure_left = count if self._failure else None
+            self._release.set()  # let go of requests hung by a previous timeout mode
+            self._release = threading.Event()
+        logger.info("simulated failure mode: %s", self._failure.value if self._failure else "none")
+
+    def failure(self) -> FailureMode | None:
+        with self._lock:
+            return self._failure
+
+    def take_failure(self) -> tuple[FailureMode, threading.Event] | None:
+        """Consume one failure for the current request, if an outage is on."""
+        with self._lock:
+            if self._failure is None:
+                return None
+            mode = self._failure
+            if self._failure_left is not None:
+                self._failure_left -= 1
+                if self._failure_left <= 0:
+                    self._failure = None
+                    self._failure_left = None
+            return mode, self._release
+
+    def release_hung_requests(self) -> None:
+        with self._lock:
+            self._release.set()
+            self._release = threading.Event()
+
+    # -- stats -----------------------------------------------------------------------------
+
+    def count_request(self, endpoint: str) -> None:
+        with self._lock:
+            self._stats[endpoint] += 1
+
+    def count_error(self, code: int | str) -> None:
+        with self._lock:
+            self._errors[str(code)] += 1
+
+    def stats(self) -> dict[str, object]:
+        """Request counts per endpoint ("GET /api/v3/klines"), for benchmarks and tests."""
+        with self._lock:
+            requests = dict(sorted(self._stats.items()))
+            market_data = sum(n for k, n in requests.items() if k.split(" ", 1)[-1] in MARKET_DATA)
+            return {
+                "requests": requests,
+                "total": sum(requests.values()),
+                "market_data": market_data,
+                "orders_created": requests.get("POST /api/v3/order", 0),
+                "errors": dict(sorted(self._errors.items())),
+                "since": self._stats_since,
+            }
+
+    def reset_stats(self) -> None:
+        with self._lock:
+            self._stats.clear()
+            self._errors.clear()
+            self._stats_since = self.wall_clock()
+
+    # -- orders ----------------------------------------------------------------------------
+
+    def place_order(
+        self,
+        api_key: str,
+        symbol: str,
+        side: Side | str,
+        type: OrderType | str,
+        *,
+        quantity: Decimal | None = None,
+        quote_order_qty: Decimal | None = None,
+        price: Decimal | None = None,
+        time_in_force: TimeInForce | str | None = None,
+        client_order_id: str | None = None,
+        test: bool = False,
+    ) -> Order | None:
+        """Validate and execute a new order like POST /api/v3/order (or /order/test).
+
+        Parameter shape (which fields each type needs) is checked by the HTTP layer; this
+        checks what depends on state: symbol, filters, client-id reuse and balances.
+        """
+        side = Side(side)
+        type = OrderType(type)
+        if client_order_id is not None and not CLIENT_ORDER_ID_RE.fullmatch(client_order_id):
+            raise errors.illegal_chars("newClientOrderId", "^[a-zA-Z0-9-_]{1,36}$")
+        tif = TimeInForce(time_in_force) if time_in_force else TimeInForce.GTC
+        with self._lock:
+            account = self._require(api_key)
+            if not account.can_trade:
+                raise ApiError(-2010, "This account may not place or cancel orders.")
+            spec = self.spec(symbol)
+            self._match_resting()
+            if client_order_id is not None and client_order_id in account.by_client_id:
+                raise errors.duplicate_order()
+            current = self.market.price(spec.id)
+            limit = None
+            if type is not OrderType.MARKET:
+                if price is None:
+                    raise errors.mandatory("price")
+                limit = self._check_price(spec, price)
+            if quantity is not None:
+                qty = self._check_qty(spec, quantity)
+            elif quote_order_qty is not None and type is OrderType.MARKET:
+                if quote_order_qty <= 0:
+                    raise ApiError(-1013, "Invalid quoteOrderQty.")
+                if quote_order_qty < spec.min_notional:
+                    raise errors.filter_failure("NOTIONAL")
+                qty = (quote_order_qty / current / spec.step).to_integral_value(ROUND_DOWN)
+                qty = self._check_qty(spec, qty * spec.step)
+            else:
+                raise errors.one_of_mandatory("quantity", "quoteOrderQty")
+            reference = current if limit is None else limit
+            if qty * reference < spec.min_notional:
+                raise errors.filter_failure("NOTIONAL")
+            marketable = limit is None or (
+                limit >= current if side is Side.BUY else limit <= current
+            )
+            if type is OrderType.LIMIT_MAKER and marketable:
+                raise ApiError(-2010, "Order would immediately match and take.")
+            fill_price = current if marketable else limit
+            if side is Side.BUY:
+                need_price = current if limit is None else limit
+                notional, fee = self._costs(qty * need_price)
+                if account.balance(spec.quote).free < notional + fee:
+                    raise errors.insufficient_balance()
+            elif account.balance(spec.base).free < qty:
+                raise errors.insufficient_balance()
+            if test:
+                return None
+
+            now = self.now_ms()
+            order = Order(
+                order_id=next(self._order_ids),
+                api_key=api_key,
+                symbol=spec.id,
+                client_order_id=client_order_id or self._new_client_id(account),
+                side=side,
+                type=type,
+                time_in_force=tif,
+                price=limit if limit is not None else ZERO,
+                orig_qty=qty,
+                orig_quote_qty=quote_order_qty or ZERO,
+                status=OrderStatus.NEW,
+                time=now,
+                update_time=now,
+            )
+            account.orders[order.order_id] = order
+            account.by_client_id[order.client_order_id] = order
+            account.orders_by_symbol.setdefault(spec.id, []).append(order)
+            if marketable:
+                self._fill(account, spec, order, fill_price, maker=False, now=now)
+            elif tif is not TimeInForce.GTC:
+                order.status = OrderStatus.EXPIRED
+            else:
+                self._rest(account, spec, order)
+            account.update_time = now
+            logger.debug(
+                "order %s %s %s %s %s -> %s",
+                order.order_id,
+                spec.id,
+                side.value,
+                type.value,
+                f8(qty),
+                order.status.value,
+            )
+            return order
+
+    def get_order(
+        self,
+        api_key: str,
+        symbol: str,
+        order_id: int | None = None,
+        client_order_id: str | None = None,
+    ) -> Order:
+        with self._lock:
+            account = self._require(api_key)
+            spec = self.spec(symbol)
+            self._match_resting()
+            order = self._find(account, spec, order_id, client_order_id)
+            if order is None:
+                raise errors.order_not_found()
+            return order
+
+    def cancel_order(
+        self,
+        api_key: str,
+        symbol: str,
+        order_id: int | None = None,
+        client_order_id: str | None = None,
+    ) -> Order:
+        """Cancel a resting order; -2011 if it is unknown or no longer open."""
+        with self._lock:
+            account = self._require(api_key)
+            if not account.can_trade:
+                raise ApiError(-2010, "This account may not place or cancel orders.")
+            spec = self.spec(symbol)
+            self._match_resting()
+            order = self._find(account, spec, order_id, client_order_id)
+            if order is None or not order.is_open:
+                raise errors.unknown_order()
+            self._cancel(account, spec, order)
+            return order
+
+    def cancel_open_orders(self, api_key: str, symbol: str) -> list[Order]:
+        with self._lock:
+            account = self._require(api_key)
+            spec = self.spec(symbol)
+            self._match_resting()
+            orders = [o for o in account.orders_by_symbol.get(spec.id, []) if o.is_open]
+            if not orders:
+                raise errors.unknown_order()
+            for order in orders:
+                self._cancel(account, spec, order)
+            return orders
+
+    def open_orders(self, api_key: str, symbol: str | None = None) -> list[Order]:
+        with self._lock:
+            account = self._require(api_key)
+            sid = self.spec(symbol).id if symbol else None
+            self._match_resting()
+            return [
+                o for o in account.orders.values() if o.is_open and (sid is None or o.symbol == sid)
+            ]
+
+    def all_orders(
+        self,
+        api_key: str,
+        symbol: str,
+        *,
+        from_order_id: int | None = None,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+        limit: int = 500,
+    ) -> list[Order]:
+        with self._lock:
+            account = self._require(api_key)
+            spec = self.spec(symbol)
+            self._match_resting()
+            orders = account.orders_by_symbol.get(spec.id, [])
+            return _window(
+                orders,
+                lambda o: o.order_id,
+                lambda o: o.time,
+                from_order_id,
+                start_ms,
+                end_ms,
+                limit,
+            )
+
+    def my_trades(
+        self,
+        api_key: str,
+        symbol: str,
+        *,
+        order_id: int | None = None,
+        from_id: int | None = None,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+        limit: int = 500,
+    ) -> list[Fill]:
+        with self._lock:
+            account = self._require(api_key)
+            spec = self.spec(symbol)
+            self._match_resting()
+            trades = account.trades_by_symbol.get(spec.id, [])
+            if order_id is not None:
+                trades = [t for t in trades if t.order_id == order_id]
+            return _window(
+                trades, lambda t: t.trade_id, lambda t: t.time, from_id, start_ms, end_ms, limit
+            )
+
+    def orders(self, api_key: str | None = None) -> list[Order]:
+        """Every order (all accounts, or one), oldest first, after matching resting ones."""
+        with self._lock:
+            self._match_resting()
+            accounts = [self._accounts[api_key]] if api_key in self._accounts else []
+            if api_key is None:
+                accounts = list(self._accounts.values())
+            result = [o for a in accounts for o in a.orders.values()]
+            return sorted(result, key=lambda o: o.order_id)
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _new_client_id(self, account: Account) -> str:
+        while True:
+            candidate = "sim" + secrets.token_hex(11)
+            if candidate not in account.by_client_id:
+                return candidate
+
+    @staticmethod
+    def _check_price(spec: MarketSpec, price: Decimal) -> Decimal:
+        if price < spec.tick or price > spec.max_price or price % spec.tick != 0:
+            raise errors.filter_failure("PRICE_FILTER")
+        return price
+
+    @staticmethod
+    def _check_qty(spec: MarketSpec, qty: Decimal) -> Decimal:
+        if qty < spec.step or qty > spec.max_qty or qty % spec.step != 0:
+            raise errors.filter_failure("LOT_SIZE")
+        return qty
+
+    def _costs(self, notional: Decimal) -> tuple[Decimal, Decimal]:
+        notional = notional.quantize(Q8, ROUND_HALF_UP)
+        return notional, (notional * self.fee_rate).quantize(Q8, ROUND_HALF_UP)
+
+    def _rest(self, account: Account, spec: MarketSpec, order: Order) -> None:
+        if order.side is Side.BUY:
+            notional, fee = self._costs(order.orig_qty * order.price)
+            order.reserved = notional + fee
+            balance = account.balance(spec.quote)
+        else:
+            order.reserved = order.orig_qty
+            balance = account.balance(spec.base)
+        balance.free -= order.reserved
+        balance.locked += order.reserved
+        if spec.id not in self._resting or not self._resting[spec.id]:
+            self._checked_until[spec.id] = order.time // 1000
+        self._resting.setdefault(spec.id, {})[order.order_id] = order
+
+    def _unlock(self, account: Account, spec: MarketSpec, order: Order) -> None:
+        if order.reserved:
+            balance = account.balance(spec.quote if order.side is Side.BUY else spec.base)
+            balance.locked -= order.reserved
+            balance.free += order.reserved
+            order.reserved = ZERO
+        self._resting.get(spec.id, {}).pop(order.order_id, None)
+
+    def _cancel(self, account: Account, spec: MarketSpec, order: Order) -> None:
+        self._unlock(account, spec, order)
+        order.status = OrderStatus.CANCELED
+        order.update_time = account.update_time = self.now_ms()
+
+    def _fill(
+        self,
+        account: Account,
+        spec: MarketSpec,
+        order: Order,
+        price: Decimal,
+        *,
+        maker: bool,
+        now: int,
+    ) -> None:
+        self._unlock(account, spec, order)
+        qty = order.orig_qty
+        notional, fee = self._costs(qty * price)
+        base, quote = account.balance(spec.base), account.balance(spec.quote)
+        if order.side is Side.BUY:
+            quote.free -= notional + fee
+            base.free += qty
+        else:
+            base.free -= qty
+            quote.free += notional - fee
+        fill = Fill(
+            trade_id=next(self._trade_ids),
+            order_id=order.order_id,
+            symbol=spec.id,
+            price=price,
+            qty=qty,
+            quote_qty=notional,
+            commission=fee,
+            commission_asset=spec.quote,
+            time=now,
+            is_buyer=order.side is Side.BUY,
+            is_maker=maker,
+        )
+        order.fills.append(fill)
+        order.executed_qty = qty
+        order.cum_quote = notional
+        order.status = OrderStatus.FILLED
+        order.update_time = account.update_time = now
+        account.trades_by_symbol.setdefault(spec.id, []).append(fill)
+
+    def _match_resting(self) -> None:
+        """Fill resting limit orders whose price the walk reached since they were last checked."""
+        if not self._resting:
+            return
+        now = self.market.now()
+        for sid, orders in list(self._resting.items()):
+            if not orders:
+                del self._resting[sid]
+                self._checked_until.pop(sid, None)
+                continue
+            since = self._checked_until.get(sid, now)
+            low, high = self.market.extremes(sid, min(since + 1, now), now)
+            self._checked_until[sid] = now
+            spec = self.market.specs[sid]
+            for order in sorted(orders.values(), key=lambda o: o.order_id):
+                if (order.side is Side.BUY and low <= order.price) or (
+                    order.side is Side.SELL and high >= order.price
+                ):
+                    account = self._accounts[order.api_key]
+                    self._fill(account, spec, order, order.price, maker=True, now=self.now_ms())
+
+    @staticmethod
+    def _find(
+        account: Account, spec: MarketSpec, order_id: int | None, client_order_id: str | None
+    ) -> Order | None:
+        if order_id is not None:
+            order = account.orders.get(order_id)
+            if order is not None and client_order_id is not None:
+                order = order if order.client_order_id == client_order_id else None
+        elif client_order_id is not None:
+            order = account.by_client_id.get(client_order_id)
+        else:
+            raise errors.one_of_mandatory("orderId", "origClientOrderId")
+        if order is None or order.symbol != spec.id:
+            return None
+        return order
+
+
+MARKET_DATA = frozenset(
+    {
+        "/api/v3/ping",
+        "/api/v3/time",
+        "/api/v3/exchangeInfo",
+        "/api/v3/ticker/price",
+        "/api/v3/ticker/24hr",
+        "/api/v3/ticker/bookTicker",
+        "/api/v3/klines",
+        "/api/v3/uiKlines",
+        "/api/v3/avgPrice",
+    }
+)
+
+
+def _window(items, key, when, from_id, start_ms, end_ms, limit):
+    """Binance's paging for /allOrders and /myTrades: ascending, `limit` rows."""
+    rows = items
+    if from_id is not None:
+        rows = [r for r in rows if key(r) >= from_id]
+    if start_ms is not None:
+        rows = [r for r in rows if when(r) >= start_ms]
+    if end_ms is not None:
+        rows = [r for r in rows if when(r) <= end_ms]
+    if from_id is not None or start_ms is not None:
+        return list(rows[:limit])
+    return list(rows[-limit:]) if limit else []
