@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from webapp.models.apikey import ApiKey
 from webapp.models.bot import (
     ActivityKind,
     Bot,
@@ -25,6 +26,7 @@ from webapp.models.user import User
 
 __all__ = [
     "ActivityKind",
+    "ApiKey",
     "Bot",
     "BotActivity",
     "BotMode",
