@@ -82,6 +82,13 @@ class Config:
     VALIDATE_API_ON_TESTNET = env_bool("VALIDATE_API_ON_TESTNET")
     TESTNET_URL = os.environ.get("TESTNET_URL") or None
     EXCHANGE_SIM_URL = os.environ.get("EXCHANGE_SIM_URL") or None
+    EXCHANGE_TIMEOUT_MS = env_int("EXCHANGE_TIMEOUT_MS", 10_000)
+    # The simulator account `make run` creates; the keys page offers it while EXCHANGE_SIM_URL
+    # is set, so a newcomer can start without an exchange account.
+    DEMO_API_KEY = os.environ.get("DEMO_API_KEY", "demo-key-0001")
+    DEMO_API_SECRET = os.environ.get("DEMO_API_SECRET", "demo-secret-0001")
+    # How often (seconds) stored API keys are re-checked with the exchange.
+    KEY_REVALIDATE_INTERVAL = env_int("KEY_REVALIDATE_INTERVAL", 6 * 60 * 60)
 
     # Failed-login throttling, counted in Redis over a sliding window.
     LOGIN_MAX_FAILURES_PER_ACCOUNT = env_int("LOGIN_MAX_FAILURES_PER_ACCOUNT", 10)
