@@ -1,0 +1,141 @@
+"""Bots against the simulated exchange on loopback, with a market clock the test moves.
+
+Prices are frozen and set by the test; the market clock only moves when the test says so, so
+"the last closed candle" is exactly the price the test set one step earlier. Request
+timestamps are still checked against the real clock, as on Binance.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from webapp.engine import service
+from webapp.events import EventType
+from webapp.exchange.sim import SimServer, Simulator
+from webapp.extensions import db
+from webapp.keys import service as keys
+from webapp.models import ApiKey, Bot, Notification, NotificationChannel, Trade, User
+from webapp.notify import preferences
+
+API_KEY = "KbotTestKey0123456789abcdefABCD"
+API_SECRET = "SbotTestSecret-0f1e2d3c4b5a6978"
+START = 1767237945.25  # 2026-01-01 03:25:45 UTC on the market clock
+
+
+class MarketClock:
+    """The simulator's market time; each `step` closes the current candle."""
+
+    def __init__(self, start: float = START) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float = 60) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> MarketClock:
+    return MarketClock()
+
+
+@pytest.fixture
+def sim(clock) -> Simulator:
+    simulator = Simulator(seed=5, frozen=True, clock=clock)
+    simulator.add_account(API_KEY, API_SECRET, {"USDT": "100000"})
+    return simulator
+
+
+@pytest.fixture
+def sim_server(sim) -> Iterator[SimServer]:
+    with SimServer(sim) as server:
+        yield server
+
+
+@pytest.fixture
+def bot_app(app, sim_server):
+    """The app trading on the simulator, with short locks so a killed cycle's lock expires."""
+    app.config.update(
+        EXCHANGE_SIM_URL=sim_server.url,
+        EXCHANGE_TIMEOUT_MS=5000,
+        BOT_LOCK_TTL_SECONDS=2,
+        BOT_MAX_CONSECUTIVE_ERRORS=3,
+        BOT_OHLCV_LIMIT=60,
+    )
+    return app
+
+
+@pytest.fixture
+def user(bot_app, auth) -> User:
+    """A user who wants every event by email, so each event leaves an outbox row to check."""
+    user = auth.create_user("trader@example.com")
+    for event_type in EventType:
+        preferences.set_preference(user.id, event_type, NotificationChannel.EMAIL, True)
+    db.session.commit()
+    return user
+
+
+@pytest.fixture
+def api_key(user) -> ApiKey:
+    key = keys.add_key(user, "binance", "Sim", API_KEY, API_SECRET)
+    db.session.commit()
+    return key
+
+
+_names = itertools.count(1)
+
+
+@pytest.fixture
+def make_bot(user, api_key):
+    """Create (and by default start) a bot; keyword arguments override the defaults."""
+
+    def make(start: bool = True, owner: User | None = None, key: ApiKey | None = None, **fields):
+        values = {
+            "name": f"bot {next(_names)}",
+            "api_key_id": (key or api_key).id,
+            "symbol": "BTC/USDT",
+            "timeframe": "1m",
+            "strategy": "threshold",
+            "params": {"buy_below": "50000", "sell_above": "51000"},
+            "quote_amount": "100",
+            "interval_seconds": 10,
+            "mode": "live",
+        }
+        values.update(fields)
+        bot = service.create_bot(owner or user, **values)
+        if start:
+            service.start_bot(bot)
+        db.session.commit()
+        return bot
+
+    return make
+
+
+def step(sim: Simulator, clock: MarketClock, symbol: str, price: str | Decimal) -> None:
+    """Move the market to `price` and close the candle, so strategies see it."""
+    sim.set_price(symbol, Decimal(price))
+    clock.advance(60)
+
+
+def trades(bot: Bot) -> list[Trade]:
+    db.session.expire_all()
+    return list(
+        db.session.scalars(sa.select(Trade).where(Trade.bot_id == bot.id).order_by(Trade.id))
+    )
+
+
+def events(user: User, event_type: str) -> list[Notification]:
+    """Outbox rows for an event (one per enabled channel; email is on for most events)."""
+    return list(
+        db.session.scalars(
+            sa.select(Notification).where(
+                Notification.user_id == user.id, Notification.event_type == event_type
+            )
+        )
+    )

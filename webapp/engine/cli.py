@@ -1,0 +1,117 @@
+"""`flask bots ...`: look at bots, run the tick or one cycle by hand, start and stop bots."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+import sqlalchemy as sa
+from flask.cli import AppGroup
+
+from webapp.engine import service
+from webapp.engine.errors import BotError
+from webapp.extensions import db
+from webapp.models import Bot, BotActivity, BotState, User
+from webapp.models.types import utcnow
+
+logger = logging.getLogger(__name__)
+
+bots_cli = AppGroup("bots", help="Trading bots: list them, run the tick or one cycle.")
+
+
+def _bot(bot_id: int) -> Bot:
+    bot = db.session.get(Bot, bot_id)
+    if bot is None:
+        raise click.ClickException(f"No bot with id {bot_id}.")
+    return bot
+
+
+def _num(value) -> str:
+    return format(value.normalize(), "f") if value else "0"
+
+
+@bots_cli.command("list")
+@click.option("--user", "email", help="Only this user's bots (email).")
+def list_bots(email: str | None) -> None:
+    """Every bot: id, owner, name, symbol, strategy, status, position, today's PnL."""
+    query = (
+        sa.select(Bot, BotState, User.email)
+        .join(BotState, BotState.bot_id == Bot.id)
+        .join(User, User.id == Bot.user_id)
+        .order_by(Bot.id)
+    )
+    if email:
+        query = query.where(User.email == User.normalize_email(email))
+    today = utcnow().date()
+    click.echo(
+        f"{'id':>5}  {'owner':<24} {'name':<20} {'symbol':<11} {'strategy':<10} {'mode':<5} "
+        f"{'status':<8} {'position':>14} {'pnl today':>12}"
+    )
+    for bot, state, owner in db.session.execute(query):
+        status = state.status.value
+        if state.is_paused():
+            status = "paused"
+        pnl = state.realized_pnl_today if state.pnl_day == today else 0
+        click.echo(
+            f"{bot.id:>5}  {owner[:24]:<24} {bot.name[:20]:<20} {bot.symbol:<11} "
+            f"{bot.strategy:<10} {bot.mode.value:<5} {status:<8} "
+            f"{_num(state.position_qty):>14} {_num(pnl):>12}"
+        )
+
+
+@bots_cli.command("tick")
+def tick_command() -> None:
+    """Run the scheduler's tick once: queue the cycles of every due bot."""
+    from webapp.engine.tick import tick
+
+    click.echo(str(tick()))
+
+
+@bots_cli.command("cycle")
+@click.argument("bot_id", type=int)
+@click.option("--force", is_flag=True, help="Run even if the bot is stopped or paused.")
+def cycle_command(bot_id: int, force: bool) -> None:
+    """Run one cycle of a bot now, in this process, and print what it decided."""
+    from webapp.engine.cycle import Outcome, run_cycle
+
+    _bot(bot_id)
+    last_id = db.session.scalar(
+        sa.select(sa.func.max(BotActivity.id)).where(BotActivity.bot_id == bot_id)
+    )
+    db.session.rollback()
+    result = run_cycle(bot_id, None, force=force)
+    click.echo(str(result))
+    query = sa.select(BotActivity).where(BotActivity.bot_id == bot_id)
+    if last_id is not None:
+        query = query.where(BotActivity.id > last_id)
+    for row in db.session.scalars(query.order_by(BotActivity.id)):
+        click.echo(f"  {row.at:%H:%M:%S} {row.kind.value:<6} {row.message}")
+    if result.outcome in (Outcome.NOT_RUNNING, Outcome.PAUSED):
+        click.echo("Use --force to run it anyway.")
+    if result.outcome in (Outcome.ERROR, Outcome.LOCKED, Outcome.NOT_FOUND):
+        raise SystemExit(1)
+
+
+@bots_cli.command("start")
+@click.argument("bot_id", type=int)
+def start_command(bot_id: int) -> None:
+    """Start a bot (its first cycle runs at the next tick)."""
+    bot = _bot(bot_id)
+    try:
+        service.start_bot(bot)
+    except BotError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"Bot {bot.id} ({bot.name}) is running.")
+
+
+@bots_cli.command("stop")
+@click.argument("bot_id", type=int)
+@click.option("--reason", default="Stopped by the operator.", show_default=True)
+def stop_command(bot_id: int, reason: str) -> None:
+    """Stop a bot."""
+    bot = _bot(bot_id)
+    service.stop_bot(bot, reason)
+    db.session.commit()
+    click.echo(f"Bot {bot.id} ({bot.name}) is stopped.")

@@ -1,0 +1,607 @@
+"""One cycle of one bot: the only code that trades.
+
+Order of work, each step for a reason:
+
+1. Take the bot's Redis lock: two cycles of one bot never overlap (a retried job, a manual
+   `flask bots cycle`, a second worker). A job for a tick slot the bot already ran is skipped.
+2. Roll the day's PnL at UTC midnight; resume a bot paused by its daily profit target.
+3. Resolve an order intent a crashed earlier cycle left behind: ask the exchange for that
+   client order id; record its fill now (the unique client order id makes that exactly once)
+   or forget the intent once the exchange provably never got it.
+4. Market data from the shared per-slot cache (webapp.engine.marketdata).
+5. Stop-loss / take-profit on the open position, before the strategy is asked.
+6. Size the order within the market's limits, or log why no order can be placed.
+7. Live: commit the intent (client order id derived from bot and cycle) BEFORE sending, send,
+   and on an unknown outcome look the order up by its id. Paper: fill at the current price.
+8. One transaction: trade, position, PnL, intent cleared, activity, events, daily limits.
+
+Errors: a rejected key marks the key invalid and stops its bots; anything else counts as a
+failed cycle, retried next cycle, and BOT_MAX_CONSECUTIVE_ERRORS in a row stop the bot with
+status "error" (and a `bot_error` event saying why).
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask import current_app
+
+from webapp.engine import marketdata, orders
+from webapp.engine.accounting import (
+    ExitReason,
+    apply_fill,
+    check_exit,
+    size_order,
+    size_sell,
+)
+from webapp.engine.errors import BotError, LiveTradingDisabled
+from webapp.engine.locks import bot_lock
+from webapp.engine.service import log_activity, stop_bot
+from webapp.events import EventType, emit
+from webapp.exchange.errors import ExchangeError, UnknownSymbol
+from webapp.extensions import db, redis_ext
+from webapp.models import (
+    ActivityKind,
+    Bot,
+    BotMode,
+    BotState,
+    BotStatus,
+    Trade,
+    TradeReason,
+    TradeSide,
+)
+from webapp.models.bot import quantize
+from webapp.models.types import utcnow
+from webapp.strategies import Position, Signal, build_strategy
+from webapp.strategies.base import StrategyError
+
+logger = logging.getLogger(__name__)
+
+#: An order request older than this can no longer reach Binance (recvWindow is 10 s), so an
+#: intent whose order the exchange still does not know after this long is safe to forget.
+PENDING_GRACE = timedelta(seconds=30)
+
+
+class Outcome(enum.StrEnum):
+    TRADED = "traded"
+    HOLD = "hold"
+    REFUSED = "refused"  # wanted to trade, but sizing or the exchange said no
+    WAITING = "waiting"  # an earlier order's outcome is not known yet
+    ERROR = "error"
+    STOPPED = "stopped"  # this cycle stopped the bot
+    PAUSED = "paused"
+    LOCKED = "locked"
+    ALREADY_RAN = "already_ran"
+    NOT_RUNNING = "not_running"
+    NOT_FOUND = "not_found"
+
+
+@dataclass
+class CycleResult:
+    bot_id: int
+    outcome: Outcome
+    message: str
+    trade_ids: list[int] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return f"bot {self.bot_id}: {self.outcome.value}: {self.message}"
+
+
+def run_cycle(bot_id: int, slot: int | None = None, *, force: bool = False) -> CycleResult:
+    """Run one cycle of a bot. `slot` is the tick's time slot (None: an inline run).
+
+    `force` runs a bot that is not running or is paused (operators' `flask bots cycle
+    --force`). Never raises for the bot's own failures: they are recorded on the bot.
+    """
+    cfg = current_app.config
+    lock = bot_lock(redis_ext.conn, bot_id, cfg["BOT_LOCK_TTL_SECONDS"])
+    if not lock.acquire():
+        return CycleResult(bot_id, Outcome.LOCKED, "another cycle of this bot is running")
+    try:
+        return _Cycle(bot_id, slot, force).run()
+    finally:
+        db.session.rollback()  # nothing half-done leaks into the next bot of the batch
+        lock.release()
+
+
+def next_utc_midnight(now: datetime) -> datetime:
+    day = now.astimezone(UTC).date() + timedelta(days=1)
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _fmt(value: Decimal) -> str:
+    return format(value.normalize(), "f") if value else "0"
+
+
+class _Cycle:
+    def __init__(self, bot_id: int, slot: int | None, force: bool) -> None:
+        self.bot_id = bot_id
+        self.slot = slot
+        self.force = force
+        self.now = utcnow()
+        self.trade_ids: list[int] = []
+        self.cfg = current_app.config
+
+    def result(self, outcome: Outcome, message: str) -> CycleResult:
+        return CycleResult(self.bot_id, outcome, message, list(self.trade_ids))
+
+    # -- the cycle -------------------------------------------------------------------------
+
+    def run(self) -> CycleResult:
+        bot = db.session.get(Bot, self.bot_id)
+        if bot is None:
+            return self.result(Outcome.NOT_FOUND, "no such bot")
+        state = bot.state
+        if not self.force and state.status != BotStatus.RUNNING:
+            return self.result(Outcome.NOT_RUNNING, f"bot is {state.status.value}")
+        if self.slot is not None and state.last_slot is not None and state.last_slot >= self.slot:
+            return self.result(Outcome.ALREADY_RAN, f"slot {self.slot} already ran")
+        self.roll_day(bot, state)
+        if not self.force and state.is_paused(self.now):
+            db.session.commit()
+            return self.result(
+                Outcome.PAUSED, f"paused until {state.paused_until:%Y-%m-%d %H:%M} UTC"
+            )
+        state.cycle_count += 1
+        state.last_cycle_at = self.now
+        if self.slot is not None:
+            state.last_slot = self.slot
+        try:
+            return self.trade(bot, state)
+        except (ExchangeError, BotError) as exc:
+            return self.failed(exc, traceback=False)
+        except Exception as exc:
+            logger.exception("bot %s: cycle failed", self.bot_id)
+            return self.failed(exc, traceback=True)
+
+    def roll_day(self, bot: Bot, state: BotState) -> None:
+        today = self.now.date()
+        if state.pnl_day != today:
+            state.pnl_day = today
+            state.realized_pnl_today = Decimal(0)
+        if state.paused_until is not None and state.paused_until <= self.now:
+            state.paused_until = None
+            log_activity(bot.id, ActivityKind.STATE, "New day: resumed after yesterday's target.")
+
+    def trade(self, bot: Bot, state: BotState) -> CycleResult:
+        if state.pending_client_order_id:
+            waiting = self.resolve_pending(bot, state)
+            if waiting is not None:
+                return waiting
+            if state.status != BotStatus.RUNNING or state.is_paused(self.now):
+                db.session.commit()
+                return self.result(Outcome.STOPPED, state.status_reason or "paused")
+
+        snapshot = marketdata.get_snapshot(bot.exchange, bot.symbol, bot.timeframe, self.slot)
+        market = marketdata.market_info(bot.exchange, bot.symbol)
+        if market is None:
+            raise UnknownSymbol(f"The exchange no longer lists {bot.symbol}.")
+        price = snapshot.price
+        position = Position(state.position_qty, state.position_avg_price)
+        exit_reason = check_exit(position, price, bot.stop_loss_pct, bot.take_profit_pct)
+        if exit_reason is not None:
+            signal = Signal.SELL
+            reason = TradeReason(exit_reason.value)
+            why = self.exit_text(bot, position, price, exit_reason)
+        else:
+            try:
+                strategy = build_strategy(bot.strategy, bot.params)
+            except StrategyError as exc:
+                raise BotError(f"The strategy settings are invalid: {exc}") from None
+            decision = strategy.decide(snapshot.candles, position)
+            signal, why, reason = decision.signal, decision.reason, TradeReason.SIGNAL
+        state.last_signal = signal.value
+        state.last_reason = why[:500]
+        state.last_price = quantize(price)
+        state.consecutive_errors = 0
+        price_text = f"price {_fmt(price)}"
+
+        if signal is Signal.HOLD or (signal is Signal.SELL and not position.is_open):
+            log_activity(bot.id, ActivityKind.CYCLE, f"hold: {why} ({price_text})")
+            db.session.commit()
+            return self.result(Outcome.HOLD, why)
+
+        if signal is Signal.BUY:
+            size = size_order(
+                bot.quote_amount,
+                price,
+                market.amount_step,
+                market.min_qty,
+                market.min_notional,
+                market.max_qty,
+                symbol=bot.symbol,
+            )
+        else:
+            size = size_sell(
+                position.qty,
+                price,
+                market.amount_step,
+                market.min_qty,
+                market.min_notional,
+                symbol=bot.symbol,
+            )
+        side = signal.value
+        if not size.ok:
+            log_activity(
+                bot.id,
+                ActivityKind.CYCLE,
+                f"{side}: {why} ({price_text}); no order: {size.reason}",
+            )
+            db.session.commit()
+            return self.result(Outcome.REFUSED, size.reason)
+
+        qty = size.qty
+        client_order_id = f"tb{bot.id}x{state.cycle_count}{side[0]}"
+        log_activity(
+            bot.id,
+            ActivityKind.SIGNAL,
+            f"{side}: {why} ({price_text})",
+            {"signal": side, "reason": reason.value, "price": str(price), "qty": str(qty)},
+        )
+        if bot.mode == BotMode.PAPER:
+            fill = orders.paper_fill(market, side, qty, price)
+        else:
+            fill = self.send_live(bot, state, market, side, qty, reason, client_order_id)
+            if fill is None:
+                return self.result(Outcome.REFUSED, "the order ended without a fill")
+        trade = self.record(bot, state, side, fill, reason, client_order_id)
+        db.session.commit()
+        self.trade_ids.append(trade.id)
+        return self.result(
+            Outcome.TRADED,
+            f"{side} {_fmt(trade.qty)} {bot.base_currency} at {_fmt(trade.price)} ({why})",
+        )
+
+    def exit_text(self, bot: Bot, position: Position, price: Decimal, reason: ExitReason) -> str:
+        avg = position.avg_price
+        if reason is ExitReason.STOP_LOSS:
+            pct = bot.stop_loss_pct
+            trigger = avg * (1 - pct / 100)
+            return (
+                f"stop-loss {_fmt(pct)}%: price {_fmt(price)} <= {_fmt(quantize(trigger))} "
+                f"(entry {_fmt(avg)})"
+            )
+        pct = bot.take_profit_pct
+        trigger = avg * (1 + pct / 100)
+        return (
+            f"take-profit {_fmt(pct)}%: price {_fmt(price)} >= {_fmt(quantize(trigger))} "
+            f"(entry {_fmt(avg)})"
+        )
+
+    # -- live orders -----------------------------------------------------------------------
+
+    def send_live(
+        self,
+        bot: Bot,
+        state: BotState,
+        market: marketdata.MarketInfo,
+        side: str,
+        qty: Decimal,
+        reason: TradeReason,
+        client_order_id: str,
+    ) -> orders.Fill | None:
+        client = orders.live_client(bot)
+        try:
+            # The intent first: if this process dies once the order is out, the next cycle
+            # finds it by this id instead of placing another.
+            state.pending_client_order_id = client_order_id
+            state.pending_side = side
+            state.pending_reason = reason.value
+            state.pending_since = self.now
+            db.session.commit()
+            try:
+                outcome = orders.place_market_order(
+                    client, bot, market, side, qty, client_order_id, self.now
+                )
+            except ExchangeError as exc:
+                outcome = self.after_failed_send(client, bot, state, market, exc)
+            pause = float(self.cfg.get("BOT_TEST_PAUSE_AFTER_ORDER") or 0)
+            if pause:
+                logger.warning("bot %s: test pause of %ss after the order", bot.id, pause)
+                time.sleep(pause)
+        finally:
+            client.close()
+        if outcome is orders.Lookup.NOT_FILLED:
+            self.clear_intent(state)
+            log_activity(bot.id, ActivityKind.ORDER, f"Order {client_order_id} ended unfilled.")
+            db.session.commit()
+            return None
+        return outcome
+
+    def after_failed_send(
+        self,
+        client,
+        bot: Bot,
+        state: BotState,
+        market: marketdata.MarketInfo,
+        exc: ExchangeError,
+    ) -> orders.Fill | orders.Lookup:
+        client_order_id = state.pending_client_order_id
+        if not orders.is_unknown_outcome(exc):
+            # A definite refusal: the order does not exist, so the intent goes.
+            self.clear_intent(state)
+            db.session.commit()
+            raise exc
+        logger.info(
+            "bot %s: order %s outcome unknown (%s); looking it up",
+            bot.id,
+            client_order_id,
+            exc.summary(),
+        )
+        try:
+            found = orders.find_order(client, bot, market, client_order_id, self.now)
+        except ExchangeError:
+            raise exc from None  # the intent stays; the next cycle asks again
+        if isinstance(found, orders.Fill) or found is orders.Lookup.NOT_FILLED:
+            return found
+        raise exc  # not there (yet) or still open: the intent stays
+
+    def resolve_pending(self, bot: Bot, state: BotState) -> CycleResult | None:
+        """Settle an intent left by an earlier cycle; a result means "not yet, stop here"."""
+        client_order_id = state.pending_client_order_id
+        recorded = db.session.scalar(
+            sa.select(Trade.id).where(Trade.client_order_id == client_order_id)
+        )
+        if recorded is not None or bot.mode == BotMode.PAPER:
+            self.clear_intent(state)
+            db.session.commit()
+            return None
+        market = marketdata.market_info(bot.exchange, bot.symbol)
+        if market is None:
+            raise UnknownSymbol(f"The exchange no longer lists {bot.symbol}.")
+        since = state.pending_since or self.now
+        client = orders.live_client(bot)
+        try:
+            found = orders.find_order(client, bot, market, client_order_id, since)
+        finally:
+            client.close()
+        if isinstance(found, orders.Fill):
+            side = state.pending_side or "buy"
+            reason = TradeReason(state.pending_reason or TradeReason.SIGNAL.value)
+            trade = self.record(bot, state, side, found, reason, client_order_id, recovered=True)
+            db.session.commit()
+            self.trade_ids.append(trade.id)
+            return None
+        if found is orders.Lookup.NOT_FILLED:
+            self.clear_intent(state)
+            log_activity(bot.id, ActivityKind.ORDER, f"Order {client_order_id} ended unfilled.")
+            db.session.commit()
+            return None
+        if found is orders.Lookup.NOT_FOUND and self.now - since >= PENDING_GRACE:
+            self.clear_intent(state)
+            log_activity(
+                bot.id,
+                ActivityKind.ORDER,
+                f"Order {client_order_id} never reached the exchange; nothing was traded.",
+            )
+            db.session.commit()
+            return None
+        message = f"waiting for the exchange to confirm order {client_order_id}"
+        log_activity(bot.id, ActivityKind.CYCLE, message.capitalize() + ".")
+        db.session.commit()
+        return self.result(Outcome.WAITING, message)
+
+    @staticmethod
+    def clear_intent(state: BotState) -> None:
+        state.pending_client_order_id = None
+        state.pending_side = None
+        state.pending_reason = None
+        state.pending_since = None
+
+    # -- recording -------------------------------------------------------------------------
+
+    def record(
+        self,
+        bot: Bot,
+        state: BotState,
+        side: str,
+        fill: orders.Fill,
+        reason: TradeReason,
+        client_order_id: str,
+        *,
+        recovered: bool = False,
+    ) -> Trade:
+        """Trade, position, PnL, activity and events, in the caller's transaction."""
+        position = Position(state.position_qty, state.position_avg_price)
+        new_position, realized = apply_fill(position, side, fill.qty, fill.price, fill.fee)
+        is_sell = side == "sell"
+        trade = Trade(
+            bot_id=bot.id,
+            user_id=bot.user_id,
+            side=TradeSide(side),
+            symbol=bot.symbol,
+            qty=quantize(fill.qty),
+            price=quantize(fill.price),
+            fee=quantize(fill.fee),
+            realized_pnl=quantize(realized) if is_sell else None,
+            reason=reason,
+            client_order_id=client_order_id,
+            exchange_order_id=fill.exchange_order_id,
+            mode=bot.mode,
+            executed_at=fill.executed_at,
+        )
+        db.session.add(trade)
+        state.position_qty = quantize(new_position.qty)
+        state.position_avg_price = quantize(new_position.avg_price)
+        self.clear_intent(state)
+        if is_sell:
+            self.roll_day(bot, state)
+            state.realized_pnl_today = quantize(state.realized_pnl_today + realized)
+        db.session.flush()
+
+        base, quote = bot.base_currency, bot.quote_currency
+        verb = "Bought" if not is_sell else "Sold"
+        text = (
+            f"{verb} {_fmt(trade.qty)} {base} at {_fmt(trade.price)} {quote}, "
+            f"fee {_fmt(trade.fee)} {quote}"
+        )
+        if is_sell:
+            text += f", realized {_fmt(trade.realized_pnl)} {quote}"
+        if reason is not TradeReason.SIGNAL:
+            text += f" ({reason.label.lower()})"
+        if recovered:
+            text += " - recovered after an interrupted cycle"
+        if fill.note:
+            text += f" ({fill.note})"
+        log_activity(
+            bot.id,
+            ActivityKind.ORDER,
+            text + ".",
+            {"trade_id": trade.id, "client_order_id": client_order_id},
+        )
+        data = self.event_data(bot, trade)
+        emit(bot.user_id, EventType.TRADE_EXECUTED, data)
+        if reason is TradeReason.STOP_LOSS:
+            emit(bot.user_id, EventType.STOP_LOSS_TRIGGERED, data)
+        elif reason is TradeReason.TAKE_PROFIT:
+            emit(bot.user_id, EventType.TAKE_PROFIT_TRIGGERED, data)
+        if is_sell:
+            self.check_daily_limits(bot, state)
+        return trade
+
+    def event_data(self, bot: Bot, trade: Trade) -> dict:
+        return {
+            "bot_id": bot.id,
+            "bot_name": bot.name,
+            "symbol": bot.symbol,
+            "side": trade.side.value,
+            "qty": str(trade.qty),
+            "price": str(trade.price),
+            "fee": str(trade.fee),
+            "quote": bot.quote_currency,
+            "realized_pnl": None if trade.realized_pnl is None else str(trade.realized_pnl),
+            "reason": trade.reason.value,
+            "mode": bot.mode.value,
+            "trade_id": trade.id,
+            "executed_at": trade.executed_at.isoformat(),
+            "url": f"/bots/{bot.id}",
+        }
+
+    def check_daily_limits(self, bot: Bot, state: BotState) -> None:
+        pnl = state.realized_pnl_today
+        quote = bot.quote_currency
+        base_data = {
+            "bot_id": bot.id,
+            "bot_name": bot.name,
+            "symbol": bot.symbol,
+            "realized_pnl_today": str(pnl),
+            "quote": quote,
+            "url": f"/bots/{bot.id}",
+        }
+        if bot.daily_loss_limit and pnl <= -bot.daily_loss_limit:
+            stop_bot(
+                bot,
+                f"Daily loss limit reached: {_fmt(pnl)} {quote} realized today "
+                f"(limit {_fmt(bot.daily_loss_limit)} {quote}). Start it again when ready.",
+            )
+            emit(
+                bot.user_id,
+                EventType.DAILY_LOSS_LIMIT_REACHED,
+                {**base_data, "limit": str(bot.daily_loss_limit)},
+            )
+        elif (
+            bot.daily_profit_target
+            and pnl >= bot.daily_profit_target
+            and not state.is_paused(self.now)
+        ):
+            state.paused_until = next_utc_midnight(self.now)
+            log_activity(
+                bot.id,
+                ActivityKind.STATE,
+                f"Daily profit target reached: {_fmt(pnl)} {quote} realized today (target "
+                f"{_fmt(bot.daily_profit_target)} {quote}). Paused until "
+                f"{state.paused_until:%Y-%m-%d %H:%M} UTC.",
+            )
+            emit(
+                bot.user_id,
+                EventType.DAILY_PROFIT_TARGET_REACHED,
+                {
+                    **base_data,
+                    "target": str(bot.daily_profit_target),
+                    "paused_until": state.paused_until.isoformat(),
+                },
+            )
+
+    # -- failures --------------------------------------------------------------------------
+
+    def failed(self, exc: Exception, *, traceback: bool) -> CycleResult:
+        db.session.rollback()
+        bot = db.session.get(Bot, self.bot_id)
+        if bot is None:
+            return self.result(Outcome.NOT_FOUND, "the bot was deleted during its cycle")
+        state = bot.state
+        state.last_cycle_at = self.now
+        if self.slot is not None:
+            state.last_slot = self.slot
+        if isinstance(exc, ExchangeError | BotError):
+            message = str(exc)
+            summary = exc.summary() if isinstance(exc, ExchangeError) else message
+        else:
+            message = "An unexpected error stopped this cycle; the operator can see it in the log."
+            summary = type(exc).__name__
+        state.last_error = message[:500]
+        state.last_error_at = self.now
+
+        if isinstance(exc, ExchangeError) and exc.invalidates_key:
+            self.key_rejected(bot, exc)
+            db.session.commit()
+            return self.result(Outcome.STOPPED, message)
+        if isinstance(exc, LiveTradingDisabled):
+            self.stop_with_error(bot, message)
+            db.session.commit()
+            return self.result(Outcome.STOPPED, message)
+
+        state.consecutive_errors += 1
+        count = state.consecutive_errors
+        limit = int(self.cfg["BOT_MAX_CONSECUTIVE_ERRORS"])
+        if not traceback:
+            logger.info("bot %s: cycle failed (%s of %s): %s", bot.id, count, limit, summary)
+        log_activity(
+            bot.id,
+            ActivityKind.ERROR,
+            f"{message} (failed cycle {count} of {limit} in a row)",
+            {"error": type(exc).__name__},
+        )
+        if count >= limit and state.status == BotStatus.RUNNING:
+            self.stop_with_error(
+                bot, f"Stopped after {count} failed cycles in a row. Last error: {message}"
+            )
+            db.session.commit()
+            return self.result(Outcome.STOPPED, message)
+        db.session.commit()
+        return self.result(Outcome.ERROR, message)
+
+    def stop_with_error(self, bot: Bot, reason: str) -> None:
+        stop_bot(bot, reason, error=True)
+        emit(
+            bot.user_id,
+            EventType.BOT_ERROR,
+            {
+                "bot_id": bot.id,
+                "bot_name": bot.name,
+                "symbol": bot.symbol,
+                "error": reason,
+                "url": f"/bots/{bot.id}",
+            },
+        )
+
+    def key_rejected(self, bot: Bot, exc: ExchangeError) -> None:
+        """Mark the key invalid the way key validation does: its bots stop, the owner is told."""
+        from webapp.keys import service as keys
+
+        api_key = bot.api_key
+        if api_key is not None:
+            newly_rejected = api_key.is_valid
+            api_key.is_valid = False
+            api_key.last_error = exc.message
+            api_key.last_validated_at = self.now
+            if newly_rejected:
+                keys._key_became_invalid(api_key, exc.message)  # stops bots, api_key_invalid
+        if bot.state.status == BotStatus.RUNNING:
+            stop_bot(bot, f"The exchange rejected its API key: {exc.message}")

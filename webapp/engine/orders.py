@@ -1,0 +1,201 @@
+"""Placing and finding a bot's orders: paper fills in process, live orders through ccxt.
+
+Every live order carries a client order id chosen by the engine (`newClientOrderId`), so the
+engine can always ask the exchange "did order X happen?" - after a timeout, after a crash, or
+when a retried job meets an order intent its earlier run left behind.
+
+Fees are returned in the quote currency (see webapp.engine.accounting). When an exchange
+charges a buy's fee in the base currency (Binance without BNB), the bot holds that much less:
+the fill's quantity is the net amount and the fee is valued at the fill price, so quantity *
+price + fee is still exactly what the buy cost.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import ccxt
+from flask import current_app
+
+from webapp.engine.accounting import to_decimal
+from webapp.engine.errors import LiveTradingDisabled
+from webapp.engine.marketdata import MarketInfo, prime_client
+from webapp.exchange.clients import client_for_key
+from webapp.exchange.errors import ExchangeError, KeyRejected, OrderNotFound, translate_errors
+from webapp.models import Bot
+from webapp.models.bot import quantize
+from webapp.models.types import utcnow
+
+logger = logging.getLogger(__name__)
+
+ZERO = Decimal(0)
+
+#: Final Binance order states; anything else may still fill.
+FINAL_STATUSES = frozenset({"FILLED", "CANCELED", "EXPIRED", "REJECTED", "EXPIRED_IN_MATCH"})
+
+
+class Lookup(enum.Enum):
+    NOT_FOUND = "not_found"  # the exchange has no order with this client order id
+    OPEN = "open"  # it exists and may still fill
+    NOT_FILLED = "not_filled"  # it ended without any fill
+
+
+@dataclass(frozen=True)
+class Fill:
+    qty: Decimal
+    price: Decimal
+    fee: Decimal  # quote currency
+    exchange_order_id: str | None
+    executed_at: datetime
+    note: str = ""
+
+
+def live_orders_allowed() -> bool:
+    """Real orders go out only against the simulator or when an operator enabled them."""
+    cfg = current_app.config
+    return bool(cfg.get("EXCHANGE_SIM_URL") or cfg.get("LIVE_TRADING_ENABLED"))
+
+
+def paper_fill(market: MarketInfo, side: str, qty: Decimal, price: Decimal) -> Fill:
+    """A paper order fills entirely at the current price and pays the market's taker fee."""
+    fee = quantize(qty * price * market.taker_fee)
+    return Fill(qty=qty, price=price, fee=fee, exchange_order_id=None, executed_at=utcnow())
+
+
+def live_client(bot: Bot) -> ccxt.Exchange:
+    if not live_orders_allowed():
+        raise LiveTradingDisabled()
+    if bot.api_key is None:
+        raise KeyRejected("This bot has no API key any more; choose a key and start it again.")
+    client = client_for_key(bot.api_key)
+    prime_client(client, bot.exchange, bot.symbol)
+    return client
+
+
+def place_market_order(
+    client: ccxt.Exchange,
+    bot: Bot,
+    market: MarketInfo,
+    side: str,
+    qty: Decimal,
+    client_order_id: str,
+    sent_after: datetime,
+) -> Fill | Lookup:
+    """Send a market order; the fill, or Lookup.NOT_FILLED if it ended unfilled."""
+    with translate_errors():
+        order = client.create_order(
+            bot.symbol,
+            "market",
+            side,
+            float(qty),
+            None,
+            {"newClientOrderId": client_order_id},
+        )
+    return _outcome(client, bot, market, order, sent_after)
+
+
+def find_order(
+    client: ccxt.Exchange,
+    bot: Bot,
+    market: MarketInfo,
+    client_order_id: str,
+    sent_after: datetime,
+) -> Fill | Lookup:
+    """What became of the order with this client order id (one or two requests)."""
+    try:
+        with translate_errors():
+            order = client.fetch_order(None, bot.symbol, {"origClientOrderId": client_order_id})
+    except OrderNotFound:
+        return Lookup.NOT_FOUND
+    return _outcome(client, bot, market, order, sent_after)
+
+
+def _outcome(
+    client: ccxt.Exchange, bot: Bot, market: MarketInfo, order: dict[str, Any], sent_after
+) -> Fill | Lookup:
+    info = order.get("info") or {}
+    status = str(info.get("status") or order.get("status") or "").upper()
+    if status in {"OPEN", "CLOSED"}:  # ccxt's unified names when `info` lacks a status
+        status = "FILLED" if status == "CLOSED" else "NEW"
+    qty = to_decimal(info.get("executedQty") or order.get("filled") or 0)
+    if status not in FINAL_STATUSES:
+        return Lookup.OPEN
+    if qty <= 0:
+        return Lookup.NOT_FILLED
+    quote_qty = to_decimal(info.get("cummulativeQuoteQty") or order.get("cost") or 0)
+    if quote_qty > 0:
+        price = quantize(quote_qty / qty)
+    else:
+        price = to_decimal(order.get("average") or order.get("price"))
+    order_id = str(info.get("orderId") or order.get("id") or "") or None
+    fills = info.get("fills")
+    if not fills:
+        fills = _trades_of(client, bot, order_id)
+    fee, qty, note = _fees(fills, market, qty, price, order.get("side") or info.get("side"))
+    return Fill(
+        qty=qty,
+        price=price,
+        fee=fee,
+        exchange_order_id=order_id,
+        executed_at=_when(info, order, sent_after),
+        note=note,
+    )
+
+
+def _trades_of(client: ccxt.Exchange, bot: Bot, order_id: str | None) -> list[dict[str, Any]]:
+    if order_id is None:
+        return []
+    with translate_errors():
+        trades = client.fetch_my_trades(bot.symbol, None, None, {"orderId": order_id})
+    return [t.get("info") or {} for t in trades]
+
+
+def _fees(
+    fills: list[dict[str, Any]], market: MarketInfo, qty: Decimal, price: Decimal, side
+) -> tuple[Decimal, Decimal, str]:
+    quote_fee = base_fee = ZERO
+    other: set[str] = set()
+    for fill in fills:
+        amount = to_decimal(fill.get("commission") or 0)
+        asset = str(fill.get("commissionAsset") or "").upper()
+        if amount == 0:
+            continue
+        if asset == market.quote.upper():
+            quote_fee += amount
+        elif asset == market.base.upper():
+            base_fee += amount
+        else:
+            other.add(asset)
+    note = ""
+    if base_fee and str(side).lower() == "buy":
+        qty -= base_fee
+        quote_fee += base_fee * price
+        note = f"fee of {base_fee} {market.base} valued at the fill price"
+    elif base_fee:
+        quote_fee += base_fee * price
+    if other:
+        note = f"fee paid in {', '.join(sorted(other))} is not counted in PnL"
+    return quantize(quote_fee), qty, note
+
+
+def _when(info: dict[str, Any], order: dict[str, Any], sent_after: datetime) -> datetime:
+    """The exchange's execution time when it is plausible, else now (clocks may disagree)."""
+    now = utcnow()
+    ms = info.get("transactTime") or info.get("updateTime") or order.get("timestamp")
+    try:
+        at = datetime.fromtimestamp(int(ms) / 1000, UTC)
+    except (TypeError, ValueError):
+        return now
+    if sent_after - timedelta(minutes=1) <= at <= now + timedelta(minutes=1):
+        return at
+    return now
+
+
+def is_unknown_outcome(error: ExchangeError) -> bool:
+    """Whether an order request that failed this way may still have reached the exchange."""
+    return error.transient or "duplicate" in (error.exchange_message or "").lower()
