@@ -90,3 +90,7 @@ def schedule_list() -> None:
 def register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(schedule_cli)
+
+    from webapp.engine.cli import bots_cli
+
+    app.cli.add_command(bots_cli)

@@ -122,6 +122,21 @@ class Config:
     WEBHOOK_CA_BUNDLE = os.environ.get("WEBHOOK_CA_BUNDLE") or None
     WEBHOOK_TIMEOUT = env_int("WEBHOOK_TIMEOUT", 10)
 
+    # Bots. The tick finds due bots every BOT_TICK_SECONDS and queues their cycles in jobs of
+    # up to BOT_BATCH_SIZE bots; a bot stops with status "error" after
+    # BOT_MAX_CONSECUTIVE_ERRORS failed cycles in a row.
+    BOT_TICK_SECONDS = env_int("BOT_TICK_SECONDS", 5)
+    BOT_BATCH_SIZE = env_int("BOT_BATCH_SIZE", 50)
+    BOT_MAX_CONSECUTIVE_ERRORS = env_int("BOT_MAX_CONSECUTIVE_ERRORS", 5)
+    BOT_MIN_INTERVAL_SECONDS = env_int("BOT_MIN_INTERVAL_SECONDS", 10)
+    BOT_OHLCV_LIMIT = env_int("BOT_OHLCV_LIMIT", 600)  # candles fetched per market, always
+    BOT_LOCK_TTL_SECONDS = env_int("BOT_LOCK_TTL_SECONDS", 120)  # a crashed cycle's lock expires
+    BOT_MARKETS_TTL_SECONDS = env_int("BOT_MARKETS_TTL_SECONDS", 3600)  # cached market list
+    BOT_ACTIVITY_KEEP = env_int("BOT_ACTIVITY_KEEP", 500)  # activity rows kept per bot
+    BOT_JOB_TIMEOUT = env_int("BOT_JOB_TIMEOUT", 900)
+    # Tests only: seconds a cycle sleeps after sending an order, before recording its trade.
+    BOT_TEST_PAUSE_AFTER_ORDER = float(os.environ.get("BOT_TEST_PAUSE_AFTER_ORDER") or 0)
+
     # Behind a reverse proxy, trust this many X-Forwarded-* hops (for the client IP).
     PROXY_FIX_HOPS = env_int("PROXY_FIX_HOPS", 0)
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")

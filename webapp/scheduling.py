@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from redis import Redis
 from rq_scheduler import Scheduler
 
+from webapp.config import Config
+
 logger = logging.getLogger(__name__)
 
 JOB_PREFIX = "periodic-"
@@ -38,6 +40,13 @@ PERIODIC_JOBS: list[PeriodicJob] = [
         "workers.maintenance.heartbeat",
         60,
         description="Proves scheduled jobs reach a worker.",
+    ),
+    PeriodicJob(
+        "bots-tick",
+        "workers.bots.tick",
+        Config.BOT_TICK_SECONDS,
+        queue="bots",
+        description="Queues the cycles of every running bot that is due.",
     ),
 ]
 
