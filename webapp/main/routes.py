@@ -4,15 +4,30 @@ from flask import jsonify
 from flask_login import current_user, login_required
 
 from webapp import health
+from webapp.bots import display
+from webapp.engine import service
 from webapp.extensions import csrf
 from webapp.htmx import render_page
 from webapp.main import bp
+
+BLOCKS = {"dashboard-summary": "summary"}
 
 
 @bp.route("/")
 @login_required
 def index():
-    return render_page("main/index.html", user=current_user)
+    bots = service.user_bots(current_user)
+    summary = service.user_summary(current_user)
+    return render_page(
+        "main/index.html",
+        BLOCKS,
+        user=current_user,
+        bots=bots,
+        summary=summary,
+        chart_json=display.pnl_chart_json(summary.report),
+        polling=summary.running > 0,
+        poll=display.poll_seconds(),
+    )
 
 
 @bp.route("/healthz")

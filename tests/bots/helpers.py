@@ -1,0 +1,106 @@
+"""Rows for page tests, written directly: the pages must show what the database holds."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from webapp import crypto
+from webapp.extensions import db
+from webapp.models import (
+    ActivityKind,
+    ApiKey,
+    Bot,
+    BotActivity,
+    BotMode,
+    BotState,
+    BotStatus,
+    Trade,
+    TradeReason,
+    TradeSide,
+    User,
+)
+
+_order_ids = itertools.count(1)
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def make_key(user: User, label: str = "Main", *, valid: bool = True) -> ApiKey:
+    api_key = ApiKey(
+        user_id=user.id,
+        exchange="binance",
+        label=label,
+        key_encrypted=crypto.encrypt(f"key-{label}-wxyz"),
+        secret_encrypted=crypto.encrypt("never-shown-secret"),
+        key_last4="wxyz",
+        is_valid=valid,
+    )
+    db.session.add(api_key)
+    db.session.commit()
+    return api_key
+
+
+def make_bot(
+    user: User,
+    api_key: ApiKey | None = None,
+    name: str = "Trend BTC",
+    *,
+    status: BotStatus = BotStatus.STOPPED,
+    **fields,
+) -> Bot:
+    values = {
+        "exchange": "binance",
+        "symbol": "BTC/USDT",
+        "timeframe": "1m",
+        "strategy": "ema_cross",
+        "params": {"fast": 3, "slow": 5},
+        "quote_amount": Decimal("100"),
+        "interval_seconds": 10,
+        "mode": BotMode.PAPER,
+        **fields,
+    }
+    state_fields = {k[6:]: values.pop(k) for k in list(values) if k.startswith("state_")}
+    bot = Bot(user_id=user.id, api_key_id=api_key.id if api_key else None, name=name, **values)
+    bot.state = BotState(status=status, **state_fields)
+    db.session.add(bot)
+    db.session.commit()
+    return bot
+
+
+def add_trade(
+    bot: Bot,
+    side: str,
+    qty: str,
+    price: str,
+    *,
+    fee: str = "0.1",
+    pnl: str | None = None,
+    at: datetime = T0,
+    reason: TradeReason = TradeReason.SIGNAL,
+) -> Trade:
+    trade = Trade(
+        bot_id=bot.id,
+        user_id=bot.user_id,
+        side=TradeSide(side),
+        symbol=bot.symbol,
+        qty=Decimal(qty),
+        price=Decimal(price),
+        fee=Decimal(fee),
+        realized_pnl=None if pnl is None else Decimal(pnl),
+        reason=reason,
+        client_order_id=f"test-{next(_order_ids):08d}",
+        exchange_order_id=None,
+        mode=bot.mode,
+        executed_at=at,
+    )
+    db.session.add(trade)
+    db.session.commit()
+    return trade
+
+
+def add_activity(bot: Bot, message: str, kind: ActivityKind = ActivityKind.CYCLE) -> BotActivity:
+    row = BotActivity(bot_id=bot.id, kind=kind, message=message)
+    db.session.add(row)
+    db.session.commit()
+    return row

@@ -1,0 +1,126 @@
+"""How bot figures look on a page: shared by the bot, trade and dashboard pages.
+
+Amounts are stored with 12 decimal places; pages show them without the trailing zeros
+(quantities, prices) or with a fixed number of places (PnL, in the quote currency), and never
+in scientific notation.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+
+from flask import current_app
+
+from webapp.engine.reports import BotReport
+from webapp.models import BotState, BotStatus
+from webapp.models.types import utcnow
+from webapp.strategies import UnknownStrategyError, get_strategy
+
+#: Decimal places of PnL figures (quote currency): small paper bots make fractions of a cent.
+PNL_PLACES = 4
+
+
+def plain(value: Decimal | int | float | None, empty: str = "—") -> str:
+    """`value` without exponent or trailing zeros: Decimal("0.001000") -> "0.001"."""
+    if value is None:
+        return empty
+    number = value if isinstance(value, Decimal) else Decimal(str(value))
+    if number == 0:
+        return "0"
+    return format(number.normalize(), "f")
+
+
+def pnl(value: Decimal | None) -> str:
+    """A PnL figure as shown everywhere: thousands separators, PNL_PLACES places, signed."""
+    if value is None:
+        return "—"
+    number = value if isinstance(value, Decimal) else Decimal(str(value))
+    text = f"{number:,.{PNL_PLACES}f}"
+    return "+" + text if number > 0 else text
+
+
+def sign_class(value: Decimal | None) -> str:
+    """CSS class for a signed amount: green above zero, red below."""
+    if value is None or value == 0:
+        return ""
+    return "pos" if value > 0 else "neg"
+
+
+def percent(fraction: Decimal | None) -> str:
+    """A fraction in [0, 1] as a percentage with one decimal ("—" when there is none)."""
+    if fraction is None:
+        return "—"
+    return f"{fraction * 100:.1f}%"
+
+
+def today_pnl(state: BotState | None, today: date | None = None) -> Decimal:
+    """The bot's realized PnL of the current UTC day (the engine's running figure)."""
+    if state is None or state.pnl_day != (today or utcnow().date()):
+        return Decimal(0)
+    return state.realized_pnl_today
+
+
+def status_label(state: BotState | None) -> tuple[str, str]:
+    """(text, badge class) for a bot's status; a bot resting until tomorrow shows "Paused"."""
+    if state is None:
+        return "Stopped", ""
+    if state.status == BotStatus.RUNNING:
+        if state.is_paused():
+            return "Paused", "badge-warn"
+        return "Running", "badge-ok"
+    if state.status == BotStatus.ERROR:
+        return "Error", "badge-danger"
+    return "Stopped", ""
+
+
+def strategy_label(name: str) -> str:
+    """A strategy's display name; its stored name if it is no longer registered."""
+    try:
+        return get_strategy(name).label
+    except UnknownStrategyError:
+        return name
+
+
+def poll_seconds() -> int:
+    """How often pages showing running bots refresh their live parts (BOT_PAGE_POLL_SECONDS)."""
+    return max(1, int(current_app.config.get("BOT_PAGE_POLL_SECONDS", 5)))
+
+
+def _epoch(at: datetime) -> float:
+    return round(at.timestamp(), 3)
+
+
+def pnl_chart_json(report: BotReport, quote: str = "") -> str:
+    """The cumulative realized PnL curve for charts.js: {"x": [epoch s], "y": [float], ...}.
+
+    The curve starts at 0 at the first trade so a single sell still draws a line. Floats are
+    fine here: the chart only draws; every figure in text comes from the Decimals.
+    """
+    xs: list[float] = []
+    ys: list[float] = []
+    points = report.pnl_series
+    if points:
+        first = points[0][0]
+        xs.append(_epoch(first) - 1)
+        ys.append(0.0)
+        for at, cumulative in points:
+            xs.append(_epoch(at))
+            ys.append(float(cumulative))
+    label = f"Cumulative realized PnL ({quote})" if quote else "Cumulative realized PnL"
+    return _script_json({"kind": "pnl", "label": label, "x": xs, "y": ys})
+
+
+def _script_json(data: object) -> str:
+    """JSON safe inside <script type="application/json"> (no "</script>" can close it)."""
+    text = json.dumps(data, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+FILTERS = {
+    "plain": plain,
+    "pnl": pnl,
+    "sign_class": sign_class,
+    "percent": percent,
+}

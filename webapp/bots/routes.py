@@ -1,0 +1,302 @@
+"""The bot pages. Thin: every rule and every change is in webapp.engine.service.
+
+One template per page, one named block per live part. A page shows a running bot's live parts
+(status, activity log, trades and performance) polling themselves every few seconds; once
+the bot is stopped the next answer comes back without the trigger, so polling ends. Every
+form also works as a plain HTML POST (redirect back with a flash).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from jinja2_fragments.flask import render_blocks
+
+from webapp.bots import bp, display
+from webapp.bots.forms import BotForm, param_display, param_values
+from webapp.engine import service
+from webapp.engine.errors import BotBusy, BotError, BotNotFound, BotValidationError
+from webapp.extensions import db
+from webapp.htmx import htmx_target, is_boosted, is_htmx, render_page
+from webapp.keys import service as keys_service
+from webapp.models import ApiKey, Bot, BotStatus, Trade
+from webapp.strategies import Strategy, UnknownStrategyError, get_strategy
+
+logger = logging.getLogger(__name__)
+
+INDEX_BLOCKS = {"bots-body": "rows"}
+FORM_BLOCKS = {"bot-form": "form"}
+DETAIL = "bots/detail.html"
+DETAIL_BLOCKS = {
+    "bot-status": "status",
+    "bot-activity": "activity",
+    "bot-performance": "performance",
+}
+ACTIVITY_LIMIT = 50
+RECENT_TRADES = 20
+
+for _name, _filter in display.FILTERS.items():
+    bp.add_app_template_filter(_filter, _name)
+
+
+for _name, _global in {
+    "bot_status": display.status_label,
+    "today_pnl": display.today_pnl,
+    "strategy_label": display.strategy_label,
+    "param_display": param_display,
+}.items():
+    bp.add_app_template_global(_global, _name)
+
+
+def _owned(bot_id: int) -> Bot:
+    """The current user's bot, else 404 (someone else's bot looks exactly like no bot)."""
+    try:
+        return service.get_bot(current_user, bot_id)
+    except BotNotFound:
+        abort(404)
+
+
+def _strategy(name: str | None) -> type[Strategy] | None:
+    try:
+        return get_strategy(name or "")
+    except UnknownStrategyError:
+        return None
+
+
+# -- list ----------------------------------------------------------------------------------
+
+
+@bp.route("/", methods=["GET"])
+@login_required
+def index():
+    bots = service.user_bots(current_user)
+    return render_page(
+        "bots/index.html",
+        INDEX_BLOCKS,
+        bots=bots,
+        polling=any(b.state is not None and b.state.is_running for b in bots),
+        poll=display.poll_seconds(),
+    )
+
+
+# -- create and edit -----------------------------------------------------------------------
+
+
+def _form_keys(bot: Bot | None = None) -> list[ApiKey]:
+    """Keys a bot may use: the valid ones, plus the bot's own key even if now invalid."""
+    return [
+        key
+        for key in keys_service.keys_for_user(current_user)
+        if key.is_valid or (bot is not None and key.id == bot.api_key_id)
+    ]
+
+
+def _form_page(
+    form: BotForm,
+    keys: list[ApiKey],
+    *,
+    bot: Bot | None = None,
+    params: dict | None = None,
+    param_errors: dict | None = None,
+    status: int = 200,
+):
+    exchange = keys[0].exchange if keys else None
+    body = render_page(
+        "bots/form.html",
+        FORM_BLOCKS,
+        form=form,
+        bot=bot,
+        has_keys=bool(keys),
+        strategy=_strategy(form.strategy.data),
+        params=params or {},
+        param_errors=param_errors or {},
+        symbols=service.symbols_for(exchange) if exchange else [],
+        live_allowed=service.live_trading_allowed(),
+        action=url_for("bots.edit", bot_id=bot.id) if bot else url_for("bots.new"),
+    )
+    return body, status
+
+
+def _saved(bot: Bot, message: str):
+    """After a successful save: on to the bot's page (htmx navigates there itself)."""
+    flash(message, "success")
+    url = url_for("bots.detail", bot_id=bot.id)
+    if is_htmx() and not is_boosted():
+        response = make_response("", 200)
+        response.headers["HX-Location"] = url
+        return response
+    return redirect(url)
+
+
+def _submit(form: BotForm, keys: list[ApiKey], bot: Bot | None):
+    """Validate and save through the service; on errors the form comes back with them (422)."""
+    strategy = _strategy(form.strategy.data)
+    params = param_values(strategy, request.form) if strategy else {}
+    if form.validate_on_submit():
+        try:
+            if bot is None:
+                saved = service.create_bot(current_user, **form.service_fields(), params=params)
+                message = f"Bot “{saved.name}” created. Start it when you are ready."
+            else:
+                saved = service.update_bot(bot, **form.service_fields(), params=params)
+                message = f"Bot “{saved.name}” saved."
+        except BotValidationError as exc:
+            db.session.rollback()
+            form.set_errors(exc.field_errors)
+            return _form_page(
+                form,
+                keys,
+                bot=bot,
+                params=params,
+                param_errors=exc.param_errors,
+                status=422,
+            )
+        db.session.commit()
+        return _saved(saved, message)
+    return _form_page(form, keys, bot=bot, params=params, status=422)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    keys = _form_keys()
+    form = BotForm(api_keys=keys)
+    if request.method == "POST":
+        return _submit(form, keys, None)
+    return _form_page(form, keys)
+
+
+@bp.route("/<int:bot_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(bot_id: int):
+    bot = _owned(bot_id)
+    keys = _form_keys(bot)
+    if request.method == "POST":
+        return _submit(BotForm(api_keys=keys), keys, bot)
+    return _form_page(BotForm.for_bot(bot, keys), keys, bot=bot, params=dict(bot.params or {}))
+
+
+@bp.route("/strategy-fields", methods=["GET"])
+@bp.route("/<int:bot_id>/strategy-fields", methods=["GET"])
+@login_required
+def strategy_fields(bot_id: int | None = None):
+    """The parameter fields of the chosen strategy (the form swaps them in on change)."""
+    bot = _owned(bot_id) if bot_id is not None else None
+    strategy = _strategy(request.args.get("strategy"))
+    if strategy is None:
+        abort(404)
+    params = dict(bot.params or {}) if bot is not None and bot.strategy == strategy.name else {}
+    return render_template("bots/_params.html", strategy=strategy, params=params, param_errors={})
+
+
+# -- one bot -------------------------------------------------------------------------------
+
+
+def _last_trade_id(bot: Bot) -> int:
+    return db.session.scalar(sa.select(sa.func.max(Trade.id)).where(Trade.bot_id == bot.id)) or 0
+
+
+def _detail_context(bot: Bot, blocks: set[str], **extra) -> dict:
+    """What the named blocks of the bot page need (computed only for those blocks)."""
+    context = {
+        "bot": bot,
+        "state": bot.state,
+        "poll": display.poll_seconds(),
+        "oob": set(),
+        "error": None,
+        **extra,
+    }
+    if "activity" in blocks:
+        context["activity"] = service.bot_activity(bot, ACTIVITY_LIMIT)
+        context["activity_limit"] = ACTIVITY_LIMIT
+    if "performance" in blocks:
+        report = service.bot_report(bot)
+        context["report"] = report
+        context["chart_json"] = display.pnl_chart_json(report, bot.quote_currency)
+        context["trades"] = list(
+            db.session.scalars(
+                service.trades_query(current_user, bot_id=bot.id).limit(RECENT_TRADES)
+            )
+        )
+        context["last_trade_id"] = _last_trade_id(bot)
+    return context
+
+
+@bp.route("/<int:bot_id>", methods=["GET"])
+@login_required
+def detail(bot_id: int):
+    bot = _owned(bot_id)
+    target = htmx_target()
+    block = DETAIL_BLOCKS.get(target or "") if not is_boosted() else None
+    if block == "performance" and bot.state.is_running:
+        # Polling while running: nothing new since the trade the page shows, nothing to swap
+        # (the chart is not redrawn every few seconds).
+        since = request.args.get("since", type=int)
+        if since is not None and since == _last_trade_id(bot):
+            return "", 204
+    blocks = {block} if block else set(DETAIL_BLOCKS.values())
+    return render_page(DETAIL, DETAIL_BLOCKS, **_detail_context(bot, blocks))
+
+
+def _live_answer(bot: Bot, *, message: str | None = None, error: str | None = None, status=200):
+    """The answer to start/stop: the status block, plus the activity log and performance out of
+    band so they start (or stop) polling with the bot. Without htmx: back to the bot's page."""
+    if not is_htmx() or is_boosted():
+        if message:
+            flash(message, "success")
+        if error:
+            flash(error, "error")
+        return redirect(url_for("bots.detail", bot_id=bot.id))
+    blocks = ["status", "activity", "performance"]
+    context = _detail_context(bot, set(blocks), error=error, message=message)
+    context["oob"] = {"activity", "performance"}
+    return render_blocks(DETAIL, blocks, **context), status
+
+
+@bp.route("/<int:bot_id>/start", methods=["POST"])
+@login_required
+def start(bot_id: int):
+    bot = _owned(bot_id)
+    try:
+        service.start_bot(bot)
+    except BotError as exc:
+        db.session.rollback()
+        return _live_answer(bot, error=str(exc), status=409 if isinstance(exc, BotBusy) else 422)
+    db.session.commit()
+    return _live_answer(bot, message=f"Bot “{bot.name}” started: its first cycle runs shortly.")
+
+
+@bp.route("/<int:bot_id>/stop", methods=["POST"])
+@login_required
+def stop(bot_id: int):
+    bot = _owned(bot_id)
+    if bot.state.status == BotStatus.RUNNING:
+        service.stop_bot(bot)
+        db.session.commit()
+    return _live_answer(bot, message=f"Bot “{bot.name}” stopped.")
+
+
+@bp.route("/<int:bot_id>", methods=["DELETE"])
+@bp.route("/<int:bot_id>/delete", methods=["POST"])
+@login_required
+def delete(bot_id: int):
+    bot = _owned(bot_id)
+    name = bot.name
+    try:
+        if bot.state.status == BotStatus.RUNNING:
+            service.stop_bot(bot, "Stopped to be deleted.")
+        service.delete_bot(bot)
+    except BotBusy as exc:
+        db.session.rollback()
+        return _live_answer(_owned(bot_id), error=str(exc), status=409)
+    db.session.commit()
+    flash(f"Deleted bot “{name}” with its trades and activity log.", "success")
+    url = url_for("bots.index")
+    if is_htmx() and not is_boosted():
+        response = make_response("", 200)
+        response.headers["HX-Location"] = url
+        return response
+    return redirect(url)
