@@ -36,6 +36,7 @@ def create_app(config_class: type[Config] = Config) -> Flask:
     from webapp.admin import bp as admin_bp
     from webapp.auth import bp as auth_bp
     from webapp.errors import bp as errors_bp
+    from webapp.keys import bp as keys_bp
     from webapp.main import bp as main_bp
     from webapp.notifications import bp as notifications_bp
 
@@ -44,6 +45,7 @@ def create_app(config_class: type[Config] = Config) -> Flask:
     app.register_blueprint(main_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(notifications_bp, url_prefix="/notifications")
+    app.register_blueprint(keys_bp, url_prefix="/keys")
 
     from webapp.cli import register_cli
 

@@ -94,3 +94,7 @@ def register_cli(app: Flask) -> None:
     from webapp.engine.cli import bots_cli
 
     app.cli.add_command(bots_cli)
+
+    from webapp.keys.cli import keys_cli
+
+    app.cli.add_command(keys_cli)

@@ -48,6 +48,12 @@ PERIODIC_JOBS: list[PeriodicJob] = [
         queue="bots",
         description="Queues the cycles of every running bot that is due.",
     ),
+    PeriodicJob(
+        "revalidate-api-keys",
+        "workers.keys.revalidate_all",
+        Config.KEY_REVALIDATE_INTERVAL,
+        description="Re-checks every stored exchange API key; rejected keys stop their bots.",
+    ),
 ]
 
 

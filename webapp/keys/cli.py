@@ -1,0 +1,67 @@
+"""`flask keys ...`: operators list, re-check and re-encrypt stored exchange API keys."""
+
+from __future__ import annotations
+
+import click
+import sqlalchemy as sa
+from flask.cli import AppGroup
+
+from webapp import crypto
+from webapp.extensions import db
+from webapp.keys import service
+from webapp.models import ApiKey, User
+
+keys_cli = AppGroup("keys", help="Stored exchange API keys: list, re-check, re-encrypt.")
+
+
+@keys_cli.command("rotate")
+def rotate() -> None:
+    """Re-encrypt every stored key with the newest (first) ENCRYPTION_KEY.
+
+    Rotation: put a new key in front of ENCRYPTION_KEY, restart, run this, then remove the
+    old key. All or nothing: if any key cannot be decrypted, nothing changes.
+    """
+    try:
+        count = service.rotate_all()
+    except crypto.DecryptionError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"Re-encrypted {count} keys with the newest ENCRYPTION_KEY.")
+
+
+@keys_cli.command("list")
+def list_keys() -> None:
+    """Every stored key: id, owner, label, exchange, masked key, validity."""
+    rows = db.session.execute(
+        sa.select(ApiKey, User.email).join(User, ApiKey.user_id == User.id).order_by(ApiKey.id)
+    )
+    for api_key, email in rows:
+        state = "valid" if api_key.is_valid else "invalid"
+        net = " testnet" if api_key.testnet else ""
+        click.echo(
+            f"{api_key.id:>5}  {email}  {api_key.label!r}  {api_key.exchange}{net}  "
+            f"{api_key.masked_key}  {state}"
+        )
+
+
+@keys_cli.command("validate")
+@click.argument("key_id", type=int, required=False)
+def validate(key_id: int | None) -> None:
+    """Re-check one key (KEY_ID) or every key with the exchange now.
+
+    Exits with status 1 if any checked key is invalid or could not be checked.
+    """
+    ids = [key_id] if key_id is not None else service.all_key_ids()
+    all_good = True
+    for one_id in ids:
+        api_key = service.revalidate(one_id)
+        db.session.commit()
+        if api_key is None:
+            raise click.ClickException(f"No API key with id {one_id}.")
+        state = "valid" if api_key.is_valid else "invalid"
+        detail = f": {api_key.last_error}" if api_key.last_error else ""
+        all_good = all_good and api_key.is_valid and not api_key.last_error
+        click.echo(f"{api_key.id:>5}  {api_key.label!r}  {api_key.masked_key}  {state}{detail}")
+    if not all_good:
+        raise SystemExit(1)

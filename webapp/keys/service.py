@@ -1,0 +1,294 @@
+"""Users' exchange API keys: add (validated first), re-check, delete, re-encrypt.
+
+Routes, CLI commands and RQ jobs all go through these functions. None of them commits: the
+caller owns the transaction, so a key's new state and the event it raises (`api_key_invalid`,
+written to the notifications outbox by `emit`) are committed together or not at all.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import ccxt
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from webapp import crypto
+from webapp.events import EventType, emit
+from webapp.exchange.clients import (
+    SUPPORTED_EXCHANGES,
+    client_for_credentials,
+    client_for_key,
+    exchange_name,
+)
+from webapp.exchange.errors import (
+    ExchangeError,
+    ExchangeUnavailable,
+    RateLimited,
+    translate_errors,
+)
+from webapp.extensions import db
+from webapp.models import ApiKey, User
+from webapp.models.types import utcnow
+
+logger = logging.getLogger(__name__)
+
+LABEL_MAX = 64
+KEY_MAX = 256
+SECRET_MAX = 256
+
+
+class KeysError(Exception):
+    """Base class; `str(error)` is a message for the user."""
+
+
+class KeyNotFound(KeysError, LookupError):
+    """No key with this id belongs to this user (shown as a 404, never as "not yours")."""
+
+    def __init__(self) -> None:
+        super().__init__("There is no such API key.")
+
+
+class LabelTaken(KeysError):
+    def __init__(self) -> None:
+        super().__init__("You already have a key with this label; choose another one.")
+
+
+class InvalidKeyInput(KeysError):
+    """A field is empty or too long (the form normally catches this first)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class KeyNotSaved(KeysError):
+    """The exchange did not accept the key (or could not be asked); nothing was stored."""
+
+    def __init__(self, error: ExchangeError) -> None:
+        self.error = error
+        super().__init__(_not_saved_message(error))
+
+
+def _not_saved_message(error: ExchangeError) -> str:
+    if isinstance(error, RateLimited):
+        return "The exchange rate limited our requests. Nothing was saved; try again shortly."
+    if isinstance(error, ExchangeUnavailable) and error.message == ExchangeUnavailable.message:
+        return "The exchange could not be reached. Nothing was saved; try again in a minute."
+    return f"{error.message} Nothing was saved."
+
+
+def stop_bots_for_key(key_id: int, reason: str) -> int:
+    """Stop every running bot that trades with API key `key_id`; returns how many stopped.
+
+    THE hook between keys and bots, called inside the caller's transaction (it never commits)
+    before a key is deleted and when the exchange newly rejects a key. `reason` is user-facing
+    (e.g. "Its API key was deleted.") and lands in each bot's state and activity log. The bot
+    engine owns what stopping means (webapp.engine.service.stop_bots_for_key).
+    """
+    from webapp.engine.service import stop_bots_for_key as stop_engine_bots
+
+    return stop_engine_bots(key_id, reason)
+
+
+def key_for_user(user: User | int, key_id: int) -> sa.Select[tuple[ApiKey]]:
+    """The query for one of the user's keys (another user's id finds nothing)."""
+    user_id = user if isinstance(user, int) else user.id
+    return sa.select(ApiKey).where(ApiKey.id == key_id, ApiKey.user_id == user_id)
+
+
+def keys_for_user(user: User) -> list[ApiKey]:
+    return list(
+        db.session.scalars(
+            sa.select(ApiKey)
+            .where(ApiKey.user_id == user.id)
+            .order_by(ApiKey.created_at, ApiKey.id)
+        )
+    )
+
+
+def _verify(client: ccxt.Exchange) -> None:
+    """Ask the exchange for the account balance: proof the key and secret work for reading."""
+    try:
+        with translate_errors():
+            client.fetch_balance()
+    finally:
+        client.close()
+
+
+def add_key(
+    user: User,
+    exchange: str,
+    label: str,
+    key: str,
+    secret: str,
+    testnet: bool = False,
+) -> ApiKey:
+    """Validate the credentials with the exchange, then store them encrypted.
+
+    Nothing is stored unless the exchange accepted the key. Raises InvalidKeyInput, LabelTaken
+    or KeyNotSaved (whose message says what went wrong and that nothing was saved).
+    """
+    label, key, secret = (label or "").strip(), (key or "").strip(), (secret or "").strip()
+    if exchange not in SUPPORTED_EXCHANGES:
+        raise InvalidKeyInput("exchange", "Choose one of the supported exchanges.")
+    for field, value, limit in (
+        ("label", label, LABEL_MAX),
+        ("api_key", key, KEY_MAX),
+        ("api_secret", secret, SECRET_MAX),
+    ):
+        if not value:
+            raise InvalidKeyInput(field, "This field is required.")
+        if len(value) > limit:
+            raise InvalidKeyInput(field, f"At most {limit} characters.")
+    if db.session.scalar(
+        sa.select(ApiKey.id).where(ApiKey.user_id == user.id, ApiKey.label == label)
+    ):
+        raise LabelTaken()
+
+    try:
+        _verify(client_for_credentials(exchange, key, secret, testnet=testnet))
+    except ExchangeError as exc:
+        logger.info("new api key for user %s not saved: %s", user.id, exc.summary())
+        raise KeyNotSaved(exc) from None
+
+    api_key = ApiKey(
+        user_id=user.id,
+        exchange=exchange,
+        label=label,
+        key_encrypted=crypto.encrypt(key),
+        secret_encrypted=crypto.encrypt(secret),
+        key_last4=key[-4:],
+        testnet=testnet,
+        is_valid=True,
+        last_validated_at=utcnow(),
+        last_error=None,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(api_key)
+    except IntegrityError:  # the same label added twice at once
+        raise LabelTaken() from None
+    logger.info(
+        "api key %s (%s %s) added for user %s", api_key.id, exchange, api_key.masked_key, user.id
+    )
+    return api_key
+
+
+def revalidate(api_key_id: int) -> ApiKey | None:
+    """Check a stored key with the exchange and record the answer; None if it no longer exists.
+
+    Accepted: valid, error cleared. Rejected (bad key or secret, missing permission, key no
+    longer decryptable): invalid with the reason; if it was valid until now, the bots using it
+    are stopped and the owner gets `api_key_invalid`. The exchange unreachable or rate
+    limiting: only `last_error` is recorded; validity and the time of the last definite answer
+    stay as they were.
+    """
+    api_key = db.session.get(ApiKey, api_key_id)
+    if api_key is None:
+        return None
+    try:
+        _verify(client_for_key(api_key))
+    except ExchangeError as exc:
+        if not exc.invalidates_key:
+            logger.info("api key %s not checked: %s", api_key.id, exc.summary())
+            api_key.last_error = exc.message
+            return api_key
+        logger.info("api key %s rejected: %s", api_key.id, exc.summary())
+        mark_key_rejected(api_key, exc.message)
+        return api_key
+    api_key.is_valid = True
+    api_key.last_error = None
+    api_key.last_validated_at = utcnow()
+    return api_key
+
+
+def mark_key_rejected(api_key: ApiKey, reason: str, when: datetime | None = None) -> bool:
+    """Record that the exchange rejected `api_key` (user-facing `reason`); the caller commits.
+
+    If the key was valid until now, the bots using it are stopped and the owner gets
+    `api_key_invalid`; returns whether that happened. For the bot engine too, when an order
+    or balance call is refused with an error whose `invalidates_key` is true.
+    """
+    newly_rejected = api_key.is_valid
+    api_key.is_valid = False
+    api_key.last_error = reason
+    api_key.last_validated_at = when or utcnow()
+    if newly_rejected:
+        _key_became_invalid(api_key, reason)
+    return newly_rejected
+
+
+def _key_became_invalid(api_key: ApiKey, reason: str) -> None:
+    stopped = stop_bots_for_key(api_key.id, f"The exchange rejected its API key: {reason}")
+    emit(
+        api_key.user_id,
+        EventType.API_KEY_INVALID,
+        {
+            "key_id": api_key.id,
+            "label": api_key.label,
+            "exchange": exchange_name(api_key.exchange),
+            "key": api_key.masked_key,
+            "error": reason,
+            "bots_stopped": stopped,
+            "url": "/keys/",
+        },
+    )
+
+
+def delete_key(user: User, key_id: int) -> int:
+    """Delete one of the user's keys, stopping the bots that use it first; returns how many."""
+    api_key = db.session.scalar(key_for_user(user, key_id))
+    if api_key is None:
+        raise KeyNotFound()
+    stopped = stop_bots_for_key(api_key.id, "Its API key was deleted.")
+    db.session.delete(api_key)
+    db.session.flush()
+    logger.info("api key %s deleted by user %s (%s bots stopped)", key_id, user.id, stopped)
+    return stopped
+
+
+def all_key_ids() -> list[int]:
+    return list(db.session.scalars(sa.select(ApiKey.id).order_by(ApiKey.id)))
+
+
+def rotate_all() -> int:
+    """Re-encrypt every stored key and secret with the newest ENCRYPTION_KEY; returns the count.
+
+    Raises crypto.DecryptionError (naming no value) if any key cannot be decrypted; the caller
+    then rolls back so nothing is half-rotated.
+    """
+    count = 0
+    for api_key in db.session.scalars(sa.select(ApiKey).order_by(ApiKey.id)).all():
+        try:
+            api_key.key_encrypted = crypto.rotate(api_key.key_encrypted)
+            api_key.secret_encrypted = crypto.rotate(api_key.secret_encrypted)
+        except crypto.DecryptionError:
+            raise crypto.DecryptionError(
+                f"API key {api_key.id} cannot be decrypted with any ENCRYPTION_KEY; nothing "
+                "was re-encrypted. Put back the key that encrypted it (after the new one) "
+                "and run the rotation again."
+            ) from None
+        count += 1
+    db.session.flush()
+    logger.info("re-encrypted %s api keys with the newest ENCRYPTION_KEY", count)
+    return count
+
+
+__all__ = [
+    "InvalidKeyInput",
+    "KeyNotFound",
+    "KeyNotSaved",
+    "KeysError",
+    "LabelTaken",
+    "add_key",
+    "all_key_ids",
+    "delete_key",
+    "key_for_user",
+    "keys_for_user",
+    "mark_key_rejected",
+    "revalidate",
+    "rotate_all",
+    "stop_bots_for_key",
+]
