@@ -91,6 +91,10 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(schedule_cli)
 
+    from webapp.notify.cli import notifications_cli
+
+    app.cli.add_command(notifications_cli)
+
     from webapp.engine.cli import bots_cli
 
     app.cli.add_command(bots_cli)

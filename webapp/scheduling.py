@@ -54,6 +54,20 @@ PERIODIC_JOBS: list[PeriodicJob] = [
         Config.KEY_REVALIDATE_INTERVAL,
         description="Re-checks every stored exchange API key; rejected keys stop their bots.",
     ),
+    PeriodicJob(
+        "notifications-sweep",
+        "workers.notifications.sweep",
+        30,
+        queue="notifications",
+        description="Enqueues due notifications that have no delivery job (e.g. Redis was down).",
+    ),
+    PeriodicJob(
+        "notifications-cleanup",
+        "workers.notifications.cleanup",
+        24 * 60 * 60,
+        queue="notifications",
+        description="Deletes old sent and failed notifications.",
+    ),
 ]
 
 

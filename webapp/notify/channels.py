@@ -78,8 +78,8 @@ def format_value(value: Any) -> str:
             number = Decimal(str(value))
         except InvalidOperation:
             return str(value)
-        if number == number.to_integral_value() and abs(number) < 10**15:
-            return f"{number:,.0f}"
+        if isinstance(value, int) or (isinstance(value, str) and "." not in value):
+            return f"{number:,}"
         # Trim trailing zeros but keep at least two decimals (prices and quantities).
         text = f"{number:,.8f}".rstrip("0")
         whole, _, frac = text.partition(".")

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app
 
 from webapp.extensions import db, mail, redis_ext
 from webapp.models import (
@@ -157,7 +156,7 @@ def _process(public_id: str, now: datetime, fixed_now: datetime | None) -> Outco
         until = limits.quiet_until(db.session.get(QuietHours, row.user_id), now)
         if until is not None:
             _postpone(row, until, now)
-            outbox.enqueue_after_commit(public_id, until)
+            outbox.enqueue_after_commit(public_id, row.attempts, until)
             db.session.commit()
             logger.info("notification %s held by quiet hours until %s", public_id, until)
             return Outcome("held", public_id, "quiet hours", until)
@@ -176,7 +175,7 @@ def _process(public_id: str, now: datetime, fixed_now: datetime | None) -> Outco
     window = limits.acquire(redis_ext.conn, row.user_id, now, cfg)
     if window is not None:
         _postpone(row, window.ends_at, now)
-        outbox.enqueue_after_commit(public_id, window.ends_at)
+        outbox.enqueue_after_commit(public_id, row.attempts, window.ends_at)
         db.session.commit()
         logger.info(
             "notification %s waits for the %s limit (%d) until %s",
@@ -279,7 +278,7 @@ def _finish(
         if result.retry_after is not None:
             delay = max(delay, min(result.retry_after, cfg.retry_after_max))
         row.next_attempt_at = now + timedelta(seconds=delay)
-        outbox.enqueue_after_commit(row.public_id, row.next_attempt_at)
+        outbox.enqueue_after_commit(row.public_id, row.attempts, row.next_attempt_at)
         db.session.commit()
         logger.info(
             "notification %s attempt %d failed (%s); retry in %gs",
@@ -319,7 +318,7 @@ def _finish(
 def _kick_next(row: Notification, now: datetime) -> None:
     """Enqueue the next due row of the lane, which waited for this one."""
     following = db.session.execute(
-        sa.select(Notification.public_id, Notification.next_attempt_at)
+        sa.select(Notification.public_id, Notification.attempts, Notification.next_attempt_at)
         .where(
             Notification.user_id == row.user_id,
             Notification.channel == row.channel,
@@ -331,9 +330,9 @@ def _kick_next(row: Notification, now: datetime) -> None:
         .limit(1)
     ).first()
     if following is not None:
-        public_id, due = following
+        public_id, attempts, due = following
         if due is None or due <= now + EARLY_TOLERANCE:
-            outbox.enqueue_after_commit(public_id, due)
+            outbox.enqueue_after_commit(public_id, attempts, due)
 
 
 def drain(*, now: datetime | None = None, rounds: int = 100) -> list[Outcome]:
@@ -342,7 +341,7 @@ def drain(*, now: datetime | None = None, rounds: int = 100) -> list[Outcome]:
     outcomes: list[Outcome] = []
     for _ in range(rounds):
         current = now or utcnow()
-        due = [public_id for public_id, _ in db.session.execute(outbox.due_rows(current)).all()]
+        due = [row.public_id for row in db.session.execute(outbox.due_rows(current)).all()]
         db.session.rollback()
         progressed = False
         for public_id in due:
@@ -353,19 +352,3 @@ def drain(*, now: datetime | None = None, rounds: int = 100) -> list[Outcome]:
         if not progressed:
             break
     return outcomes
-
-
-def app_config_summary() -> dict[str, object]:
-    """The delivery settings in force, for the admin page (no secrets among them)."""
-    cfg = settings.load(current_app.config)
-    return {
-        "Attempts": cfg.max_attempts,
-        "Retry delays (s)": ", ".join(f"{d:g}" for d in cfg.retry_delays) or "none",
-        "Per-user hourly limit": cfg.user_hourly_limit,
-        "Per-user daily limit": cfg.user_daily_limit,
-        "Global per-minute limit": cfg.global_per_minute,
-        "Keep sent (days)": cfg.keep_sent_days,
-        "Keep failed (days)": cfg.keep_failed_days,
-        "HTTP webhooks allowed": "yes" if cfg.allow_http else "no",
-        "Webhook allow-list": ", ".join(cfg.allowed_hosts) or "none",
-    }

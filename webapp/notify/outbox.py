@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
@@ -121,7 +122,7 @@ def add_notification(
         updated_at=now,
     )
     db.session.add(row)
-    enqueue_after_commit(row.public_id, now)
+    enqueue_after_commit(row.public_id, 0, now)
     return row
 
 
@@ -152,23 +153,35 @@ def resend(row: Notification, now: datetime | None = None) -> None:
     row.locked_until = None
     row.next_attempt_at = now
     row.updated_at = now
-    enqueue_after_commit(row.public_id, now)
+    enqueue_after_commit(row.public_id, 0, now)
     logger.info("notification %s queued to be sent again", row.public_id)
 
 
 # --- Jobs after commit ---------------------------------------------------------------------
 
 
-def job_id(public_id: str, due: datetime | None) -> str:
-    stamp = int(due.timestamp()) if due else 0
-    return f"notify-{public_id}-{stamp}"
+@dataclass(frozen=True)
+class Wakeup:
+    """A delivery job to enqueue: for row `public_id`, after `attempts` attempts, at `due`."""
+
+    public_id: str
+    attempts: int
+    due: datetime | None
+
+    @property
+    def job_id(self) -> str:
+        """The same for the same row, attempt and due time (so enqueueing twice is one job),
+        different for each retry or postponement (so a running job never shares its id with
+        the job it schedules)."""
+        stamp = int(self.due.timestamp()) if self.due else 0
+        return f"notify-{self.public_id}-{self.attempts}-{stamp}"
 
 
-def enqueue_after_commit(public_id: str, due: datetime | None) -> None:
+def enqueue_after_commit(public_id: str, attempts: int, due: datetime | None) -> None:
     """Enqueue a delivery job once the current transaction commits (never before: a worker
     must find the row)."""
     session = db.session()
-    session.info.setdefault(_PENDING_KEY, []).append((public_id, due))
+    session.info.setdefault(_PENDING_KEY, []).append(Wakeup(public_id, attempts, due))
     if not session.info.get(_HOOKED_KEY):
         event.listen(session, "after_commit", _after_commit)
         event.listen(session, "after_soft_rollback", _after_soft_rollback)
@@ -186,18 +199,18 @@ def _after_soft_rollback(session: so.Session, previous_transaction) -> None:
         session.info.pop(_PENDING_KEY, None)
 
 
-def schedule(items: Iterable[tuple[str, datetime | None]], *, now_only: bool = False) -> int:
-    """Enqueue a delivery job per (public id, due time): due now on the queue, later through
-    rq-scheduler (`now_only` puts everything on the queue at once). Returns how many were
-    handed to Redis; never raises for a Redis outage."""
+def schedule(items: Iterable[Wakeup], *, now_only: bool = False) -> int:
+    """Enqueue a delivery job per wake-up: due now on the queue, later through rq-scheduler
+    (`now_only` puts everything on the queue at once). Returns how many were handed to Redis;
+    never raises for a Redis outage."""
     now = utcnow()
     immediate: dict[str, str] = {}
-    later: list[tuple[str, datetime]] = []
-    for public_id, due in items:
-        if now_only or due is None or due <= now + IMMEDIATE_WINDOW:
-            immediate[job_id(public_id, due)] = public_id
+    later: list[Wakeup] = []
+    for item in items:
+        if now_only or item.due is None or item.due <= now + IMMEDIATE_WINDOW:
+            immediate[item.job_id] = item.public_id
         else:
-            later.append((public_id, due))
+            later.append(item)
     count = 0
     try:
         conn = redis_ext.conn
@@ -222,16 +235,16 @@ def schedule(items: Iterable[tuple[str, datetime | None]], *, now_only: bool = F
             from webapp.scheduling import get_scheduler
 
             scheduler = get_scheduler(conn)
-            for public_id, due in later:
+            for item in later:
                 scheduler.enqueue_at(
-                    due.astimezone(UTC).replace(tzinfo=None),
+                    item.due.astimezone(UTC).replace(tzinfo=None),
                     DELIVER_JOB,
-                    public_id,
-                    job_id=job_id(public_id, due),
+                    item.public_id,
+                    job_id=item.job_id,
                     queue_name=QUEUE,
                     timeout=JOB_TIMEOUT,
                     job_result_ttl=3600,
-                    job_description=f"deliver notification {public_id}",
+                    job_description=f"deliver notification {item.public_id}",
                 )
                 count += 1
     except (RedisError, OSError) as exc:
@@ -250,7 +263,7 @@ def schedule(items: Iterable[tuple[str, datetime | None]], *, now_only: bool = F
 
 def due_rows(now: datetime, limit: int | None = None) -> sa.Select:
     stmt = (
-        sa.select(Notification.public_id, Notification.next_attempt_at)
+        sa.select(Notification.public_id, Notification.attempts, Notification.next_attempt_at)
         .where(
             Notification.status == NotificationStatus.PENDING,
             sa.or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now),
@@ -268,22 +281,18 @@ def sweep(now: datetime | None = None, limit: int = 1000) -> int:
     without persistence), or whose worker died holding the claim.
     """
     now = now or utcnow()
-    rows = db.session.execute(due_rows(now, limit)).all()
+    rows = [Wakeup(*row) for row in db.session.execute(due_rows(now, limit)).all()]
     db.session.rollback()
     if not rows:
         return 0
-    ids = [job_id(public_id, due) for public_id, due in rows]
+    ids = [row.job_id for row in rows]
     try:
         jobs = Job.fetch_many(ids, connection=redis_ext.conn)
         statuses = [_status(job) for job in jobs]
     except (RedisError, OSError) as exc:
         logger.warning("sweeper cannot reach Redis (%s)", type(exc).__name__)
         return 0
-    missing = [
-        (public_id, due)
-        for (public_id, due), status in zip(rows, statuses, strict=True)
-        if status not in _ACTIVE
-    ]
+    missing = [row for row, status in zip(rows, statuses, strict=True) if status not in _ACTIVE]
     enqueued = schedule(missing, now_only=True)
     if enqueued:
         logger.info("sweeper enqueued %d due notification(s)", enqueued)

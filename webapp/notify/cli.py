@@ -1,0 +1,67 @@
+"""`flask notifications ...`: clean up, sweep, and send a test through a user's channels."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from webapp.extensions import db
+from webapp.models import NotificationChannel, NotificationStatus, User
+from webapp.models.types import utcnow
+from webapp.notify import delivery, endpoints, outbox
+
+notifications_cli = AppGroup("notifications", help="Notification outbox maintenance and tests.")
+
+
+@notifications_cli.command("cleanup")
+def cleanup() -> None:
+    """Delete old sent and failed notifications (NOTIFY_KEEP_SENT_DAYS / _FAILED_DAYS)."""
+    removed = outbox.cleanup()
+    click.echo(f"Deleted {removed['sent']} sent and {removed['failed']} failed notification(s).")
+
+
+@notifications_cli.command("sweep")
+def sweep() -> None:
+    """Enqueue every due notification that has no delivery job (as the scheduler does)."""
+    click.echo(f"Enqueued {outbox.sweep()} due notification(s).")
+
+
+@notifications_cli.command("test")
+@click.argument("email")
+def send_test(email: str) -> None:
+    """Send a test notification through every enabled channel of a user, right now."""
+    user = User.by_email(email)
+    if user is None:
+        raise click.ClickException(f"No user with the email {User.normalize_email(email)}.")
+    channels = [NotificationChannel.EMAIL]
+    endpoint = endpoints.endpoint_for(user.id)
+    if endpoint is not None and endpoint.enabled:
+        channels.append(NotificationChannel.WEBHOOK)
+    elif endpoint is not None:
+        click.echo(f"webhook: skipped (endpoint disabled: {endpoint.disabled_reason})")
+    rows = [outbox.create_test(user.id, channel) for channel in channels]
+    ids = [(row.public_id, row.channel) for row in rows]
+    db.session.commit()
+    failures = 0
+    for public_id, channel in ids:
+        outcome = _deliver_inline(public_id)
+        line = f"{channel.value}: {outcome.status} ({public_id})"
+        if outcome.detail:
+            line += f": {outcome.detail}"
+        if outcome.next_at is not None:
+            line += f"; next attempt {outcome.next_at:%Y-%m-%d %H:%M:%S} UTC"
+        click.echo(line)
+        if outcome.status != NotificationStatus.SENT.value:
+            failures += 1
+    if failures:
+        raise SystemExit(1)
+
+
+def _deliver_inline(public_id: str) -> delivery.Outcome:
+    """Deliver now, retrying in-process while the retry is due immediately."""
+    outcome = delivery.deliver(public_id)
+    while outcome.status == "retry" and outcome.next_at is not None:
+        if (outcome.next_at - utcnow()).total_seconds() > 1:
+            break
+        outcome = delivery.deliver(public_id)
+    return outcome

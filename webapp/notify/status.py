@@ -1,0 +1,102 @@
+"""Figures and connection checks for the operations page."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import time
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import current_app
+
+from webapp.extensions import db
+from webapp.health import CheckResult, check_database, check_redis
+from webapp.models import Notification, NotificationStatus
+from webapp.notify import kinds, settings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Counts:
+    by_status: dict[str, int]
+    by_channel: dict[str, dict[str, int]]  # channel -> status -> count
+    by_type: dict[str, dict[str, int]]  # event type -> status -> count
+    total: int
+
+    @property
+    def success_rate(self) -> float | None:
+        """Sent among finished (sent or failed) notifications, or None before any finished."""
+        sent = self.by_status.get(NotificationStatus.SENT.value, 0)
+        failed = self.by_status.get(NotificationStatus.FAILED.value, 0)
+        return sent / (sent + failed) if sent + failed else None
+
+
+def counts() -> Counts:
+    rows = db.session.execute(
+        sa.select(
+            Notification.channel, Notification.event_type, Notification.status, sa.func.count()
+        ).group_by(Notification.channel, Notification.event_type, Notification.status)
+    ).all()
+    by_status = {status.value: 0 for status in NotificationStatus}
+    by_channel: dict[str, dict[str, int]] = {}
+    by_type: dict[str, dict[str, int]] = {}
+    total = 0
+    for channel, kind, status, count in rows:
+        by_status[status.value] += count
+        channel_counts = by_channel.setdefault(channel.value, dict.fromkeys(by_status, 0))
+        channel_counts[status.value] += count
+        type_counts = by_type.setdefault(kinds.label(kind), dict.fromkeys(by_status, 0))
+        type_counts[status.value] += count
+        total += count
+    return Counts(by_status, by_channel, dict(sorted(by_type.items())), total)
+
+
+def check_smtp() -> CheckResult:
+    """Connect to the configured SMTP server, say EHLO (and STARTTLS/login if configured), NOOP."""
+    cfg = current_app.config
+    start = time.perf_counter()
+    host, port = cfg["MAIL_SERVER"], int(cfg["MAIL_PORT"])
+    timeout = float(cfg.get("MAIL_TIMEOUT") or 10)
+    smtp_class = smtplib.SMTP_SSL if cfg.get("MAIL_USE_SSL") else smtplib.SMTP
+    try:
+        with smtp_class(host, port, timeout=timeout) as smtp:
+            smtp.ehlo()
+            if cfg.get("MAIL_USE_TLS"):
+                smtp.starttls()
+                smtp.ehlo()
+            if cfg.get("MAIL_USERNAME") and cfg.get("MAIL_PASSWORD"):
+                smtp.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"])
+            code, _ = smtp.noop()
+            if code != 250:
+                raise smtplib.SMTPResponseException(code, b"NOOP refused")
+    except (OSError, smtplib.SMTPException) as exc:
+        # The class name and the server's own reply; never the credentials.
+        detail = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+        logger.warning("SMTP check of %s:%s failed: %s", host, port, detail)
+        return CheckResult(False, (time.perf_counter() - start) * 1000, detail)
+    return CheckResult(True, (time.perf_counter() - start) * 1000)
+
+
+def app_config_summary() -> dict[str, object]:
+    """The delivery settings in force, for the admin page (no secrets among them)."""
+    cfg = settings.load()
+    return {
+        "Attempts": cfg.max_attempts,
+        "Retry delays (s)": ", ".join(f"{d:g}" for d in cfg.retry_delays) or "none",
+        "Per-user hourly limit": cfg.user_hourly_limit,
+        "Per-user daily limit": cfg.user_daily_limit,
+        "Global per-minute limit": cfg.global_per_minute,
+        "Keep sent (days)": cfg.keep_sent_days,
+        "Keep failed (days)": cfg.keep_failed_days,
+        "HTTP webhooks allowed": "yes" if cfg.allow_http else "no",
+        "Webhook allow-list": ", ".join(cfg.allowed_hosts) or "none",
+    }
+
+
+CHECKS = {
+    "smtp": ("SMTP", check_smtp),
+    "redis": ("Redis", check_redis),
+    "database": ("Database", check_database),
+}
