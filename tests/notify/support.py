@@ -51,6 +51,7 @@ def user_id(email: str) -> int:
     return user.id
 
 
+# Shaped like what the bot engine and the key checks emit.
 SAMPLE_DATA: dict[EventType, dict] = {
     EventType.TRADE_EXECUTED: {
         "bot_id": 7,
@@ -60,29 +61,37 @@ SAMPLE_DATA: dict[EventType, dict] = {
         "qty": "0.00250000",
         "price": "61234.50",
         "fee": "0.15",
+        "quote": "USDT",
+        "realized_pnl": None,
         "reason": "signal",
+        "mode": "paper",
+        "trade_id": 41,
+        "executed_at": "2031-03-04T10:15:00+00:00",
         "url": "/bots/7",
     },
     EventType.STOP_LOSS_TRIGGERED: {
         "bot_id": 7,
         "bot_name": "Grid BTC",
         "symbol": "BTC/USDT",
+        "side": "sell",
         "qty": "0.0025",
         "price": "58000.00",
-        "entry_price": "61234.50",
-        "stop_loss_pct": "5",
+        "fee": "0.14",
+        "quote": "USDT",
         "realized_pnl": "-8.09",
+        "reason": "stop_loss",
         "url": "/bots/7",
     },
     EventType.TAKE_PROFIT_TRIGGERED: {
         "bot_id": 7,
         "bot_name": "Grid BTC",
         "symbol": "BTC/USDT",
+        "side": "sell",
         "qty": "0.0025",
         "price": "67357.95",
-        "entry_price": "61234.50",
-        "take_profit_pct": "10",
+        "quote": "USDT",
         "realized_pnl": "15.31",
+        "reason": "take_profit",
         "url": "/bots/7",
     },
     EventType.DAILY_PROFIT_TARGET_REACHED: {
@@ -90,7 +99,9 @@ SAMPLE_DATA: dict[EventType, dict] = {
         "bot_name": "Grid BTC",
         "symbol": "BTC/USDT",
         "realized_pnl_today": "52.40",
-        "daily_profit_target": "50",
+        "quote": "USDT",
+        "target": "50",
+        "paused_until": "2031-03-05T00:00:00+00:00",
         "url": "/bots/7",
     },
     EventType.DAILY_LOSS_LIMIT_REACHED: {
@@ -98,7 +109,8 @@ SAMPLE_DATA: dict[EventType, dict] = {
         "bot_name": "Grid BTC",
         "symbol": "BTC/USDT",
         "realized_pnl_today": "-31.75",
-        "daily_loss_limit": "30",
+        "quote": "USDT",
+        "limit": "30",
         "url": "/bots/7",
     },
     EventType.BOT_ERROR: {
@@ -106,26 +118,32 @@ SAMPLE_DATA: dict[EventType, dict] = {
         "bot_name": "Grid BTC",
         "symbol": "BTC/USDT",
         "error": "Exchange unreachable after 5 tries",
-        "consecutive_errors": 5,
         "url": "/bots/7",
     },
     EventType.API_KEY_INVALID: {
         "key_id": 3,
-        "key_label": "Main Binance",
-        "exchange": "binance",
+        "label": "Main Binance",
+        "exchange": "Binance",
+        "key": "****abcd",
         "error": "The exchange rejected the key",
-        "stopped_bots": ["Grid BTC", "ETH swing"],
+        "bots_stopped": 2,
         "url": "/keys/",
     },
 }
 
 # Something from each sample that the email must show (the numbers and names a person needs).
 EXPECTED_TEXT: dict[EventType, list[str]] = {
-    EventType.TRADE_EXECUTED: ["Grid BTC", "bought", "0.0025", "BTC/USDT", "61,234.50"],
-    EventType.STOP_LOSS_TRIGGERED: ["Grid BTC", "58,000.00", "-8.09"],
-    EventType.TAKE_PROFIT_TRIGGERED: ["Grid BTC", "67,357.95", "15.31"],
-    EventType.DAILY_PROFIT_TARGET_REACHED: ["Grid BTC", "52.40", "50"],
-    EventType.DAILY_LOSS_LIMIT_REACHED: ["Grid BTC", "-31.75", "stopped"],
+    EventType.TRADE_EXECUTED: ["Grid BTC", "bought", "0.0025", "BTC/USDT", "61,234.50 USDT"],
+    EventType.STOP_LOSS_TRIGGERED: ["Grid BTC", "58,000.00 USDT", "-8.09 USDT"],
+    EventType.TAKE_PROFIT_TRIGGERED: ["Grid BTC", "67,357.95 USDT", "15.31 USDT"],
+    EventType.DAILY_PROFIT_TARGET_REACHED: ["Grid BTC", "52.40 USDT", "target of 50 USDT"],
+    EventType.DAILY_LOSS_LIMIT_REACHED: ["Grid BTC", "-31.75 USDT", "limit of 30 USDT", "stopped"],
     EventType.BOT_ERROR: ["Grid BTC", "Exchange unreachable after 5 tries", "stopped"],
-    EventType.API_KEY_INVALID: ["Main Binance", "binance", "Grid BTC, ETH swing"],
+    EventType.API_KEY_INVALID: [
+        "Main Binance",
+        "****abcd",
+        "Binance",
+        "2 bots using it have been stopped",
+        "The exchange rejected the key",
+    ],
 }

@@ -22,7 +22,7 @@ SETTINGS_PATH = "/notifications/"
 TEMPLATE_DIR = "email/events"
 
 # Keys shown in the headline or as links, not repeated in the details table.
-_HIDDEN_KEYS = {"url", "message", "bot_id", "user_id", "key_id"}
+_HIDDEN_KEYS = {"url", "message", "bot_id", "user_id", "key_id", "trade_id", "quote"}
 _KEY_LABELS = {
     "bot_name": "Bot",
     "symbol": "Symbol",
@@ -44,7 +44,14 @@ _KEY_LABELS = {
     "consecutive_errors": "Consecutive errors",
     "exchange": "Exchange",
     "key_label": "API key",
+    "label": "API key",
+    "key": "Key",
     "stopped_bots": "Bots stopped",
+    "bots_stopped": "Bots stopped",
+    "limit": "Daily loss limit",
+    "target": "Daily profit target",
+    "paused_until": "Paused until",
+    "executed_at": "Executed at",
     "client_order_id": "Order id",
 }
 
@@ -90,7 +97,7 @@ def format_value(value: Any) -> str:
 def details(data: dict[str, Any]) -> list[tuple[str, str]]:
     rows = []
     for key, value in data.items():
-        if key in _HIDDEN_KEYS:
+        if key in _HIDDEN_KEYS or value is None:
             continue
         rows.append((_KEY_LABELS.get(key, key.replace("_", " ").capitalize()), format_value(value)))
     return rows
@@ -104,9 +111,12 @@ def subject_for(kind: str, data: dict[str, Any]) -> str:
         text = f"{side} {format_value(data.get('qty'))} {data.get('symbol', '')}".strip()
         if data.get("price") is not None:
             text += f" at {format_value(data.get('price'))}"
+            if data.get("quote"):
+                text += f" {data['quote']}"
         return f"[Tradebots] {text}" + (f" ({bot})" if bot else "")
-    if kind == "api_key_invalid" and data.get("key_label"):
-        return f"[Tradebots] {label}: {data['key_label']}"
+    key_label = data.get("label") or data.get("key_label")
+    if kind == "api_key_invalid" and key_label:
+        return f"[Tradebots] {label}: {key_label}"
     return f"[Tradebots] {label}" + (f": {bot}" if bot else "")
 
 
