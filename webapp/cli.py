@@ -99,6 +99,10 @@ def register_cli(app: Flask) -> None:
 
     app.cli.add_command(bots_cli)
 
+    from webapp.exchange.sim.cli import sim_cli
+
+    app.cli.add_command(sim_cli)
+
     from webapp.keys.cli import keys_cli
 
     app.cli.add_command(keys_cli)
