@@ -42,7 +42,7 @@ from webapp.engine.accounting import (
 )
 from webapp.engine.errors import BotError, LiveTradingDisabled
 from webapp.engine.locks import bot_lock
-from webapp.engine.service import log_activity, stop_bot
+from webapp.engine.service import log_activity, prune_activity, stop_bot
 from webapp.events import EventType, emit
 from webapp.exchange.errors import ExchangeError, UnknownSymbol
 from webapp.extensions import db, redis_ext
@@ -66,6 +66,8 @@ logger = logging.getLogger(__name__)
 #: An order request older than this can no longer reach Binance (recvWindow is 10 s), so an
 #: intent whose order the exchange still does not know after this long is safe to forget.
 PENDING_GRACE = timedelta(seconds=30)
+#: Every this many cycles a bot's activity log is cut back to BOT_ACTIVITY_KEEP rows.
+PRUNE_EVERY = 50
 
 
 class Outcome(enum.StrEnum):
@@ -141,7 +143,10 @@ class _Cycle:
         if not self.force and state.status != BotStatus.RUNNING:
             return self.result(Outcome.NOT_RUNNING, f"bot is {state.status.value}")
         if self.slot is not None and state.last_slot is not None and state.last_slot >= self.slot:
-            return self.result(Outcome.ALREADY_RAN, f"slot {self.slot} already ran")
+            if not state.pending_client_order_id:
+                return self.result(Outcome.ALREADY_RAN, f"slot {self.slot} already ran")
+            # The same job again after a crash: settle its order, but decide nothing new.
+            return self.settle_only(bot, state)
         self.roll_day(bot, state)
         if not self.force and state.is_paused(self.now):
             db.session.commit()
@@ -150,6 +155,8 @@ class _Cycle:
             )
         state.cycle_count += 1
         state.last_cycle_at = self.now
+        if state.cycle_count % PRUNE_EVERY == 0:
+            prune_activity(bot.id, int(self.cfg["BOT_ACTIVITY_KEEP"]))
         if self.slot is not None:
             state.last_slot = self.slot
         try:
@@ -159,6 +166,22 @@ class _Cycle:
         except Exception as exc:
             logger.exception("bot %s: cycle failed", self.bot_id)
             return self.failed(exc, traceback=True)
+
+    def settle_only(self, bot: Bot, state: BotState) -> CycleResult:
+        try:
+            waiting = self.resolve_pending(bot, state)
+        except (ExchangeError, BotError) as exc:
+            return self.failed(exc, traceback=False)
+        except Exception as exc:
+            logger.exception("bot %s: settling an order failed", self.bot_id)
+            return self.failed(exc, traceback=True)
+        if waiting is not None:
+            return waiting
+        db.session.commit()
+        return self.result(
+            Outcome.TRADED if self.trade_ids else Outcome.ALREADY_RAN,
+            f"slot {self.slot} already ran; its order is settled",
+        )
 
     def roll_day(self, bot: Bot, state: BotState) -> None:
         today = self.now.date()
@@ -595,13 +618,8 @@ class _Cycle:
         """Mark the key invalid the way key validation does: its bots stop, the owner is told."""
         from webapp.keys import service as keys
 
-        api_key = bot.api_key
-        if api_key is not None:
-            newly_rejected = api_key.is_valid
-            api_key.is_valid = False
-            api_key.last_error = exc.message
-            api_key.last_validated_at = self.now
-            if newly_rejected:
-                keys._key_became_invalid(api_key, exc.message)  # stops bots, api_key_invalid
+        if bot.api_key is not None:
+            # Stops every bot using the key and tells the owner (api_key_invalid), once.
+            keys.mark_key_rejected(bot.api_key, exc.message, self.now)
         if bot.state.status == BotStatus.RUNNING:
             stop_bot(bot, f"The exchange rejected its API key: {exc.message}")

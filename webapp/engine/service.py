@@ -83,6 +83,7 @@ __all__ = [
     "get_bot",
     "live_trading_allowed",
     "log_activity",
+    "prune_activity",
     "start_bot",
     "stop_bot",
     "stop_bots_for_key",
@@ -241,6 +242,23 @@ def log_activity(
     )
     db.session.add(row)
     return row
+
+
+def prune_activity(bot_id: int, keep: int) -> int:
+    """Delete all but the newest `keep` activity rows of a bot; returns how many went."""
+    cutoff = db.session.scalar(
+        sa.select(BotActivity.id)
+        .where(BotActivity.bot_id == bot_id)
+        .order_by(BotActivity.id.desc())
+        .offset(keep)
+        .limit(1)
+    )
+    if cutoff is None:
+        return 0
+    result = db.session.execute(
+        sa.delete(BotActivity).where(BotActivity.bot_id == bot_id, BotActivity.id <= cutoff)
+    )
+    return result.rowcount or 0
 
 
 # -- validation ----------------------------------------------------------------------------
@@ -591,7 +609,7 @@ def stop_bots_for_key(key_id: int, reason: str) -> int:
     return len(bots)
 
 
-def delete_bot(bot: Bot) -> None:
+def delete_bot(bot: Bot, *, wait_seconds: float = 10) -> None:
     """Delete a bot with its trades and activity log (the caller commits).
 
     Waits briefly for a running cycle to finish, then keeps the bot's lock until it expires so
@@ -599,7 +617,7 @@ def delete_bot(bot: Bot) -> None:
     An open live position stays in the exchange account; nothing is sold.
     """
     lock = bot_lock(redis_ext.conn, bot.id, ttl_seconds=30)
-    if not lock.acquire(wait_seconds=10):
+    if not lock.acquire(wait_seconds=wait_seconds):
         raise BotBusy()
     bot_id = bot.id
     db.session.execute(sa.delete(BotActivity).where(BotActivity.bot_id == bot_id))

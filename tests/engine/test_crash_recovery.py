@@ -1,0 +1,110 @@
+"""A worker killed between "order sent" and "trade recorded" neither loses nor repeats it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from tests.engine.conftest import step, trades
+from tests.support.processes import BIN, ROOT, process_env, run
+from webapp.engine.cycle import Outcome, run_cycle
+from webapp.engine.tick import CYCLE_JOB, tick
+from webapp.extensions import db, redis_ext
+
+pytestmark = pytest.mark.slow
+
+
+def wait_until(predicate, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+def test_sigkill_after_the_order_then_the_job_again_trades_once(bot_app, sim, clock, make_bot):
+    bot = make_bot()
+    step(sim, clock, "BTC/USDT", "49000")
+    [job_id] = tick().job_ids
+    slot = redis_ext.queue("bots").fetch_job(job_id).args[1]
+
+    # A real worker whose cycle stops for 30 s right after sending the order ...
+    url = bot_app.config["REDIS_URL"]
+    worker = subprocess.Popen(
+        [str(BIN / "rq"), "worker", "--url", url, "--worker-class", "workers.AppWorker", "bots"],
+        cwd=ROOT,
+        env=process_env(bot_app, BOT_TEST_PAUSE_AFTER_ORDER="30", BOT_LOCK_TTL_SECONDS="2"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: the worker and its work horse
+    )
+    try:
+        wait_until(lambda: len(sim.orders()) == 1)
+    finally:
+        # ... is killed there, work horse included: nothing after the order ran.
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=10)
+
+    [order] = sim.orders()
+    assert trades(bot) == []
+    db.session.expire_all()
+    assert bot.state.pending_client_order_id == order.client_order_id
+
+    # The same job once more (a retry), after the dead cycle's lock expired.
+    time.sleep(2.2)
+    redis_ext.queue("bots").enqueue(CYCLE_JOB, [bot.id], slot, job_id=job_id + "-retry")
+    result = run(
+        bot_app, "rq", "worker", "--url", bot_app.config["REDIS_URL"], "--burst",
+        "--worker-class", "workers.AppWorker", "bots",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    [trade] = trades(bot)
+    assert trade.client_order_id == order.client_order_id
+    assert trade.exchange_order_id == str(order.order_id)
+    assert (trade.side.value, trade.qty) == ("buy", order.executed_qty)
+    assert trade.price == order.cum_quote / order.executed_qty == 49000
+    assert trade.fee == sum(fill.commission for fill in order.fills) == order.cum_quote / 1000
+    assert len(sim.orders()) == 1
+    db.session.expire_all()
+    assert bot.state.pending_client_order_id is None
+    assert bot.state.position_qty == trade.qty
+
+    # Later cycles hold the position; still one order, one trade.
+    assert run_cycle(bot.id).outcome is Outcome.HOLD
+    assert len(sim.orders()) == 1
+    assert len(trades(bot)) == 1
+
+
+def test_an_intent_whose_order_never_arrived_is_dropped_after_the_grace_period(
+    bot_app, sim, clock, make_bot
+):
+    from datetime import timedelta
+
+    from webapp.models.types import utcnow
+
+    bot = make_bot()
+    state = bot.state
+    state.pending_client_order_id = f"tb{bot.id}x99b"
+    state.pending_side = "buy"
+    state.pending_reason = "signal"
+    state.pending_since = utcnow()
+    db.session.commit()
+    step(sim, clock, "BTC/USDT", "49000")
+
+    # Too recent: the request might still reach the exchange, so no new order yet.
+    assert run_cycle(bot.id).outcome is Outcome.WAITING
+    assert sim.orders() == []
+
+    state.pending_since = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    result = run_cycle(bot.id)
+    assert result.outcome is Outcome.TRADED, result
+    assert len(sim.orders()) == 1
+    db.session.expire_all()
+    assert bot.state.pending_client_order_id is None
