@@ -27,9 +27,10 @@ def sim_server() -> Iterator[SimServer]:
         yield server
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def sim_app(app, sim_server):
-    """The app trading on the simulator, as `make run` configures it."""
+    """The app trading on the simulator, as `make run` configures it (so no page of these
+    tests can ever ask a real exchange for its markets)."""
     app.config["EXCHANGE_SIM_URL"] = sim_server.url
     return app
 

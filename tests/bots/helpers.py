@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime
 from decimal import Decimal
+from html.parser import HTMLParser
 
 from webapp import crypto
 from webapp.extensions import db
@@ -104,3 +105,48 @@ def add_activity(bot: Bot, message: str, kind: ActivityKind = ActivityKind.CYCLE
     db.session.add(row)
     db.session.commit()
     return row
+
+
+class _TestIdText(HTMLParser):
+    """Collects the whitespace-normalised text of every element with a given data-testid."""
+
+    VOID = {"br", "img", "input", "meta", "link", "hr", "source", "wbr"}
+
+    def __init__(self, testid: str) -> None:
+        super().__init__()
+        self.testid = testid
+        self.found: list[str] = []
+        self._depth = 0
+        self._parts: list[str] = []
+
+    def handle_starttag(self, tag, attrs) -> None:
+        if tag in self.VOID:
+            return
+        if self._depth:
+            self._depth += 1
+        elif dict(attrs).get("data-testid") == self.testid:
+            self._depth = 1
+            self._parts = []
+
+    def handle_endtag(self, tag) -> None:
+        if tag in self.VOID or not self._depth:
+            return
+        self._depth -= 1
+        if not self._depth:
+            self.found.append(" ".join(" ".join(self._parts).split()))
+
+    def handle_data(self, data) -> None:
+        if self._depth:
+            self._parts.append(data)
+
+
+def texts(html: str, testid: str) -> list[str]:
+    """The visible text of each element marked data-testid=`testid`, in page order."""
+    parser = _TestIdText(testid)
+    parser.feed(html)
+    return parser.found
+
+
+def text(html: str, testid: str) -> str:
+    [found] = texts(html, testid)
+    return found

@@ -41,6 +41,14 @@ def pnl(value: Decimal | None) -> str:
     return "+" + text if number > 0 else text
 
 
+def amount(value: Decimal | None) -> str:
+    """An unsigned quote-currency figure (e.g. a drawdown) with PNL_PLACES places."""
+    if value is None:
+        return "—"
+    number = value if isinstance(value, Decimal) else Decimal(str(value))
+    return f"{number:,.{PNL_PLACES}f}"
+
+
 def sign_class(value: Decimal | None) -> str:
     """CSS class for a signed amount: green above zero, red below."""
     if value is None or value == 0:
@@ -121,6 +129,7 @@ def _script_json(data: object) -> str:
 FILTERS = {
     "plain": plain,
     "pnl": pnl,
+    "amount": amount,
     "sign_class": sign_class,
     "percent": percent,
 }

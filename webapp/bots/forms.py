@@ -11,7 +11,6 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, SelectField, StringField
-from wtforms.validators import InputRequired, Length
 
 from webapp.bots.display import plain
 from webapp.exchange.clients import exchange_name
@@ -52,12 +51,11 @@ def key_label(api_key: ApiKey) -> str:
 
 
 class BotForm(FlaskForm):
-    name = StringField("Name", filters=[strip], validators=[InputRequired(), Length(max=80)])
+    name = StringField("Name", filters=[strip])
     api_key_id = SelectField("API key", choices=[], validate_choice=False)
     symbol = StringField(
         "Symbol",
         filters=[strip],
-        validators=[InputRequired(), Length(max=32)],
         description="A spot market of the key's exchange, e.g. BTC/USDT.",
     )
     timeframe = SelectField(
