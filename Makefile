@@ -14,7 +14,8 @@ run: venv .env
 	@scripts/ensure_redis.sh
 	@$(BIN)/flask db upgrade
 	@echo "Tradebots: http://127.0.0.1:$(PORT)  (Ctrl-C stops everything)"
-	@BASE_URL=$${BASE_URL:-http://127.0.0.1:$(PORT)} $(BIN)/honcho start -f Procfile.local -p $(PORT)
+	@PATH="$(CURDIR)/$(BIN):$$PATH" BASE_URL=$${BASE_URL:-http://127.0.0.1:$(PORT)} \
+		$(BIN)/honcho start -f Procfile.local -p $(PORT)
 
 test: venv test-deps
 	@scripts/run_tests.sh

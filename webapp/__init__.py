@@ -35,10 +35,12 @@ def create_app(config_class: type[Config] = Config) -> Flask:
     from webapp import models  # noqa: F401  (register models with SQLAlchemy)
     from webapp.admin import bp as admin_bp
     from webapp.auth import bp as auth_bp
+    from webapp.bots import bp as bots_bp
     from webapp.errors import bp as errors_bp
     from webapp.keys import bp as keys_bp
     from webapp.main import bp as main_bp
     from webapp.notifications import bp as notifications_bp
+    from webapp.trades import bp as trades_bp
 
     app.register_blueprint(errors_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
@@ -46,6 +48,8 @@ def create_app(config_class: type[Config] = Config) -> Flask:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(notifications_bp, url_prefix="/notifications")
     app.register_blueprint(keys_bp, url_prefix="/keys")
+    app.register_blueprint(bots_bp, url_prefix="/bots")
+    app.register_blueprint(trades_bp, url_prefix="/trades")
 
     from webapp.cli import register_cli
 
@@ -65,11 +69,19 @@ def ensure_sqlite_directory(uri: str) -> None:
 
 
 def configure_logging(app: Flask) -> None:
+    """Our loggers print through a handler of their own; gunicorn's and rq's keep theirs.
+
+    Nothing is attached to the root logger (rq's lines would print twice), and records still
+    propagate to it so test log capture sees them.
+    """
     level = getattr(logging, str(app.config.get("LOG_LEVEL", "INFO")).upper(), logging.INFO)
-    root = logging.getLogger()
-    if not root.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        root.addHandler(handler)
-    logging.getLogger("webapp").setLevel(level)
-    logging.getLogger("workers").setLevel(level)
+    for name in ("webapp", "workers"):
+        logger = logging.getLogger(name)
+        logger.setLevel(level)
+        if not any(getattr(h, "_tradebots", False) for h in logger.handlers):
+            handler = logging.StreamHandler()
+            handler._tradebots = True
+            handler.setFormatter(
+                logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+            )
+            logger.addHandler(handler)
