@@ -1,0 +1,82 @@
+"""The dashboard sums up every bot of the user, and refreshes while one of them runs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from tests.bots.conftest import htmx
+from tests.bots.helpers import T0, add_trade, make_bot, make_key, text, texts
+from webapp.bots import display
+from webapp.engine import service
+from webapp.extensions import db
+from webapp.models import BotStatus
+from webapp.models.types import utcnow
+
+HOUR = timedelta(hours=1)
+
+
+def test_summary_figures_are_the_services(client, alice, alice_key, bob):
+    today = utcnow().date()
+    btc = make_bot(
+        alice,
+        alice_key,
+        "Trend BTC",
+        status=BotStatus.RUNNING,
+        state_realized_pnl_today=Decimal("4.5"),
+        state_pnl_day=today,
+    )
+    eth = make_bot(
+        alice,
+        alice_key,
+        "Dip ETH",
+        symbol="ETH/USDT",
+        state_realized_pnl_today=Decimal("-1.25"),
+        state_pnl_day=today,
+    )
+    make_bot(alice, alice_key, "Idle", status=BotStatus.ERROR)
+    add_trade(btc, "buy", "0.01", "60000", at=T0)
+    add_trade(btc, "sell", "0.01", "61000", pnl="9.5", at=T0 + HOUR)
+    add_trade(eth, "buy", "1", "2000", at=T0 + 2 * HOUR)
+    add_trade(eth, "sell", "1", "1990", pnl="-12", at=T0 + 3 * HOUR)
+    add_trade(btc, "buy", "0.01", "60000", at=T0 + 4 * HOUR)
+    add_trade(btc, "sell", "0.01", "60500", pnl="4.25", at=T0 + 5 * HOUR)
+    bobs = make_bot(bob, make_key(bob, "Bob key"), "Bob bot", status=BotStatus.RUNNING)
+    add_trade(bobs, "sell", "1", "1", pnl="1000")
+
+    summary = service.user_summary(alice)
+    page = client.get("/").get_data(as_text=True)
+    assert text(page, "current-user") == "alice@example.com"
+    assert text(page, "sum-running") == f"{summary.running} / {summary.bots}" == "1 / 3"
+    assert text(page, "sum-pnl") == display.pnl(summary.report.total_realized_pnl) == "+1.7500"
+    assert text(page, "sum-today") == display.pnl(summary.realized_pnl_today) == "+3.2500"
+    assert text(page, "sum-trades") == str(summary.report.trade_count) == "6"
+    assert text(page, "sum-win-rate") == display.percent(summary.report.win_rate) == "66.7%"
+    assert texts(page, "dashboard-bot-row") == [
+        "Dip ETH ETH/USDT Stopped flat -1.2500 -12.0000 2",
+        "Idle BTC/USDT Error flat 0.0000 0.0000 0",
+        "Trend BTC BTC/USDT Running flat +4.5000 +13.7500 4",
+    ]
+    assert "1 bot stopped with an error" in page
+    assert "Bob bot" not in page and "1,000" not in page
+    assert 'data-chart data-testid="pnl-chart"' in page
+
+
+def test_the_summary_refreshes_only_while_a_bot_runs(client, alice, alice_key):
+    bot = make_bot(alice, alice_key, status=BotStatus.RUNNING)
+    page = client.get("/").get_data(as_text=True)
+    assert 'hx-trigger="every 5s"' in page
+    body = client.get("/", headers=htmx("dashboard-summary")).get_data(as_text=True)
+    assert body.strip().startswith('<section id="dashboard-summary"') and "<html" not in body
+    assert text(body, "sum-running") == "1 / 1"
+
+    bot.state.status = BotStatus.STOPPED
+    db.session.commit()
+    body = client.get("/", headers=htmx("dashboard-summary")).get_data(as_text=True)
+    assert text(body, "sum-running") == "0 / 1" and "hx-trigger" not in body
+
+
+def test_no_bots_yet(client, alice):
+    page = client.get("/").get_data(as_text=True)
+    assert "No bots yet." in page and 'href="/bots/new"' in page
+    assert "hx-trigger" not in page
