@@ -5,11 +5,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
-from tests.keys.conftest import API_KEY, API_SECRET, OTHER_KEY, OTHER_SECRET
+from tests.keys.conftest import API_KEY, API_SECRET, OTHER_KEY, OTHER_SECRET, WEBHOOK_SECRET
 from webapp import crypto
 from webapp.extensions import db
 from webapp.keys import service
-from webapp.models import ApiKey
+from webapp.models import ApiKey, WebhookEndpoint
+from webapp.models.types import utcnow
 
 
 def add_two_keys(auth):
@@ -18,6 +19,21 @@ def add_two_keys(auth):
     service.add_key(alice, "binance", "Main", API_KEY, API_SECRET)
     service.add_key(bob, "binance", "Spare", OTHER_KEY, OTHER_SECRET, testnet=False)
     db.session.commit()
+    return alice
+
+
+def add_webhook(user) -> WebhookEndpoint:
+    now = utcnow()
+    endpoint = WebhookEndpoint(
+        user_id=user.id,
+        url="https://hooks.example.com/tradebots",
+        secret_encrypted=crypto.encrypt(WEBHOOK_SECRET),
+        created_at=now,
+        updated_at=now,
+    )
+    db.session.add(endpoint)
+    db.session.commit()
+    return endpoint
 
 
 def stored_tokens() -> list[tuple[str, str]]:
@@ -30,7 +46,7 @@ def stored_tokens() -> list[tuple[str, str]]:
 def test_rotate_leaves_every_key_readable_with_only_the_new_key(
     sim_app, auth, runner, leak_guard, encryption_key
 ):
-    add_two_keys(auth)
+    endpoint = add_webhook(add_two_keys(auth))
     before = stored_tokens()
     new_key = Fernet.generate_key().decode()
     sim_app.config["ENCRYPTION_KEY"] = f"{new_key},{encryption_key}"
@@ -38,7 +54,10 @@ def test_rotate_leaves_every_key_readable_with_only_the_new_key(
     result = runner.invoke(args=["keys", "rotate"])
     leak_guard.seen(result.output, "flask keys rotate")
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == "Re-encrypted 2 keys with the newest ENCRYPTION_KEY."
+    assert result.output.splitlines() == [
+        "Re-encrypted 2 keys with the newest ENCRYPTION_KEY.",
+        "Re-encrypted 1 webhook endpoint secrets.",
+    ]
 
     sim_app.config["ENCRYPTION_KEY"] = new_key  # the old key is gone
     after = stored_tokens()
@@ -47,6 +66,8 @@ def test_rotate_leaves_every_key_readable_with_only_the_new_key(
     )
     plain = [(crypto.decrypt(k), crypto.decrypt(s)) for k, s in after]
     assert plain == [(API_KEY, API_SECRET), (OTHER_KEY, OTHER_SECRET)]
+    db.session.refresh(endpoint)
+    assert crypto.decrypt(endpoint.secret_encrypted) == WEBHOOK_SECRET
     # And the keys still work with the exchange.
     result = runner.invoke(args=["keys", "validate"])
     assert result.exit_code == 0, result.output

@@ -10,24 +10,28 @@ from webapp import crypto
 from webapp.extensions import db
 from webapp.keys import service
 from webapp.models import ApiKey, User
+from webapp.notify import endpoints
 
 keys_cli = AppGroup("keys", help="Stored exchange API keys: list, re-check, re-encrypt.")
 
 
 @keys_cli.command("rotate")
 def rotate() -> None:
-    """Re-encrypt every stored key with the newest (first) ENCRYPTION_KEY.
+    """Re-encrypt every stored secret with the newest (first) ENCRYPTION_KEY.
 
-    Rotation: put a new key in front of ENCRYPTION_KEY, restart, run this, then remove the
-    old key. All or nothing: if any key cannot be decrypted, nothing changes.
+    Exchange API keys and webhook signing secrets alike. Rotation: put a new key in front of
+    ENCRYPTION_KEY, restart, run this, then remove the old key. All or nothing: if anything
+    cannot be decrypted, nothing changes.
     """
     try:
         count = service.rotate_all()
+        webhooks = endpoints.reencrypt_all()
     except crypto.DecryptionError as exc:
         db.session.rollback()
         raise click.ClickException(str(exc)) from None
     db.session.commit()
     click.echo(f"Re-encrypted {count} keys with the newest ENCRYPTION_KEY.")
+    click.echo(f"Re-encrypted {webhooks} webhook endpoint secrets.")
 
 
 @keys_cli.command("list")
