@@ -4,6 +4,7 @@ tests and "send again"."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from rq import Queue
@@ -12,6 +13,7 @@ from tests.notify.support import SAMPLE_DATA, rows_for
 from webapp.events import EventType, emit
 from webapp.extensions import db, redis_ext
 from webapp.models import NotificationChannel, NotificationStatus, QuietHours, WebhookEndpoint
+from webapp.models.types import utcnow
 from webapp.notify import delivery, endpoints, outbox, preferences
 
 pytest_plugins = ["tests.notify.fixtures"]  # fixtures: fast_retries, receiver
@@ -306,3 +308,27 @@ def test_no_page_ever_shows_a_stored_secret(client, auth, receiver):
         response = client.open(path, method="GET" if path.endswith("/") else "POST")
         assert response.status_code in (200, 302)
         assert secret not in response.get_data(as_text=True)
+
+
+def test_the_list_stops_refreshing_when_only_held_rows_remain(client, auth):
+    user = auth.register_and_login()
+    db.session.add(
+        QuietHours(
+            user_id=user.id,
+            enabled=True,
+            start_time=(utcnow() - timedelta(hours=1)).time().replace(microsecond=0),
+            end_time=(utcnow() + timedelta(hours=2)).time().replace(microsecond=0),
+            timezone="UTC",
+        )
+    )
+    preferences.set_preference(user.id, EventType.TRADE_EXECUTED, NotificationChannel.EMAIL, True)
+    emit(user.id, EventType.TRADE_EXECUTED, SAMPLE_DATA[EventType.TRADE_EXECUTED])
+    db.session.commit()
+    assert "every 2s" in client.get("/notifications/").get_data(as_text=True)
+
+    [outcome] = delivery.drain()
+
+    assert outcome.status == "held"
+    page = client.get("/notifications/").get_data(as_text=True)
+    assert "every 2s" not in page
+    assert "waits until" in page

@@ -231,3 +231,20 @@ def test_secrets_are_stored_encrypted(app, auth, receiver):
     assert hooked.secret.startswith("whsec_")
     assert hooked.secret not in endpoint.secret_encrypted
     assert endpoints.signing_secrets(endpoint) == [hooked.secret]
+
+
+def test_a_secret_that_cannot_be_decrypted_fails_the_row_with_advice(
+    app, auth, https_server, receiver
+):
+    from cryptography.fernet import Fernet
+
+    https_server.expect_request("/hook").respond_with_data("ok")
+    hooked = make_webhook_user(auth, receiver)
+    app.config["ENCRYPTION_KEY"] = Fernet.generate_key().decode()  # the old key was dropped
+    emit(hooked.user_id, EventType.TRADE_EXECUTED, TRADE)
+    db.session.commit()
+
+    assert [o.status for o in delivery.drain()] == ["failed"]
+    [row] = rows_for(hooked.user_id)
+    assert "cannot be decrypted" in row.last_error and "rotate the secret" in row.last_error
+    assert webhook_requests(https_server) == []

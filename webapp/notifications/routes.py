@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from zoneinfo import available_timezones
 
 import sqlalchemy as sa
@@ -32,6 +33,7 @@ BLOCKS = {
     "recent-notifications": "recent",
 }
 RECENT_LIMIT = 50
+POLL_HORIZON = timedelta(seconds=60)
 _TIMEZONES: list[str] = []
 
 
@@ -77,7 +79,15 @@ def _quiet_form(quiet: QuietHours | None) -> QuietHoursForm:
     return form
 
 
+def _due_soon(row: Notification, now) -> bool:
+    """Refresh the list while something is about to change (not for a row held until morning)."""
+    return row.status == NotificationStatus.PENDING and (
+        row.next_attempt_at is None or row.next_attempt_at <= now + POLL_HORIZON
+    )
+
+
 def _context(**extra) -> dict:
+    now = utcnow()
     user_id = current_user.id
     endpoint = endpoints.endpoint_for(user_id)
     quiet = db.session.get(QuietHours, user_id)
@@ -97,7 +107,8 @@ def _context(**extra) -> dict:
         "quiet_form": _quiet_form(quiet),
         "timezones": timezones(),
         "recent": recent,
-        "polling": any(row.status == NotificationStatus.PENDING for row in recent),
+        "polling": any(_due_soon(row, now) for row in recent),
+        "now": now,
         "kind_label": kinds.label,
         "masked_secret": endpoints.MASKED_SECRET,
         "revealed_secret": None,
@@ -106,7 +117,7 @@ def _context(**extra) -> dict:
             endpoint.previous_secret_expires_at
             if endpoint
             and endpoint.previous_secret_expires_at
-            and endpoint.previous_secret_expires_at > utcnow()
+            and endpoint.previous_secret_expires_at > now
             else None
         ),
     }

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from webapp import crypto
 from webapp.extensions import db, mail, redis_ext
 from webapp.models import (
     Notification,
@@ -72,11 +73,23 @@ def deliver(public_id: str, *, now: datetime | None = None) -> Outcome:
         return Outcome("skipped", public_id)
     try:
         return _process(public_id, now, fixed_now)
-    except Exception:
-        db.session.rollback()
-        _release(public_id)
+    except Exception as exc:
+        # A bug or a broken row: count it as a failed attempt so the row ends `failed`
+        # instead of being handed out by the sweeper forever.
         logger.exception("delivering notification %s crashed", public_id)
-        raise
+        db.session.rollback()
+        row = db.session.scalar(sa.select(Notification).where(Notification.public_id == public_id))
+        if row is None or row.status != NotificationStatus.PENDING:
+            _release(public_id)
+            return Outcome("skipped", public_id)
+        row.attempts += 1
+        error = (
+            f"Internal error while sending ({type(exc).__name__}); "
+            "the operator can see it in the log."
+        )
+        return _finish(
+            row, None, AttemptResult(False, error), fixed_now or utcnow(), settings.load()
+        )
 
 
 def _claim(public_id: str, now: datetime) -> bool:
@@ -198,7 +211,14 @@ def _process(public_id: str, now: datetime, fixed_now: datetime | None) -> Outco
     else:
         assert endpoint is not None
         url = endpoint.url
-        secrets = endpoints.signing_secrets(endpoint, now)
+        try:
+            secrets = endpoints.signing_secrets(endpoint, now)
+        except crypto.CryptoError:
+            error = (
+                "The webhook signing secret cannot be decrypted (the server's ENCRYPTION_KEY "
+                "changed); rotate the secret on the notifications page."
+            )
+            return _finish(row, endpoint, AttemptResult(False, error, permanent=True), now, cfg)
         body = channels.webhook_body(row)
         db.session.commit()
         result = _send_webhook(public_id, url, body, secrets, cfg)
