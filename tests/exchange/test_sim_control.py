@@ -109,6 +109,8 @@ def test_failure_mode_over_http(server: SimServer) -> None:
 
 def test_secret_never_appears_in_responses_or_logs(server: SimServer, caplog) -> None:
     caplog.set_level(logging.DEBUG)
+    # The app factory sets `webapp` to INFO when an earlier test built an app; look deeper.
+    caplog.set_level(logging.DEBUG, logger="webapp.exchange.sim")
     bodies: list[str] = []
     client = server.client(KEY, SECRET)
 
