@@ -20,6 +20,7 @@ ROUTES = [
     ("GET", "/bots/{id}/edit"),
     ("POST", "/bots/{id}/edit"),
     ("GET", "/bots/{id}/strategy-fields?strategy=ema_cross"),
+    ("GET", "/bots/{id}/price-chart"),
     ("POST", "/bots/{id}/start"),
     ("POST", "/bots/{id}/stop"),
     ("POST", "/bots/{id}/delete"),
@@ -88,5 +89,7 @@ def test_the_owner_reaches_every_bot_route(client, other_client, bobs_bot):
             continue
         response = other_client.open(path.format(id=bobs_bot.id), method=method)
         assert response.status_code == 200, path
-        expected = "param_fast" if "strategy-fields" in path else "Moonshot Bob"
+        expected = {"strategy-fields": "param_fast", "price-chart": "price-chart"}.get(
+            path.split("?")[0].rsplit("/", 1)[-1], "Moonshot Bob"
+        )
         assert expected in response.get_data(as_text=True), path

@@ -21,6 +21,7 @@ from webapp.models import ActivityKind, Bot, BotActivity, BotMode, BotStatus, Tr
 from webapp.models.types import utcnow
 
 POLL = 'hx-trigger="every 5s"'
+EVERY = 'hx-trigger="every'
 HOUR = timedelta(hours=1)
 
 
@@ -67,8 +68,9 @@ def test_the_cumulative_pnl_chart_gets_the_curve_as_json(client, alice, alice_ke
     data = json.loads(raw)
     assert data["kind"] == "pnl"
     assert data["y"] == [0.0, 8.79, -12.43, -6.93]
+    # From 0 at the first trade (a buy), one step per sell.
     sells = [T0 + HOUR, T0 + 3 * HOUR, T0 + 5 * HOUR]
-    assert data["x"][1:] == [at.timestamp() for at in sells]
+    assert data["x"] == [at.timestamp() for at in [T0, *sells]]
     assert 'src="/static/js/charts.js"' in page and "uplot-1.6.32.min.js" in page
 
 
@@ -150,7 +152,8 @@ def test_each_live_part_is_served_alone_to_htmx(client, alice, alice_key, target
     assert body.strip().startswith(start)
     assert "<html" not in body and "<nav" not in body
     assert POLL in body
-    assert body.count(" id=") == body.count(f' id="{target}"') + body.count(' id="bot-trades"')
+    others = {"bot-trades", "bot-price"}  # parts of the performance block
+    assert {i for i in re.findall(r' id="([^"]+)"', body) if i not in others} == {target}
 
 
 def test_live_parts_poll_while_running_and_not_when_stopped(client, alice, alice_key):
@@ -162,8 +165,8 @@ def test_live_parts_poll_while_running_and_not_when_stopped(client, alice, alice
     db.session.commit()
     for target in ("bot-status", "bot-activity", "bot-performance"):
         body = client.get(f"/bots/{bot.id}", headers=htmx(target)).get_data(as_text=True)
-        assert "hx-trigger" not in body, target
-    assert "hx-trigger" not in client.get(f"/bots/{bot.id}").get_data(as_text=True)
+        assert EVERY not in body, target
+    assert EVERY not in client.get(f"/bots/{bot.id}").get_data(as_text=True)
 
 
 def test_polling_performance_swaps_only_when_a_trade_arrived(client, alice, alice_key):
@@ -204,7 +207,7 @@ def test_start_swaps_the_status_and_starts_the_live_parts(client, alice, alice_k
     body = response.get_data(as_text=True)
     assert text(body, "bot-status-badge") == "Stopped"
     assert text(body, "status-reason") == "Stopped by you."
-    assert "hx-trigger" not in body and 'data-testid="start-bot"' in body
+    assert EVERY not in body and 'data-testid="start-bot"' in body
     db.session.refresh(bot)
     assert bot.state.status == BotStatus.STOPPED and bot.state.next_run_at is None
 
@@ -223,7 +226,7 @@ def test_start_is_refused_with_an_invalid_key(client, alice):
     assert response.status_code == 422
     body = response.get_data(as_text=True)
     assert "The API key “Revoked” cannot be used" in text(body, "status-error")
-    assert text(body, "bot-status-badge") == "Stopped" and "hx-trigger" not in body
+    assert text(body, "bot-status-badge") == "Stopped" and EVERY not in body
     db.session.refresh(bot)
     assert bot.state.status == BotStatus.STOPPED
 
@@ -276,3 +279,43 @@ def test_the_delete_button_asks_first(client, alice, alice_key):
     bot = make_bot(alice, alice_key)
     page = client.get(f"/bots/{bot.id}").get_data(as_text=True)
     assert 'hx-confirm="Delete the bot “Trend BTC” with its trades and activity log?' in page
+
+
+def chart_data(body: str, testid: str) -> dict:
+    pattern = rf'data-testid="{testid}"><script type="application/json">(.*?)</script>'
+    return json.loads(re.search(pattern, body).group(1))
+
+
+def test_the_price_chart_marks_the_bots_trades_on_recent_closes(client, alice, sim_key):
+    bot = make_bot(alice, sim_key)
+    now = utcnow()
+    add_trade(bot, "buy", "0.01", "60000", at=T0)  # long before the window: left out
+    buy = add_trade(bot, "buy", "0.01", "12345.6", at=now - timedelta(minutes=5))
+    add_trade(bot, "sell", "0.01", "12400", pnl="0.3", at=now)  # in the candle still open
+
+    page = client.get(f"/bots/{bot.id}").get_data(as_text=True)
+    assert f'hx-get="/bots/{bot.id}/price-chart" hx-trigger="load"' in page
+
+    response = client.get(f"/bots/{bot.id}/price-chart", headers=htmx("bot-price"))
+    assert response.status_code == 200
+    data = chart_data(response.get_data(as_text=True), "price-chart")
+    assert data["kind"] == "price"
+    assert len(data["x"]) == len(data["y"]) == len(data["buys"]) == len(data["sells"]) == 121
+    assert data["x"] == sorted(data["x"]) and None not in data["y"]
+    [(index, price)] = [(i, p) for i, p in enumerate(data["buys"]) if p is not None]
+    assert price == 12345.6
+    at = buy.executed_at.timestamp()
+    assert data["x"][index] <= at < data["x"][index] + 60
+    assert [p for p in data["sells"] if p is not None] == [12400.0]
+    assert data["sells"][-1] == 12400.0
+
+
+def test_the_price_chart_says_when_the_exchange_cannot_be_reached(
+    client, alice, alice_key, sim_server
+):
+    bot = make_bot(alice, alice_key)
+    sim_server.stop()
+    body = client.get(f"/bots/{bot.id}/price-chart").get_data(as_text=True)
+    assert "No price chart right now: The exchange could not be reached" in text(
+        body, "price-chart-error"
+    )

@@ -96,6 +96,10 @@ def test_create_start_watch_and_stop_an_ema_cross_bot(page, market, demo_key):
     expect(page.get_by_text("No bots yet.")).to_be_visible()
     page.get_by_test_id("new-bot").click()
     expect(page.get_by_role("heading", name="New bot")).to_be_visible()
+    page.get_by_role("link", name="Cancel").click()  # back to the list, as a whole page
+    expect(page.get_by_text("No bots yet.")).to_be_visible()
+    expect(page.get_by_role("heading", name="New bot")).to_have_count(0)
+    page.get_by_test_id("new-bot").click()
 
     page.get_by_label("Name", exact=True).fill("BTC crossover")
     expect(page.get_by_label("API key")).to_have_value(str(demo_key.id))
@@ -173,7 +177,7 @@ def test_create_start_watch_and_stop_an_ema_cross_bot(page, market, demo_key):
     page.get_by_test_id("stop-bot").click()
     expect(page.get_by_test_id("bot-status-badge")).to_have_text("Stopped")
     expect(page.get_by_test_id("status-reason")).to_have_text("Stopped by you.")
-    expect(page.locator("[hx-trigger]")).to_have_count(0)
+    expect(page.locator("[hx-trigger^='every']")).to_have_count(0)
     polls = requests_to(page, rf"/bots/{bot.id}(\?|$)")
     time.sleep(2.5)  # more than two poll periods
     assert polls == []
@@ -227,6 +231,41 @@ def test_the_bots_list_follows_a_running_bot(page, market, demo_key):
     expect(row.get_by_test_id("bot-status-badge")).to_have_text("Stopped")
     expect(page.locator("#bots-body[hx-trigger]")).to_have_count(0)
     assert page.evaluate("window.__sameDocument") is True
+
+
+def test_links_inside_refreshing_parts_open_their_page(page, market, demo_key):
+    """A running bot's rows and blocks refresh themselves; their links still navigate."""
+    from webapp.engine import service
+
+    user = User.by_email("trader@example.com")
+    bot = service.create_bot(
+        user,
+        name="Linked",
+        api_key_id=demo_key.id,
+        symbol="BTC/USDT",
+        timeframe="1m",
+        strategy="ema_cross",
+        params={"fast": 2, "slow": 3},
+        quote_amount="100",
+        interval_seconds=10,
+    )
+    service.start_bot(bot)
+    db.session.commit()
+    step(market, "70000")
+    assert cycle(bot.id) is Outcome.TRADED
+
+    page.goto("/")
+    page.get_by_test_id("dashboard-bot-row").get_by_role("link", name="Linked").click()
+    expect(page.get_by_test_id("bot-name")).to_have_text("Linked")
+    page.get_by_role("banner").get_by_role("link", name="Bots", exact=True).click()
+    page.get_by_test_id("bot-row").get_by_role("link", name="Linked").click()
+    expect(page.get_by_test_id("bot-name")).to_have_text("Linked")
+    expect(page.get_by_test_id("price-chart").locator("canvas")).to_have_count(1)
+    page.get_by_test_id("all-trades-link").click()
+    expect(page).to_have_url(re.compile(rf"/trades/\?bot={bot.id}$"))
+    expect(page.get_by_role("heading", name="Trades")).to_be_visible()
+    expect(page.get_by_test_id("trade-row")).to_have_count(1)
+    expect(page.locator("header nav")).to_have_count(1)  # one whole page, not a page in a page
 
 
 def test_deleting_a_bot_asks_first(page, market, demo_key):

@@ -8,15 +8,17 @@ in scientific notation.
 from __future__ import annotations
 
 import json
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 
 from flask import current_app
 
 from webapp.engine.reports import BotReport
-from webapp.models import BotState, BotStatus
+from webapp.models import BotState, BotStatus, Trade
 from webapp.models.types import utcnow
-from webapp.strategies import UnknownStrategyError, get_strategy
+from webapp.strategies import Candle, UnknownStrategyError, get_strategy
 
 #: Decimal places of PnL figures (quote currency): small paper bots make fractions of a cent.
 PNL_PLACES = 4
@@ -100,24 +102,61 @@ def _epoch(at: datetime) -> float:
     return round(at.timestamp(), 3)
 
 
-def pnl_chart_json(report: BotReport, quote: str = "") -> str:
+def pnl_chart_json(report: BotReport, quote: str = "", start: datetime | None = None) -> str:
     """The cumulative realized PnL curve for charts.js: {"x": [epoch s], "y": [float], ...}.
 
-    The curve starts at 0 at the first trade so a single sell still draws a line. Floats are
-    fine here: the chart only draws; every figure in text comes from the Decimals.
+    The curve starts at 0 at `start` (the first trade, usually a buy), else just before the
+    first sell, so even a single sell draws a step. Floats are fine here: the chart only
+    draws; every figure in text comes from the Decimals.
     """
     xs: list[float] = []
     ys: list[float] = []
     points = report.pnl_series
     if points:
-        first = points[0][0]
-        xs.append(_epoch(first) - 1)
+        first = _epoch(points[0][0])
+        xs.append(min(_epoch(start), first - 1) if start is not None else first - 1)
         ys.append(0.0)
         for at, cumulative in points:
             xs.append(_epoch(at))
             ys.append(float(cumulative))
     label = f"Cumulative realized PnL ({quote})" if quote else "Cumulative realized PnL"
     return _script_json({"kind": "pnl", "label": label, "x": xs, "y": ys})
+
+
+def price_chart_json(
+    candles: Sequence[Candle],
+    price: Decimal,
+    trades: Iterable[Trade],
+    timeframe_seconds: int,
+    symbol: str = "",
+) -> str:
+    """Closes of `candles` and the current price, with each trade as a buy or sell marker.
+
+    uPlot wants every series on the same x values, so a trade is drawn on the candle it
+    happened in (at its own fill price); the current price sits at the start of the candle
+    still open (the exchange's clock, not ours), and a trade after the last closed candle
+    goes there. Trades before the first candle are left out.
+    """
+    starts = [c.ts / 1000 for c in candles]
+    if not starts:
+        return _script_json({"kind": "price", "x": [], "y": [], "buys": [], "sells": []})
+    xs = [*starts, starts[-1] + timeframe_seconds]
+    ys = [c.close for c in candles] + [float(price)]
+    buys: list[float | None] = [None] * len(xs)
+    sells: list[float | None] = [None] * len(xs)
+    for trade in trades:
+        at = trade.executed_at.timestamp()
+        if at < starts[0]:
+            continue
+        index = min(bisect_right(starts, at) - 1, len(xs) - 1)
+        if at >= starts[index] + timeframe_seconds:
+            index = len(xs) - 1
+        target = buys if trade.side.value == "buy" else sells
+        target[index] = float(trade.price)
+    label = f"{symbol} close" if symbol else "Close"
+    return _script_json(
+        {"kind": "price", "label": label, "x": xs, "y": ys, "buys": buys, "sells": sells}
+    )
 
 
 def _script_json(data: object) -> str:

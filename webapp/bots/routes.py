@@ -9,6 +9,7 @@ form also works as a plain HTML POST (redirect back with a flash).
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
@@ -17,12 +18,16 @@ from jinja2_fragments.flask import render_blocks
 
 from webapp.bots import bp, display
 from webapp.bots.forms import BotForm, param_display, param_values
-from webapp.engine import service
+from webapp.engine import marketdata, service
 from webapp.engine.errors import BotBusy, BotError, BotNotFound, BotValidationError
+from webapp.engine.tick import slot_for
+from webapp.exchange.errors import ExchangeError
 from webapp.extensions import db
 from webapp.htmx import htmx_target, is_boosted, is_htmx, render_page
 from webapp.keys import service as keys_service
 from webapp.models import ApiKey, Bot, BotStatus, Trade
+from webapp.models.bot import TIMEFRAMES
+from webapp.models.types import utcnow
 from webapp.strategies import Strategy, UnknownStrategyError, get_strategy
 
 logger = logging.getLogger(__name__)
@@ -37,6 +42,7 @@ DETAIL_BLOCKS = {
 }
 ACTIVITY_LIMIT = 50
 RECENT_TRADES = 20
+PRICE_CANDLES = 120
 
 for _name, _filter in display.FILTERS.items():
     bp.add_app_template_filter(_filter, _name)
@@ -215,7 +221,12 @@ def _detail_context(bot: Bot, blocks: set[str], **extra) -> dict:
     if "performance" in blocks:
         report = service.bot_report(bot)
         context["report"] = report
-        context["chart_json"] = display.pnl_chart_json(report, bot.quote_currency)
+        first_trade_at = db.session.scalar(
+            sa.select(sa.func.min(Trade.executed_at)).where(Trade.bot_id == bot.id)
+        )
+        context["chart_json"] = display.pnl_chart_json(
+            report, bot.quote_currency, start=first_trade_at
+        )
         context["trades"] = list(
             db.session.scalars(
                 service.trades_query(current_user, bot_id=bot.id).limit(RECENT_TRADES)
@@ -223,6 +234,29 @@ def _detail_context(bot: Bot, blocks: set[str], **extra) -> dict:
         )
         context["last_trade_id"] = _last_trade_id(bot)
     return context
+
+
+@bp.route("/<int:bot_id>/price-chart", methods=["GET"])
+@login_required
+def price_chart(bot_id: int):
+    """The recent closes with the bot's trades on them; loaded after the page, because it asks
+    the exchange (through the candle cache the bots of this market share)."""
+    bot = _owned(bot_id)
+    now = utcnow()
+    try:
+        snapshot = marketdata.get_snapshot(bot.exchange, bot.symbol, bot.timeframe, slot_for(now))
+    except ExchangeError as exc:
+        logger.info("price chart of bot %s unavailable: %s", bot.id, exc.summary())
+        return render_template("bots/_price_chart.html", bot=bot, error=exc.message)
+    candles = snapshot.candles[-PRICE_CANDLES:]
+    since = datetime.fromtimestamp(candles[0].ts / 1000, UTC) if candles else now
+    trades = db.session.scalars(
+        service.trades_query(current_user, bot_id=bot.id, start=since).limit(500)
+    )
+    chart_json = display.price_chart_json(
+        candles, snapshot.price, trades, TIMEFRAMES[bot.timeframe], bot.symbol
+    )
+    return render_template("bots/_price_chart.html", bot=bot, chart_json=chart_json, error=None)
 
 
 @bp.route("/<int:bot_id>", methods=["GET"])

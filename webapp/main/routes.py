@@ -1,14 +1,16 @@
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import jsonify
 from flask_login import current_user, login_required
 
 from webapp import health
 from webapp.bots import display
 from webapp.engine import service
-from webapp.extensions import csrf
+from webapp.extensions import csrf, db
 from webapp.htmx import render_page
 from webapp.main import bp
+from webapp.models import Trade
 
 BLOCKS = {"dashboard-summary": "summary"}
 
@@ -24,7 +26,12 @@ def index():
         user=current_user,
         bots=bots,
         summary=summary,
-        chart_json=display.pnl_chart_json(summary.report),
+        chart_json=display.pnl_chart_json(
+            summary.report,
+            start=db.session.scalar(
+                sa.select(sa.func.min(Trade.executed_at)).where(Trade.user_id == current_user.id)
+            ),
+        ),
         polling=summary.running > 0,
         poll=display.poll_seconds(),
     )
