@@ -10,10 +10,15 @@ from workers import app_job
 logger = logging.getLogger(__name__)
 
 
+#: Rows of one user and channel a job delivers in a row before handing over to a new job.
+CHAIN = 25
+
+
 @app_job
 def deliver(public_id: str) -> str:
-    """Deliver (or postpone) one notification; safe to run more than once."""
-    return delivery.deliver(public_id).status
+    """Deliver (or postpone) one notification, then the ones of the same user and channel that
+    waited for it; safe to run more than once."""
+    return delivery.deliver(public_id, chain=CHAIN).status
 
 
 @app_job

@@ -166,3 +166,20 @@ def test_the_sweeper_and_cleanup_are_periodic_jobs_on_the_notifications_queue():
     assert sweep.queue == "notifications" and sweep.interval <= 60
     cleanup = jobs["workers.notifications.cleanup"]
     assert cleanup.queue == "notifications" and cleanup.interval == 24 * 60 * 60
+
+
+def test_a_worker_job_carries_on_with_the_rows_that_waited_for_it(app, auth, smtp_server):
+    from workers.notifications import deliver
+
+    user = auth.create_user()
+    for _ in range(3):
+        emit(user.id, EventType.BOT_ERROR, BOT_ERROR)
+    db.session.commit()
+    first = rows_for(user.id)[0].public_id
+
+    assert deliver(first) == "sent"
+
+    assert [row.status for row in rows_for(user.id)] == [NotificationStatus.SENT] * 3
+    assert len(smtp_server.wait_for(3)) == 3
+    # The jobs queued for the other two find nothing left to do.
+    assert [delivery.deliver(row.public_id).status for row in rows_for(user.id)] == ["skipped"] * 3

@@ -53,6 +53,8 @@ class Outcome:
     public_id: str
     detail: str | None = None
     next_at: datetime | None = None
+    #: The next due row of the same lane, when the caller asked to carry on with it itself.
+    next_in_lane: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,14 +67,28 @@ class AttemptResult:
     gone: bool = False  # the receiver answered 410
 
 
-def deliver(public_id: str, *, now: datetime | None = None) -> Outcome:
-    """Try to deliver the notification `public_id` now. `now` is for tests (a fixed clock)."""
+def deliver(public_id: str, *, now: datetime | None = None, chain: int = 0) -> Outcome:
+    """Try to deliver the notification `public_id` now. `now` is for tests (a fixed clock).
+
+    With `chain`, up to that many following rows of the same user and channel that were
+    waiting for this one are delivered in the same call (a worker saves a job per row);
+    otherwise the next one gets its own job. Returns the first row's outcome.
+    """
+    first = outcome = _deliver_one(public_id, now, kick=chain <= 0)
+    remaining = chain
+    while outcome.next_in_lane and remaining > 0:
+        remaining -= 1
+        outcome = _deliver_one(outcome.next_in_lane, now, kick=remaining <= 0)
+    return first
+
+
+def _deliver_one(public_id: str, now: datetime | None, kick: bool) -> Outcome:
     fixed_now = now
     now = now or utcnow()
     if not _claim(public_id, now):
         return Outcome("skipped", public_id)
     try:
-        return _process(public_id, now, fixed_now)
+        return _process(public_id, now, fixed_now, kick)
     except Exception as exc:
         # A bug or a broken row: count it as a failed attempt so the row ends `failed`
         # instead of being handed out by the sweeper forever.
@@ -88,7 +104,7 @@ def deliver(public_id: str, *, now: datetime | None = None) -> Outcome:
             "the operator can see it in the log."
         )
         return _finish(
-            row, None, AttemptResult(False, error), fixed_now or utcnow(), settings.load()
+            row, None, AttemptResult(False, error), fixed_now or utcnow(), settings.load(), kick
         )
 
 
@@ -152,14 +168,14 @@ def _postpone(row: Notification, until: datetime, now: datetime) -> None:
     row.updated_at = now
 
 
-def _process(public_id: str, now: datetime, fixed_now: datetime | None) -> Outcome:
+def _process(public_id: str, now: datetime, fixed_now: datetime | None, kick: bool) -> Outcome:
     cfg = settings.load()
     row = db.session.scalar(sa.select(Notification).where(Notification.public_id == public_id))
     assert row is not None  # we just claimed it
 
     older = _older_pending(row)
     if older is not False:
-        # The older row's completion enqueues this one (see _kick_next).
+        # The older row's completion enqueues this one (see _next_in_lane).
         until = max(older or now, now)
         _postpone(row, until, now)
         db.session.commit()
@@ -183,7 +199,7 @@ def _process(public_id: str, now: datetime, fixed_now: datetime | None) -> Outco
                 reason = "The webhook endpoint is disabled" + (
                     f": {endpoint.disabled_reason}" if endpoint.disabled_reason else "."
                 )
-            return _finish(row, None, AttemptResult(False, reason, permanent=True), now, cfg)
+            return _finish(row, None, AttemptResult(False, reason, permanent=True), now, cfg, kick)
 
     window = limits.acquire(redis_ext.conn, row.user_id, now, cfg)
     if window is not None:
@@ -218,7 +234,9 @@ def _process(public_id: str, now: datetime, fixed_now: datetime | None) -> Outco
                 "The webhook signing secret cannot be decrypted (the server's ENCRYPTION_KEY "
                 "changed); rotate the secret on the notifications page."
             )
-            return _finish(row, endpoint, AttemptResult(False, error, permanent=True), now, cfg)
+            return _finish(
+                row, endpoint, AttemptResult(False, error, permanent=True), now, cfg, kick
+            )
         body = channels.webhook_body(row)
         db.session.commit()
         result = _send_webhook(public_id, url, body, secrets, cfg)
@@ -226,7 +244,7 @@ def _process(public_id: str, now: datetime, fixed_now: datetime | None) -> Outco
     after = fixed_now or utcnow()
     row = db.session.scalar(sa.select(Notification).where(Notification.public_id == public_id))
     endpoint = endpoints.endpoint_for(row.user_id) if endpoint is not None else None
-    return _finish(row, endpoint, result, after, cfg)
+    return _finish(row, endpoint, result, after, cfg, kick)
 
 
 def _send_email(message) -> AttemptResult:
@@ -274,6 +292,7 @@ def _finish(
     result: AttemptResult,
     now: datetime,
     cfg: NotifySettings,
+    kick: bool = True,
 ) -> Outcome:
     row.locked_until = None
     row.updated_at = now
@@ -286,10 +305,10 @@ def _finish(
         if endpoint is not None:
             endpoint.consecutive_failures = 0
             endpoint.last_success_at = now
-        _kick_next(row, now)
+        following = _next_in_lane(row, now, kick)
         db.session.commit()
         logger.info("notification %s sent by %s", row.public_id, row.channel.value)
-        return Outcome("sent", row.public_id)
+        return Outcome("sent", row.public_id, next_in_lane=following)
 
     error = (result.error or "unknown error")[:MAX_ERROR_CHARS]
     row.last_error = error
@@ -327,16 +346,17 @@ def _finish(
                     f"attempt (last error: {error})",
                     now,
                 )
-    _kick_next(row, now)
+    following = _next_in_lane(row, now, kick)
     db.session.commit()
     logger.warning(
         "notification %s failed after %d attempt(s): %s", row.public_id, row.attempts, error
     )
-    return Outcome("failed", row.public_id, error)
+    return Outcome("failed", row.public_id, error, next_in_lane=following)
 
 
-def _kick_next(row: Notification, now: datetime) -> None:
-    """Enqueue the next due row of the lane, which waited for this one."""
+def _next_in_lane(row: Notification, now: datetime, kick: bool) -> str | None:
+    """The next due row of the lane, which waited for this one: enqueued after commit
+    (`kick`), or returned for the caller to deliver itself."""
     following = db.session.execute(
         sa.select(Notification.public_id, Notification.attempts, Notification.next_attempt_at)
         .where(
@@ -349,10 +369,15 @@ def _kick_next(row: Notification, now: datetime) -> None:
         .order_by(Notification.id)
         .limit(1)
     ).first()
-    if following is not None:
-        public_id, attempts, due = following
-        if due is None or due <= now + EARLY_TOLERANCE:
-            outbox.enqueue_after_commit(public_id, attempts, due)
+    if following is None:
+        return None
+    public_id, attempts, due = following
+    if due is not None and due > now + EARLY_TOLERANCE:
+        return None
+    if kick:
+        outbox.enqueue_after_commit(public_id, attempts, due)
+        return None
+    return public_id
 
 
 def drain(*, now: datetime | None = None, rounds: int = 100) -> list[Outcome]:
