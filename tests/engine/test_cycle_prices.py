@@ -140,7 +140,10 @@ def test_stop_loss_then_daily_loss_limit_stops_the_bot(bot_app, sim, clock, make
     assert state.status is BotStatus.STOPPED
     assert "Daily loss limit reached" in state.status_reason
     assert state.next_run_at is None
-    assert len(events(user, "stop_loss_triggered")) == 1
+    [stop] = events(user, "stop_loss_triggered")
+    assert stop.payload["bot_name"] == bot.name
+    assert (D(stop.payload["entry_price"]), D(stop.payload["price"])) == (avg, D("48000"))
+    assert D(stop.payload["realized_pnl"]) == pnl
     assert len(events(user, "daily_loss_limit_reached")) == 1
 
     # A stopped bot's queued cycle does nothing.

@@ -479,6 +479,8 @@ class _Cycle:
             {"trade_id": trade.id, "client_order_id": client_order_id},
         )
         data = self.event_data(bot, trade)
+        if is_sell:
+            data["entry_price"] = str(quantize(position.avg_price))
         emit(bot.user_id, EventType.TRADE_EXECUTED, data)
         if reason is TradeReason.STOP_LOSS:
             emit(bot.user_id, EventType.STOP_LOSS_TRIGGERED, data)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -45,7 +46,14 @@ FAILURE_TTL_SECONDS = 4
 #: How long a cycle waits for another process fetching the same candles.
 FETCH_WAIT_SECONDS = 15
 
+#: Seconds a process keeps markets and snapshots it read from Redis.
+LOCAL_TTL_SECONDS = 60
+#: Snapshots kept in process (a batch job reads its market's snapshot once, not per bot).
+LOCAL_SNAPSHOTS = 64
+
 _local_markets: dict[str, tuple[float, dict[str, Any]]] = {}
+_local_snapshots: dict[str, tuple[float, MarketSnapshot]] = {}
+_local_lock = threading.Lock()
 
 
 class MarketDataError(ExchangeError):
@@ -207,18 +215,22 @@ def _ensure_markets(exchange: str) -> None:
 
 
 def ccxt_market(exchange: str, symbol: str) -> dict[str, Any] | None:
-    """The ccxt market structure for `symbol`, or None when the exchange does not list it."""
+    """The ccxt market structure for `symbol`, or None when the exchange does not list it.
+
+    Kept in process for a minute too: a batch job asks for the same market once per bot.
+    """
     key = _markets_key(exchange)
-    cached = _local_markets.get(key)
-    if cached is not None and cached[0] > time.monotonic() and symbol in cached[1]:
-        return cached[1][symbol]
+    now = time.monotonic()
+    entry = _local_markets.get(key)
+    if entry is None or entry[0] <= now:
+        entry = _local_markets[key] = (now + LOCAL_TTL_SECONDS, {})
+    if symbol in entry[1]:
+        return entry[1][symbol]
     _ensure_markets(exchange)
     raw = redis_ext.conn.hget(key, symbol)
     if raw is None:
         return None
-    market = json.loads(raw)
-    entry = _local_markets.setdefault(key, (time.monotonic() + 60, {}))
-    entry[1][symbol] = market
+    market = entry[1][symbol] = json.loads(raw)
     return market
 
 
@@ -292,6 +304,19 @@ def get_snapshot(
         return fetch_snapshot(exchange, symbol, timeframe)
     conn = redis_ext.conn
     key = _snapshot_key(exchange, symbol, timeframe, slot)
+    now = time.monotonic()
+    local = _local_snapshots.get(key)
+    if local is not None and local[0] > now:
+        return local[1]
+    snapshot = _shared_snapshot(conn, key, exchange, symbol, timeframe)
+    with _local_lock:
+        while len(_local_snapshots) >= LOCAL_SNAPSHOTS:
+            _local_snapshots.pop(next(iter(_local_snapshots)))
+        _local_snapshots[key] = (now + cache_ttl_seconds(), snapshot)
+    return snapshot
+
+
+def _shared_snapshot(conn, key: str, exchange: str, symbol: str, timeframe: str):
     cached = conn.get(key)
     if cached is None:
         lock = RedisLock(conn, f"{key}:lock", FETCH_WAIT_SECONDS + 5)
@@ -305,7 +330,7 @@ def get_snapshot(
         else:
             cached = _wait_for(conn, key)
             if cached is None:
-                logger.info("market data for %s %s not shared in time; fetching", symbol, slot)
+                logger.info("market data %s not shared in time; fetching it", key)
                 return _fetch_and_store(conn, key, exchange, symbol, timeframe)
     return _decode(exchange, symbol, timeframe, cached)
 
