@@ -80,6 +80,12 @@ def cycle(bot_id: int) -> Outcome:
     return result.outcome
 
 
+def settled(page: Page) -> None:
+    """Wait until htmx has processed swapped-in content (it does so ~20 ms after the swap);
+    a click or change before that would miss the new elements' htmx behaviour."""
+    expect(page.locator(".htmx-swapping, .htmx-settling, .htmx-added")).to_have_count(0)
+
+
 def requests_to(page: Page, pattern: str) -> list[str]:
     seen: list[str] = []
     page.on(
@@ -100,6 +106,8 @@ def test_create_start_watch_and_stop_an_ema_cross_bot(page, market, demo_key):
     expect(page.get_by_text("No bots yet.")).to_be_visible()
     expect(page.get_by_role("heading", name="New bot")).to_have_count(0)
     page.get_by_test_id("new-bot").click()
+    expect(page.get_by_role("heading", name="New bot")).to_be_visible()
+    settled(page)
 
     page.get_by_label("Name", exact=True).fill("BTC crossover")
     expect(page.get_by_label("API key")).to_have_value(str(demo_key.id))
@@ -109,6 +117,7 @@ def test_create_start_watch_and_stop_an_ema_cross_bot(page, market, demo_key):
     page.get_by_label("Strategy").select_option("threshold")
     expect(page.get_by_label("Buy below")).to_be_visible()
     expect(page.get_by_label("Fast EMA period")).to_have_count(0)
+    settled(page)
     page.get_by_label("Strategy").select_option("ema_cross")
     page.get_by_label("Fast EMA period").fill("2")
     page.get_by_label("Slow EMA period").fill("3")
@@ -121,6 +130,7 @@ def test_create_start_watch_and_stop_an_ema_cross_bot(page, market, demo_key):
     expect(page.get_by_text("Cycle interval must be at least 10 seconds.")).to_be_visible()
     expect(page.get_by_label("Fast EMA period")).to_have_value("2")
     assert db.session.scalar(sa.select(sa.func.count(Bot.id))) == 0
+    settled(page)
     page.get_by_label("Cycle interval (seconds)").fill("10")
     page.get_by_test_id("save-bot").click()
 
@@ -137,6 +147,7 @@ def test_create_start_watch_and_stop_an_ema_cross_bot(page, market, demo_key):
     expect(page.get_by_test_id("no-trades")).to_be_visible()
 
     # From here on the page must never reload: a marker on `window` would be lost.
+    settled(page)
     page.evaluate("window.__sameDocument = true")
 
     # -- start: the status block swaps in place ----------------------------------------
@@ -188,6 +199,7 @@ def test_create_start_watch_and_stop_an_ema_cross_bot(page, market, demo_key):
     # -- the trades page and the dashboard agree ---------------------------------------
     page.get_by_test_id("all-trades-link").click()
     expect(page.get_by_test_id("trade-row")).to_have_count(2)
+    settled(page)
     page.get_by_label("Side").select_option("sell")
     expect(page.get_by_test_id("trade-row")).to_have_count(1)
     expect(page).to_have_url(re.compile(r"side=sell"))
@@ -257,10 +269,14 @@ def test_links_inside_refreshing_parts_open_their_page(page, market, demo_key):
     page.goto("/")
     page.get_by_test_id("dashboard-bot-row").get_by_role("link", name="Linked").click()
     expect(page.get_by_test_id("bot-name")).to_have_text("Linked")
+    settled(page)
     page.get_by_role("banner").get_by_role("link", name="Bots", exact=True).click()
+    expect(page.get_by_test_id("bot-row")).to_have_count(1)
+    settled(page)
     page.get_by_test_id("bot-row").get_by_role("link", name="Linked").click()
     expect(page.get_by_test_id("bot-name")).to_have_text("Linked")
     expect(page.get_by_test_id("price-chart").locator("canvas")).to_have_count(1)
+    settled(page)
     page.get_by_test_id("all-trades-link").click()
     expect(page).to_have_url(re.compile(rf"/trades/\?bot={bot.id}$"))
     expect(page.get_by_role("heading", name="Trades")).to_be_visible()
