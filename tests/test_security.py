@@ -95,3 +95,10 @@ def test_friendly_500_page(app, client):
 def test_logout_requires_post(client, auth):
     auth.register_and_login()
     assert client.get("/auth/logout").status_code == 405
+
+
+def test_expired_session_sends_htmx_to_the_login_page(client):
+    response = client.get("/", headers={"HX-Request": "true", "HX-Target": "bot-rows"})
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"].startswith("/auth/login?next=/")
+    assert response.get_data(as_text=True) == ""

@@ -134,6 +134,7 @@ class Config:
     BOT_MARKETS_TTL_SECONDS = env_int("BOT_MARKETS_TTL_SECONDS", 3600)  # cached market list
     BOT_ACTIVITY_KEEP = env_int("BOT_ACTIVITY_KEEP", 500)  # activity rows kept per bot
     BOT_JOB_TIMEOUT = env_int("BOT_JOB_TIMEOUT", 900)
+    BOT_PAGE_POLL_SECONDS = env_int("BOT_PAGE_POLL_SECONDS", 5)  # live parts of the bot pages
     # Tests only: seconds a cycle sleeps after sending an order, before recording its trade.
     BOT_TEST_PAUSE_AFTER_ORDER = float(os.environ.get("BOT_TEST_PAUSE_AFTER_ORDER") or 0)
 

@@ -10,6 +10,8 @@ from webapp.auth import bp
 from webapp.auth.email import MailDeliveryError, send_password_reset_email
 from webapp.auth.forms import LoginForm, RegistrationForm, ResetPasswordForm, ResetRequestForm
 from webapp.extensions import db
+from webapp.extensions import login as login_manager
+from webapp.htmx import is_boosted, is_htmx
 from webapp.models import User
 
 
@@ -130,3 +132,14 @@ def reset_password(token: str):
             flash("Your password has been changed. Log in with the new one.", "success")
             return redirect(url_for("auth.login"))
     return _form_page("auth/reset_password.html", form)
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    """Send an expired session to the login page: htmx gets HX-Redirect, so a polling
+    fragment never swaps the login form into the middle of a page."""
+    target = url_for("auth.login", next=request.full_path.rstrip("?"))
+    if is_htmx() and not is_boosted():
+        return "", 401, {"HX-Redirect": target}
+    flash(login_manager.login_message, login_manager.login_message_category)
+    return redirect(target)
