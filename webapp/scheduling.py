@@ -75,12 +75,18 @@ def get_scheduler(connection: Redis) -> Scheduler:
     return Scheduler(queue_name="default", connection=connection)
 
 
+# The job hash must outlive any wait in a queue: rq-scheduler drops a periodic job for good
+# once its hash has expired (a short result TTL lost the 5 s bots tick behind a backlog).
+RESULT_TTL = -1
+
+
 def _matches(job, spec: PeriodicJob | None) -> bool:
     return (
         spec is not None
         and job.func_name == spec.func
         and job.meta.get("interval") == spec.interval
         and job.origin == spec.queue
+        and job.result_ttl == RESULT_TTL
     )
 
 
@@ -109,7 +115,7 @@ def sync_schedule(connection: Redis, jobs: list[PeriodicJob] | None = None) -> l
             queue_name=spec.queue,
             description=spec.description or spec.name,
             meta={"interval": spec.interval},
-            result_ttl=spec.interval * 2,
+            result_ttl=RESULT_TTL,
         )
         changes.append(f"scheduled {job_id} every {spec.interval}s on {spec.queue}")
     for line in changes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -151,3 +152,26 @@ def test_flushing_redis_loses_no_running_bot(bot_app, sim, clock, make_bot):
     scheduler_pass()
     assert cycle_counts(running) == [2, 2, 2]
     assert cycle_counts([stopped]) == [0]
+
+
+@pytest.mark.slow
+def test_the_tick_stays_scheduled_after_waiting_behind_other_jobs(bot_app, make_bot):
+    """rq-scheduler forgets a periodic job whose hash expired; the tick's must not expire."""
+    from webapp import scheduling
+
+    bot = make_bot(mode="paper")
+    env = {"BOT_TICK_SECONDS": "1"}
+    url = bot_app.config["REDIS_URL"]
+    assert run(bot_app, "flask", "schedule", "sync", **env).returncode == 0
+    assert run(bot_app, "rqscheduler", "--url", url, "--burst").returncode == 0
+    worker_burst(bot_app, "bots", **env)
+    assert cycle_counts([bot]) == [1]
+
+    time.sleep(3)  # the workers were busy for a while: longer than a few tick intervals
+    ids = [job_id for job_id, _, _ in scheduling.scheduled_jobs(redis_ext.conn)]
+    assert "periodic-bots-tick" in ids
+    db.session.execute(sa.update(BotState).values(next_run_at=utcnow()))
+    db.session.commit()
+    assert run(bot_app, "rqscheduler", "--url", url, "--burst").returncode == 0
+    worker_burst(bot_app, "bots", **env)
+    assert cycle_counts([bot]) == [2]

@@ -112,10 +112,17 @@ def _tick(now: datetime, slot: int, queue: Queue) -> TickResult:
         next_run = row.next_run_at + interval  # from the due time: no drift
         if next_run <= now:  # far behind (scheduler was down): start afresh from now
             next_run = now + interval
-        updates.append({"bot_id": row.bot_id, "next_run_at": next_run})
+        updates.append({"id": row.bot_id, "next": next_run})
         groups[(row.exchange, row.symbol, row.timeframe)].append(row.bot_id)
-    # Only `next_run_at` is written, so a bot stopped meanwhile stays stopped.
-    db.session.execute(sa.update(BotState), updates)
+    # Only `next_run_at` is written, so a bot stopped meanwhile stays stopped (and one
+    # deleted meanwhile is simply not matched).
+    table = BotState.__table__
+    db.session.execute(
+        sa.update(table)
+        .where(table.c.bot_id == sa.bindparam("id"))
+        .values(next_run_at=sa.bindparam("next", type_=table.c.next_run_at.type)),
+        updates,
+    )
     db.session.commit()
 
     batch = max(1, int(cfg["BOT_BATCH_SIZE"]))
