@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -24,7 +25,7 @@ from flask import current_app
 
 from webapp.engine.accounting import to_decimal
 from webapp.engine.errors import LiveTradingDisabled
-from webapp.engine.marketdata import MarketInfo, prime_client
+from webapp.engine.marketdata import MarketInfo, ccxt_market
 from webapp.exchange.clients import client_for_key
 from webapp.exchange.errors import ExchangeError, KeyRejected, OrderNotFound, translate_errors
 from webapp.models import Bot
@@ -67,13 +68,45 @@ def paper_fill(market: MarketInfo, side: str, qty: Decimal, price: Decimal) -> F
     return Fill(qty=qty, price=price, fee=fee, exchange_order_id=None, executed_at=utcnow())
 
 
+class _Clients(threading.local):
+    """Private clients kept per thread: a batch job's bots often share a key, and a kept
+    client keeps its HTTP connection alive. Keyed by the stored (encrypted) credentials, so a
+    changed or re-encrypted key gets a fresh client."""
+
+    def __init__(self) -> None:
+        self.by_key: dict[tuple, ccxt.Exchange] = {}
+
+
+_clients = _Clients()
+MAX_CLIENTS = 16
+
+
 def live_client(bot: Bot) -> ccxt.Exchange:
+    """A private client for the bot's key, with the bot's market loaded; do not close it."""
     if not live_orders_allowed():
         raise LiveTradingDisabled()
-    if bot.api_key is None:
+    api_key = bot.api_key
+    if api_key is None:
         raise KeyRejected("This bot has no API key any more; choose a key and start it again.")
-    client = client_for_key(bot.api_key)
-    prime_client(client, bot.exchange, bot.symbol)
+    cfg = current_app.config
+    cache_key = (
+        api_key.id,
+        api_key.key_encrypted,
+        api_key.secret_encrypted,
+        api_key.testnet,
+        cfg.get("EXCHANGE_SIM_URL"),
+        cfg.get("VALIDATE_API_ON_TESTNET"),
+    )
+    client = _clients.by_key.get(cache_key)
+    if client is None:
+        client = client_for_key(api_key)
+        while len(_clients.by_key) >= MAX_CLIENTS:
+            _clients.by_key.pop(next(iter(_clients.by_key))).close()
+        _clients.by_key[cache_key] = client
+    if bot.symbol not in (client.markets or {}):
+        market = ccxt_market(bot.exchange, bot.symbol)
+        if market is not None:
+            client.set_markets({**(client.markets or {}), bot.symbol: market})
     return client
 
 
