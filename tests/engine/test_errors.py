@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from tests.engine.conftest import events, step, trades
+import logging
+
+import sqlalchemy as sa
+
+from tests.engine.conftest import API_KEY, API_SECRET, events, step, trades
 from webapp.engine.cycle import Outcome, run_cycle
 from webapp.exchange.sim import FailureMode
 from webapp.extensions import db
@@ -72,8 +76,9 @@ def test_a_refused_order_clears_its_intent_and_counts_as_a_failed_cycle(
 
 
 def test_a_rejected_key_is_marked_invalid_and_stops_every_bot_using_it(
-    bot_app, sim, clock, make_bot, user, api_key
+    bot_app, sim, clock, make_bot, user, api_key, caplog
 ):
+    caplog.set_level(logging.DEBUG)
     trading = make_bot()
     sibling = make_bot(symbol="ETH/USDT", params={"buy_below": "1", "sell_above": "2"})
     step(sim, clock, "BTC/USDT", "49000")
@@ -93,6 +98,22 @@ def test_a_rejected_key_is_marked_invalid_and_stops_every_bot_using_it(
     assert trades(trading) == []
     db.session.expire_all()
     assert trading.state.pending_client_order_id is None
+
+    # Neither the secret nor the full key reaches a log line, the activity log or a state.
+    ours = "\n".join(
+        f"{r.name} {r.getMessage()}"
+        for r in caplog.records
+        if not r.name.startswith("webapp.exchange.sim")
+    )
+    stored = " ".join(
+        str(value)
+        for table in ("bot_activities", "bot_states", "notifications")
+        for row in db.session.execute(sa.text(f"SELECT * FROM {table}"))
+        for value in row
+    )
+    for text in (ours, stored):
+        assert API_SECRET not in text
+        assert API_KEY not in text
 
     # It cannot start again until the key is fixed.
     from webapp.engine import service
