@@ -138,7 +138,7 @@ def _reset_link(smtp_server) -> str:
     [message] = smtp_server.wait_for(1)
     text = body_text(message)
     assert "html" in {part.get_content_subtype() for part in message.walk()}
-    return re.search(r"http://testserver\.local(/auth/reset/\S+)", text).group(1)
+    return re.search(r"http://testserver\.local(/auth/reset/confirm\?token=\S+)", text).group(1)
 
 
 def test_password_reset_by_email(client, auth, smtp_server):
@@ -148,17 +148,27 @@ def test_password_reset_by_email(client, auth, smtp_server):
     [message] = smtp_server.wait_for(1)
     assert message["To"] == "alice@example.com"
     assert message["Subject"] == "Reset your Tradebots password"
-    path = _reset_link(smtp_server)
+    link = _reset_link(smtp_server)
+
+    # The token leaves the URL at once: the form lives at a token-free address.
+    response = client.get(link)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/auth/reset/confirm"
+    form = client.get("/auth/reset/confirm")
+    assert form.status_code == 200 and "Choose a new password" in form.get_data(as_text=True)
 
     new_password = "brand-new-secret-7"
-    response = client.post(path, data={"password": new_password, "password2": new_password})
+    response = client.post(
+        "/auth/reset/confirm", data={"password": new_password, "password2": new_password}
+    )
     assert response.status_code == 302
     assert auth.login(password=PASSWORD).status_code == 422
     assert auth.login(password=new_password).status_code == 302
     auth.logout()
 
     # The link works once: the password it was made for has changed.
-    response = client.get(path)
+    client.get(link)
+    response = client.get("/auth/reset/confirm")
     assert response.status_code == 302
     follow = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "invalid or has expired" in follow
@@ -189,8 +199,8 @@ def test_expired_or_forged_reset_links_are_refused(client, auth, app, smtp_serve
 def test_reset_weak_password_keeps_the_old_one(client, auth, smtp_server):
     auth.create_user()
     client.post("/auth/reset", data={"email": "alice@example.com"})
-    path = _reset_link(smtp_server)
-    response = client.post(path, data={"password": "short", "password2": "short"})
+    client.get(_reset_link(smtp_server))
+    response = client.post("/auth/reset/confirm", data={"password": "short", "password2": "short"})
     assert response.status_code == 422
     assert "Use at least 10 characters" in response.get_data(as_text=True)
     assert auth.login().status_code == 302
@@ -203,3 +213,28 @@ def test_reset_with_mail_server_down_says_so(client, auth, app):
     response = client.post("/auth/reset", data={"email": "alice@example.com"})
     assert response.status_code == 503
     assert "could not send the email" in response.get_data(as_text=True)
+
+
+def test_a_new_password_logs_out_every_other_session(app, client, auth, other_client, smtp_server):
+    auth.create_user()
+    data = {"email": "alice@example.com", "password": PASSWORD, "remember_me": "y"}
+    assert other_client.post("/auth/login", data=data).status_code == 302
+    assert other_client.get("/").status_code == 200
+    client.post("/auth/reset", data={"email": "alice@example.com"})
+    client.get(_reset_link(smtp_server))
+    new = "brand-new-secret-7"
+    client.post("/auth/reset/confirm", data={"password": new, "password2": new})
+    # Neither the session nor the 30-day remember-me cookie of the other browser works now.
+    response = other_client.get("/")
+    assert response.status_code == 302
+    assert "/auth/login" in response.headers["Location"]
+
+
+def test_reset_emails_are_throttled_per_account(app, client, auth, smtp_server):
+    auth.create_user()
+    app.config["PASSWORD_RESET_MAX_PER_ACCOUNT"] = 2
+    for _ in range(4):
+        response = client.post("/auth/reset", data={"email": "alice@example.com"})
+        assert response.status_code == 302  # the same answer every time
+    smtp_server.wait_for(2)
+    assert len(smtp_server.messages) == 2

@@ -26,7 +26,7 @@ def test_healthz_503_with_the_reason_when_redis_stops(app, client, tmp_path):
     assert body["status"] == "unavailable"
     assert body["checks"]["database"]["ok"] is True
     assert body["checks"]["redis"]["ok"] is False
-    assert "ConnectionError" in body["checks"]["redis"]["error"]
+    assert body["checks"]["redis"]["error"] == "ConnectionError"  # no host or port details
 
 
 def test_healthz_503_when_the_database_is_unreachable(config_class):
@@ -40,5 +40,5 @@ def test_healthz_503_when_the_database_is_unreachable(config_class):
     assert response.status_code == 503
     body = response.get_json()
     assert body["checks"]["database"]["ok"] is False
-    assert "OperationalError" in body["checks"]["database"]["error"]
+    assert body["checks"]["database"]["error"] == "OperationalError"  # no user or host names
     assert body["checks"]["redis"]["ok"] is True

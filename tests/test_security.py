@@ -102,3 +102,16 @@ def test_expired_session_sends_htmx_to_the_login_page(client):
     assert response.status_code == 401
     assert response.headers["HX-Redirect"].startswith("/auth/login?next=/")
     assert response.get_data(as_text=True) == ""
+
+
+def test_every_response_refuses_framing_and_keeps_referrers_home(client):
+    response = client.get("/auth/login")
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_ids_too_large_for_any_database_are_404(client, auth):
+    auth.register_and_login()
+    assert client.get("/bots/99999999999999999999999").status_code == 404

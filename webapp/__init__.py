@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webapp.config import Config, validate
 from webapp.extensions import csrf, db, login, mail, migrate, redis_ext
+from webapp.http import init_http
 
 __all__ = ["create_app"]
 
@@ -31,6 +32,8 @@ def create_app(config_class: type[Config] = Config) -> Flask:
     csrf.init_app(app)
     mail.init_app(app)
     redis_ext.init_app(app)
+
+    init_http(app)
 
     from webapp import models  # noqa: F401  (register models with SQLAlchemy)
     from webapp.admin import bp as admin_bp

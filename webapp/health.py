@@ -21,10 +21,12 @@ class CheckResult:
     latency_ms: float
     error: str | None = None
 
-    def as_dict(self) -> dict:
+    def as_dict(self, *, public: bool = False) -> dict:
+        """`public` (the unauthenticated health endpoint) names only the kind of failure; the
+        driver's message can carry internal host and user names."""
         data: dict = {"ok": self.ok, "latency_ms": round(self.latency_ms, 1)}
         if self.error:
-            data["error"] = self.error
+            data["error"] = self.error.split(":", 1)[0] if public else self.error
         return data
 
 

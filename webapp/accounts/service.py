@@ -76,13 +76,8 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=RESET_SALT)
 
 
-def _fingerprint(user: User) -> str:
-    # Part of the token: once the password changes, every earlier link stops working.
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
-
-
 def make_reset_token(user: User) -> str:
-    return _serializer().dumps({"uid": user.id, "fp": _fingerprint(user)})
+    return _serializer().dumps({"uid": user.id, "fp": user.password_fingerprint})
 
 
 def user_for_reset_token(token: str) -> User:
@@ -92,7 +87,7 @@ def user_for_reset_token(token: str) -> User:
     except (SignatureExpired, BadSignature):
         raise InvalidResetTokenError() from None
     user = db.session.get(User, data.get("uid")) if isinstance(data, dict) else None
-    if user is None or data.get("fp") != _fingerprint(user):
+    if user is None or data.get("fp") != user.password_fingerprint:
         raise InvalidResetTokenError()
     return user
 

@@ -19,7 +19,7 @@ from webapp.extensions import redis_ext
 
 logger = logging.getLogger(__name__)
 
-PREFIX = "throttle:login"
+PREFIX = "throttle"
 
 
 def _key(kind: str, value: str) -> str:
@@ -45,7 +45,7 @@ def _minutes(seconds: int) -> str:
 def check(email: str, ip: str) -> None:
     """Raise LoginThrottledError when this account or this IP has failed too often."""
     per_account, per_ip, _window = _limits()
-    account_key, ip_key = _key("acct", email), _key("ip", ip)
+    account_key, ip_key = _key("login-acct", email), _key("login-ip", ip)
     try:
         pipe = redis_ext.conn.pipeline()
         pipe.get(account_key).ttl(account_key).get(ip_key).ttl(ip_key)
@@ -71,7 +71,7 @@ def record_failure(email: str, ip: str) -> None:
     _per_account, _per_ip, window = _limits()
     try:
         pipe = redis_ext.conn.pipeline()
-        for key in (_key("acct", email), _key("ip", ip)):
+        for key in (_key("login-acct", email), _key("login-ip", ip)):
             pipe.incr(key)
             pipe.expire(key, window, nx=True)
         pipe.execute()
@@ -82,6 +82,21 @@ def record_failure(email: str, ip: str) -> None:
 def clear_account(email: str) -> None:
     """A successful login or password reset forgives the account's earlier failures."""
     try:
-        redis_ext.conn.delete(_key("acct", email))
+        redis_ext.conn.delete(_key("login-acct", email))
     except RedisError as exc:
         logger.warning("could not clear login throttle: %s", exc)
+
+
+def allow(kind: str, value: str, limit: int, window: int) -> bool:
+    """Count one attempt of `kind` for `value`; False once `limit` were made within `window`
+    seconds. Fails open (True) when Redis is unreachable, like the login throttle."""
+    key = _key(kind, value)
+    try:
+        pipe = redis_ext.conn.pipeline()
+        pipe.incr(key)
+        pipe.expire(key, window, nx=True)
+        count, _ = pipe.execute()
+    except RedisError as exc:
+        logger.warning("throttle %s unavailable, allowing: %s", kind, exc)
+        return True
+    return int(count) <= limit

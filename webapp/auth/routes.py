@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy.exc import IntegrityError
 
 from webapp import accounts
+from webapp.accounts import throttle
 from webapp.auth import bp
 from webapp.auth.email import MailDeliveryError, send_password_reset_email
 from webapp.auth.forms import LoginForm, RegistrationForm, ResetPasswordForm, ResetRequestForm
@@ -13,6 +15,8 @@ from webapp.extensions import db
 from webapp.extensions import login as login_manager
 from webapp.htmx import is_boosted, is_htmx
 from webapp.models import User
+
+RESET_SESSION_KEY = "reset_token"
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -44,10 +48,14 @@ def register():
         except accounts.EmailTakenError as exc:
             form.email.errors = [str(exc)]
         else:
-            db.session.commit()
-            login_user(user)
-            flash("Welcome! Your account is ready.", "success")
-            return redirect(url_for("main.index"))
+            try:
+                db.session.commit()
+            except IntegrityError:  # the same email registered a moment ago
+                form.email.errors = [str(accounts.EmailTakenError())]
+            else:
+                login_user(user)
+                flash("Welcome! Your account is ready.", "success")
+                return redirect(url_for("main.index"))
         db.session.rollback()
     return _form_page("auth/register.html", form)
 
@@ -88,7 +96,7 @@ def reset_request():
     form = ResetRequestForm()
     if form.validate_on_submit():
         user = User.by_email(form.email.data)
-        if user is not None:
+        if user is not None and reset_email_allowed(user.email, request.remote_addr or "unknown"):
             try:
                 send_password_reset_email(user)
             except MailDeliveryError:
@@ -99,7 +107,7 @@ def reset_request():
                     error="We could not send the email right now. Please try again in a few "
                     "minutes.",
                 )
-        # The same answer whether or not the account exists: no probing for accounts.
+        # The same answer whether or not the account exists (or was throttled).
         flash(
             "If an account exists for that address, we sent it a link to reset the password. "
             "Check your email.",
@@ -109,13 +117,27 @@ def reset_request():
     return _form_page("auth/reset_request.html", form)
 
 
-@bp.route("/reset/<token>", methods=["GET", "POST"])
-def reset_password(token: str):
-    if current_user.is_authenticated:
-        logout_user()
+def reset_email_allowed(email: str, ip: str) -> bool:
+    """A few reset emails per account and per address an hour: no mail-bombing through us."""
+    cfg = current_app.config
+    return throttle.allow(
+        "reset-acct", email, cfg["PASSWORD_RESET_MAX_PER_ACCOUNT"], 3600
+    ) and throttle.allow("reset-ip", ip, cfg["PASSWORD_RESET_MAX_PER_IP"], 3600)
+
+
+@bp.route("/reset/confirm", methods=["GET", "POST"])
+def reset_password():
+    """The emailed link lands here with ?token=; the token moves into the session at once and
+    the browser is sent to the same page without it, so it stays out of logs and Referers."""
+    token = request.args.get("token")
+    if token is not None:
+        session[RESET_SESSION_KEY] = token
+        return redirect(url_for("auth.reset_password"))
+    token = session.get(RESET_SESSION_KEY) or ""
     try:
         accounts.user_for_reset_token(token)
     except accounts.InvalidResetTokenError as exc:
+        session.pop(RESET_SESSION_KEY, None)
         flash(str(exc), "error")
         return redirect(url_for("auth.reset_request"))
     form = ResetPasswordForm()
@@ -125,10 +147,13 @@ def reset_password(token: str):
         except accounts.WeakPasswordError as exc:
             form.password.errors = list(exc.problems)
         except accounts.InvalidResetTokenError as exc:
+            session.pop(RESET_SESSION_KEY, None)
             flash(str(exc), "error")
             return redirect(url_for("auth.reset_request"))
         else:
             db.session.commit()
+            session.pop(RESET_SESSION_KEY, None)
+            logout_user()
             flash("Your password has been changed. Log in with the new one.", "success")
             return redirect(url_for("auth.login"))
     return _form_page("auth/reset_password.html", form)

@@ -44,6 +44,6 @@ def healthz():
     ok = all(result.ok for result in checks.values())
     body = {
         "status": "ok" if ok else "unavailable",
-        "checks": {name: result.as_dict() for name, result in checks.items()},
+        "checks": {name: result.as_dict(public=True) for name, result in checks.items()},
     }
     return jsonify(body), 200 if ok else 503

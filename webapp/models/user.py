@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -32,6 +34,15 @@ class User(UserMixin, db.Model):
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
 
+    @property
+    def password_fingerprint(self) -> str:
+        """Changes whenever the password does: part of session ids and reset links, so a new
+        password logs out every other session and retires every earlier reset link."""
+        return hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.password_fingerprint}"
+
     @staticmethod
     def normalize_email(email: str) -> str:
         return email.strip().lower()
@@ -42,8 +53,12 @@ class User(UserMixin, db.Model):
 
 
 @login.user_loader
-def load_user(user_id: str) -> User | None:
+def load_user(session_id: str) -> User | None:
+    user_id, _, fingerprint = session_id.partition(":")
     try:
-        return db.session.get(User, int(user_id))
-    except ValueError:
+        user = db.session.get(User, int(user_id))
+    except (ValueError, OverflowError):
         return None
+    if user is None or not hmac.compare_digest(fingerprint, user.password_fingerprint):
+        return None
+    return user
