@@ -223,3 +223,32 @@ def test_the_edit_form_keeps_the_bots_key_even_when_it_became_invalid(client, al
     assert (
         f'<option selected value="{broken.id}">Broken · Binance ****wxyz · invalid</option>' in page
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("1E+2000000", "Sell above is too large."),
+        ("1E-2000000", "Sell above has too many decimal places (at most 12)."),
+        ("70000.0000000000001", "Sell above has too many decimal places (at most 12)."),
+        ("5E+12", "Sell above must be at most 1000000000000."),
+        ("Infinity", "Sell above must be a number."),
+    ],
+)
+def test_absurd_strategy_numbers_are_refused_on_their_field(client, sim_key, value, message):
+    data = form_data(sim_key, strategy="threshold", param_buy_below="50000", param_sell_above=value)
+    response = client.post("/bots/new", data=data, headers=FORM)
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert 'id="param_sell_above-errors"' in body and message in body
+    assert len(body) < 100_000
+    assert bots() == []
+
+
+def test_a_huge_key_id_is_refused_on_its_field(client, sim_key):
+    response = client.post(
+        "/bots/new", data=form_data(sim_key, api_key_id=str(2**70)), headers=FORM
+    )
+    assert response.status_code == 422
+    assert "Choose one of your API keys" in response.get_data(as_text=True)
+    assert bots() == []

@@ -164,3 +164,26 @@ def test_a_bots_trades_link_filters_by_that_bot(client, seeded):
     listed = client.get(f"/trades/?bot={seeded['eth'].id}").get_data(as_text=True)
     assert [r.split()[3] for r in rows(listed)] == ["Dip", "Dip"]
     assert f'<option value="{seeded["eth"].id}" selected>Dip ETH</option>' in listed
+
+
+def test_extreme_dates_are_valid_filters_not_errors(client, seeded):
+    every = ["eth_sell", "btc_sell", "eth_buy", "btc_buy"]
+    for query in ("to=9999-12-31", "from=0001-01-01&to=9999-12-31"):
+        page = client.get(f"/trades/?{query}")
+        assert page.status_code == 200
+        shown = [row.split(" UTC ")[0] for row in rows(page.get_data(as_text=True))]
+        assert len(shown) == len(every)
+        export = client.get(f"/trades/export.csv?{query}")
+        assert export.status_code == 200
+        assert [int(r[0]) for r in list(csv.reader(io.StringIO(export.text)))[1:]] == [
+            seeded[name].id for name in every
+        ]
+
+
+def test_huge_numbers_in_the_query_are_not_server_errors(client, seeded):
+    for path in ("/trades/", "/trades/export.csv"):
+        assert client.get(f"{path}?bot={2**63}").status_code == 404
+        assert client.get(f"{path}?bot={10**30}").status_code == 404
+    page = client.get(f"/trades/?page={10**30}")
+    assert page.status_code == 200
+    assert rows(page.get_data(as_text=True)) == []

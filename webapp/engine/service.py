@@ -32,6 +32,7 @@ from webapp.engine.reports import BotReport, combine, summarize
 from webapp.exchange.clients import exchange_name
 from webapp.exchange.errors import ExchangeError
 from webapp.extensions import db, redis_ext
+from webapp.http import MAX_ID
 from webapp.models import (
     ActivityKind,
     ApiKey,
@@ -403,7 +404,7 @@ class _Validator:
         except ValueError:
             key_id = None
         api_key = None
-        if key_id is not None:
+        if key_id is not None and 0 < key_id <= MAX_ID:
             api_key = db.session.scalar(
                 sa.select(ApiKey).where(ApiKey.id == key_id, ApiKey.user_id == self.user_id)
             )

@@ -19,6 +19,12 @@ logger = logging.getLogger(__name__)
 
 ParamValue = int | Decimal
 
+#: No parameter may reach this magnitude (nor a price column hold it): it also keeps absurd
+#: exponents such as 1E+2000000 from ever being turned into a huge int or a huge string.
+MAX_MAGNITUDE = Decimal(10) ** 15
+#: Decimal parameters keep at most this many places, as every amount column stores.
+DECIMAL_PLACES = 12
+
 
 class StrategyError(Exception):
     """Base class for everything this package raises."""
@@ -133,6 +139,17 @@ class ParamSpec:
         number = _to_decimal(raw)
         if number is None or not number.is_finite():
             raise ValueError(self._type_message())
+        if number and number.adjusted() >= MAX_MAGNITUDE.adjusted():
+            raise ValueError(f"{self.label} is too large.")
+        if self.type is ParamType.DECIMAL:
+            if number and (
+                number.adjusted() < -DECIMAL_PLACES
+                or number.normalize().as_tuple().exponent < -DECIMAL_PLACES
+            ):
+                raise ValueError(
+                    f"{self.label} has too many decimal places (at most {DECIMAL_PLACES})."
+                )
+            return number.quantize(Decimal(1).scaleb(-DECIMAL_PLACES)).normalize() + 0
         if self.type is ParamType.INT:
             if number != number.to_integral_value():
                 raise ValueError(self._type_message())

@@ -21,6 +21,9 @@ from webapp.strategies.registry import register
 
 logger = logging.getLogger(__name__)
 
+#: Far above any listed price, yet small enough that a typo cannot store an absurd number.
+MAX_PRICE = Decimal(10) ** 12
+
 
 @register
 class ThresholdStrategy(Strategy):
@@ -37,6 +40,7 @@ class ThresholdStrategy(Strategy):
             type=ParamType.DECIMAL,
             min=Decimal(0),
             exclusive_min=True,
+            max=MAX_PRICE,
             help="Buy when the last close is at or below this price (quote currency).",
         ),
         ParamSpec(
@@ -45,6 +49,7 @@ class ThresholdStrategy(Strategy):
             type=ParamType.DECIMAL,
             min=Decimal(0),
             exclusive_min=True,
+            max=MAX_PRICE,
             help="Sell the position when the last close is at or above this price.",
         ),
     )

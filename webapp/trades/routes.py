@@ -22,6 +22,7 @@ from webapp.engine import service
 from webapp.engine.errors import BotNotFound
 from webapp.extensions import db
 from webapp.htmx import render_page
+from webapp.http import MAX_ID
 from webapp.models import Bot, Trade, TradeSide
 from webapp.trades import bp
 
@@ -71,12 +72,14 @@ class Filters:
         return out
 
     def query(self):
+        # The last representable day has no "next midnight"; it bounds nothing anyway.
+        end = None if self.end is None or self.end >= date.max else self.end + timedelta(days=1)
         return service.trades_query(
             current_user,
             bot_id=self.bot.id if self.bot is not None else None,
             side=self.side or None,
             start=_midnight(self.start) if self.start else None,
-            end=_midnight(self.end + timedelta(days=1)) if self.end else None,
+            end=_midnight(end) if end else None,
         )
 
 
@@ -100,7 +103,10 @@ def parse_filters(args) -> Filters:
     raw_bot = (args.get("bot") or "").strip()
     if raw_bot:
         try:
-            filters.bot = service.get_bot(current_user, int(raw_bot))
+            bot_id = int(raw_bot)
+            if not 0 < bot_id <= MAX_ID:  # no database id can be this; same as unknown
+                raise BotNotFound()
+            filters.bot = service.get_bot(current_user, bot_id)
         except (ValueError, BotNotFound):
             abort(404)
     side = (args.get("side") or "").strip().lower()
@@ -121,9 +127,11 @@ def index():
     filters = parse_filters(request.args)
     page = None
     if not filters.errors:
+        number = request.args.get("page", 1, type=int)
         page = db.paginate(
             filters.query(),
-            page=request.args.get("page", 1, type=int),
+            # Beyond the last page is simply empty; an absurd number must not overflow OFFSET.
+            page=max(1, min(number, MAX_ID // PER_PAGE)),
             per_page=PER_PAGE,
             error_out=False,
         )
