@@ -6,10 +6,12 @@ fresh PostgreSQL database when TEST_DATABASE_URL points at one), and an SMTP sin
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Iterator
 
+import flask
 import pytest
 from cryptography.fernet import Fernet
 from flask import Flask
@@ -105,6 +107,47 @@ def app(config_class, redis_server, smtp_server) -> Iterator[Flask]:
         db.engine.dispose()
     Redis.from_url(redis_server.url).flushall()
     smtp_server.clear()
+
+
+@pytest.fixture(autouse=True)
+def secrets_never_leak(request, caplog):
+    """Suite-wide guard: the app's own secrets, the test password and every API secret the
+    tests use must never reach a response, a log record (tracebacks included) or an email.
+
+    tests/keys/conftest.py adds a stricter guard (database rows, full API keys) for key tests.
+    """
+    if "app" not in request.fixturenames:
+        yield
+        return
+    from tests.keys.conftest import SECRETS as API_SECRETS
+
+    app = request.getfixturevalue("app")
+    smtp = request.getfixturevalue("smtp_server")
+    caplog.set_level(logging.DEBUG, logger="webapp")
+    caplog.set_level(logging.DEBUG, logger="workers")
+    seen: list[tuple[str, str]] = []
+
+    def on_response(sender, response, **extra) -> None:
+        body = "" if response.is_streamed else response.get_data(as_text=True)
+        headers = "\n".join(f"{k}: {v}" for k, v in response.headers.items())
+        seen.append(
+            (f"the response to {flask.request.method} {flask.request.path}", headers + body)
+        )
+
+    flask.request_finished.connect(on_response, app)
+    try:
+        yield
+    finally:
+        flask.request_finished.disconnect(on_response, app)
+    secrets = [app.config["SECRET_KEY"], PASSWORD, *API_SECRETS]
+    secrets += [part for part in app.config["ENCRYPTION_KEY"].split(",") if part]
+    formatter = logging.Formatter("%(name)s %(message)s")
+    records = caplog.get_records("setup") + caplog.get_records("call")
+    seen += [(f"a log record of {r.name}", formatter.format(r)) for r in records]
+    seen += [("an email", m.as_string()) for m in smtp.messages]
+    for where, text in seen:
+        for secret in secrets:
+            assert secret not in text, f"a secret leaked into {where}"
 
 
 class CSRFClient(FlaskClient):
