@@ -8,6 +8,7 @@ timestamps are still checked against the real clock, as on Binance.
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -24,7 +25,9 @@ from webapp.notify import preferences
 
 API_KEY = "KbotTestKey0123456789abcdefABCD"
 API_SECRET = "SbotTestSecret-0f1e2d3c4b5a6978"
-START = 1767237945.25  # 2026-01-01 03:25:45 UTC on the market clock
+# 45.25 s into the current minute, so the engine's "order older than its intent" check sees
+# the simulator's order times as recent, as a real exchange's would be.
+START = time.time() // 60 * 60 + 45.25
 
 
 class MarketClock:

@@ -272,7 +272,7 @@ class _Cycle:
             return self.result(Outcome.REFUSED, size.reason)
 
         qty = size.qty
-        client_order_id = f"tb{bot.id}x{state.cycle_count}{side[0]}"
+        client_order_id = orders.client_order_id(bot, state.cycle_count, side)
         log_activity(
             bot.id,
             ActivityKind.SIGNAL,
@@ -283,8 +283,12 @@ class _Cycle:
             fill = orders.paper_fill(market, side, qty, price)
         else:
             fill = self.send_live(bot, state, market, side, qty, reason, client_order_id)
-            if fill is None:
+            if fill is orders.Lookup.NOT_FILLED:
                 return self.result(Outcome.REFUSED, "the order ended without a fill")
+            if fill is orders.Lookup.OPEN:
+                return self.result(
+                    Outcome.WAITING, f"waiting for the exchange to fill order {client_order_id}"
+                )
         trade = self.record(bot, state, side, fill, reason, client_order_id)
         db.session.commit()
         self.trade_ids.append(trade.id)
@@ -320,14 +324,21 @@ class _Cycle:
         qty: Decimal,
         reason: TradeReason,
         client_order_id: str,
-    ) -> orders.Fill | None:
+    ) -> orders.Fill | orders.Lookup:
+        """The fill, or Lookup.NOT_FILLED (intent cleared) or Lookup.OPEN (intent kept: the
+        order was accepted but its fill is not known yet; a later cycle looks it up)."""
         client = orders.live_client(bot)
         # The intent first: if this process dies once the order is out, the next cycle
-        # finds it by this id instead of placing another.
+        # finds it by this id instead of placing another. Where it goes is stored with it,
+        # so its fill is recorded there even if the bot's settings could change meanwhile.
         state.pending_client_order_id = client_order_id
         state.pending_side = side
         state.pending_reason = reason.value
-        state.pending_since = self.now
+        state.pending_symbol = bot.symbol
+        state.pending_mode = bot.mode
+        # Stamped now, not at cycle start: the grace period and the "older than the intent"
+        # check of a lookup both measure from when the order could first have left.
+        state.pending_since = utcnow()
         db.session.commit()
         try:
             outcome = orders.place_market_order(
@@ -343,7 +354,14 @@ class _Cycle:
             self.clear_intent(state)
             log_activity(bot.id, ActivityKind.ORDER, f"Order {client_order_id} ended unfilled.")
             db.session.commit()
-            return None
+        elif outcome is orders.Lookup.OPEN:
+            log_activity(
+                bot.id,
+                ActivityKind.ORDER,
+                f"Order {client_order_id} was accepted but is not filled yet; "
+                "the next cycle checks it.",
+            )
+            db.session.commit()
         return outcome
 
     def after_failed_send(
@@ -367,7 +385,9 @@ class _Cycle:
             exc.summary(),
         )
         try:
-            found = orders.find_order(client, bot, market, client_order_id, self.now)
+            found = orders.find_order(
+                client, bot, market, client_order_id, state.pending_since or self.now
+            )
         except ExchangeError:
             raise exc from None  # the intent stays; the next cycle asks again
         if isinstance(found, orders.Fill) or found is orders.Lookup.NOT_FILLED:
@@ -380,20 +400,33 @@ class _Cycle:
         recorded = db.session.scalar(
             sa.select(Trade.id).where(Trade.client_order_id == client_order_id)
         )
-        if recorded is not None or bot.mode == BotMode.PAPER:
+        # The order went where the intent says, whatever the bot's settings are now.
+        symbol = state.pending_symbol or bot.symbol
+        mode = state.pending_mode or bot.mode
+        if recorded is not None or mode == BotMode.PAPER:
             self.clear_intent(state)
             db.session.commit()
             return None
-        market = marketdata.market_info(bot.exchange, bot.symbol)
+        market = marketdata.market_info(bot.exchange, symbol)
         if market is None:
-            raise UnknownSymbol(f"The exchange no longer lists {bot.symbol}.")
+            raise UnknownSymbol(f"The exchange no longer lists {symbol}.")
         since = state.pending_since or self.now
-        client = orders.live_client(bot)
-        found = orders.find_order(client, bot, market, client_order_id, since)
+        client = orders.live_client(bot, symbol)
+        found = orders.find_order(client, bot, market, client_order_id, since, symbol=symbol)
         if isinstance(found, orders.Fill):
             side = state.pending_side or "buy"
             reason = TradeReason(state.pending_reason or TradeReason.SIGNAL.value)
-            trade = self.record(bot, state, side, found, reason, client_order_id, recovered=True)
+            trade = self.record(
+                bot,
+                state,
+                side,
+                found,
+                reason,
+                client_order_id,
+                recovered=True,
+                symbol=symbol,
+                mode=mode,
+            )
             db.session.commit()
             self.trade_ids.append(trade.id)
             return None
@@ -422,6 +455,8 @@ class _Cycle:
         state.pending_side = None
         state.pending_reason = None
         state.pending_since = None
+        state.pending_symbol = None
+        state.pending_mode = None
 
     # -- recording -------------------------------------------------------------------------
 
@@ -435,6 +470,8 @@ class _Cycle:
         client_order_id: str,
         *,
         recovered: bool = False,
+        symbol: str | None = None,
+        mode: BotMode | None = None,
     ) -> Trade:
         """Trade, position, PnL, activity and events, in the caller's transaction."""
         position = Position(state.position_qty, state.position_avg_price)
@@ -444,7 +481,7 @@ class _Cycle:
             bot_id=bot.id,
             user_id=bot.user_id,
             side=TradeSide(side),
-            symbol=bot.symbol,
+            symbol=symbol or bot.symbol,
             qty=quantize(fill.qty),
             price=quantize(fill.price),
             fee=quantize(fill.fee),
@@ -452,7 +489,7 @@ class _Cycle:
             reason=reason,
             client_order_id=client_order_id,
             exchange_order_id=fill.exchange_order_id,
-            mode=bot.mode,
+            mode=mode or bot.mode,
             executed_at=fill.executed_at,
         )
         db.session.add(trade)

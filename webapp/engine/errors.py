@@ -56,3 +56,15 @@ class BotBusy(BotError):
 class LiveTradingDisabled(BotError):
     def __init__(self) -> None:
         super().__init__(LIVE_DISABLED_MESSAGE)
+
+
+#: Why key, symbol and mode (and deleting the bot) wait while an order intent is open.
+ORDER_PENDING_MESSAGE = "An order of this bot is being settled; try again in a minute."
+
+
+class OrderPending(BotBusy):
+    """The bot sent an order whose outcome is not recorded yet; changing where it trades or
+    deleting it now could lose that fill."""
+
+    def __init__(self) -> None:
+        BotError.__init__(self, ORDER_PENDING_MESSAGE)

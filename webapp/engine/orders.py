@@ -26,6 +26,7 @@ from flask import current_app
 from webapp.engine.accounting import to_decimal
 from webapp.engine.errors import LiveTradingDisabled
 from webapp.engine.marketdata import MarketInfo, ccxt_market
+from webapp.engine.service import live_trading_allowed
 from webapp.exchange.clients import client_for_key
 from webapp.exchange.errors import ExchangeError, KeyRejected, OrderNotFound, translate_errors
 from webapp.models import Bot
@@ -56,10 +57,33 @@ class Fill:
     note: str = ""
 
 
-def live_orders_allowed() -> bool:
-    """Real orders go out only against the simulator or when an operator enabled them."""
-    cfg = current_app.config
-    return bool(cfg.get("EXCHANGE_SIM_URL") or cfg.get("LIVE_TRADING_ENABLED"))
+#: Exchange and server clocks may disagree by this much; an order found by its client order id
+#: that the exchange created earlier than this before our intent is someone else's.
+ORDER_TIME_SLACK = timedelta(minutes=5)
+#: Binance's limit for newClientOrderId (`^[a-zA-Z0-9-_]{1,36}$`).
+CLIENT_ORDER_ID_MAX = 36
+
+
+def client_order_id(bot: Bot, cycle: int, side: str) -> str:
+    """The id of the order a cycle places: unique across bots, cycles and installations.
+
+    The bot's random token keeps it from repeating an older order of a deleted bot whose id
+    the database reused, or of another installation trading on the same account.
+    """
+    order_id = f"tb{bot.order_token}{bot.id}x{cycle}{side[0]}"
+    if len(order_id) > CLIENT_ORDER_ID_MAX:  # only for ids near the BIGINT limit
+        order_id = f"tb{bot.order_token}{_base36(bot.id)}x{_base36(cycle)}{side[0]}"
+    return order_id[:CLIENT_ORDER_ID_MAX]
+
+
+def _base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    text = ""
+    while True:
+        number, rest = divmod(number, 36)
+        text = digits[rest] + text
+        if not number:
+            return text
 
 
 def paper_fill(market: MarketInfo, side: str, qty: Decimal, price: Decimal) -> Fill:
@@ -81,9 +105,11 @@ _clients = _Clients()
 MAX_CLIENTS = 16
 
 
-def live_client(bot: Bot) -> ccxt.Exchange:
-    """A private client for the bot's key, with the bot's market loaded; do not close it."""
-    if not live_orders_allowed():
+def live_client(bot: Bot, symbol: str | None = None) -> ccxt.Exchange:
+    """A private client for the bot's key, with the bot's market (or `symbol`) loaded; do not
+    close it."""
+    symbol = symbol or bot.symbol
+    if not live_trading_allowed():
         raise LiveTradingDisabled()
     api_key = bot.api_key
     if api_key is None:
@@ -103,10 +129,10 @@ def live_client(bot: Bot) -> ccxt.Exchange:
         while len(_clients.by_key) >= MAX_CLIENTS:
             _clients.by_key.pop(next(iter(_clients.by_key))).close()
         _clients.by_key[cache_key] = client
-    if bot.symbol not in (client.markets or {}):
-        market = ccxt_market(bot.exchange, bot.symbol)
+    if symbol not in (client.markets or {}):
+        market = ccxt_market(bot.exchange, symbol)
         if market is not None:
-            client.set_markets({**(client.markets or {}), bot.symbol: market})
+            client.set_markets({**(client.markets or {}), symbol: market})
     return client
 
 
@@ -119,7 +145,8 @@ def place_market_order(
     client_order_id: str,
     sent_after: datetime,
 ) -> Fill | Lookup:
-    """Send a market order; the fill, or Lookup.NOT_FILLED if it ended unfilled."""
+    """Send a market order; the fill, Lookup.NOT_FILLED if it ended unfilled, or Lookup.OPEN
+    if the exchange accepted it without saying how it filled (look it up later)."""
     with translate_errors():
         order = client.create_order(
             bot.symbol,
@@ -138,18 +165,49 @@ def find_order(
     market: MarketInfo,
     client_order_id: str,
     sent_after: datetime,
+    *,
+    symbol: str | None = None,
 ) -> Fill | Lookup:
-    """What became of the order with this client order id (one or two requests)."""
+    """What became of the order with this client order id (one or two requests).
+
+    `sent_after` is when the intent was committed: an order the exchange created well before
+    it carries our id by coincidence (an older installation) and counts as NOT_FOUND.
+    """
+    symbol = symbol or bot.symbol
     try:
         with translate_errors():
-            order = client.fetch_order(None, bot.symbol, {"origClientOrderId": client_order_id})
+            order = client.fetch_order(None, symbol, {"origClientOrderId": client_order_id})
     except OrderNotFound:
         return Lookup.NOT_FOUND
-    return _outcome(client, bot, market, order, sent_after)
+    created = _created_at(order)
+    if created is not None and created < sent_after - ORDER_TIME_SLACK:
+        logger.warning(
+            "bot %s: order %s on the exchange dates from %s, before the intent (%s); not ours",
+            bot.id,
+            client_order_id,
+            created.isoformat(),
+            sent_after.isoformat(),
+        )
+        return Lookup.NOT_FOUND
+    return _outcome(client, bot, market, order, sent_after, symbol)
+
+
+def _created_at(order: dict[str, Any]) -> datetime | None:
+    info = order.get("info") or {}
+    ms = order.get("timestamp") or info.get("time") or info.get("transactTime")
+    try:
+        return datetime.fromtimestamp(int(ms) / 1000, UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
 
 
 def _outcome(
-    client: ccxt.Exchange, bot: Bot, market: MarketInfo, order: dict[str, Any], sent_after
+    client: ccxt.Exchange,
+    bot: Bot,
+    market: MarketInfo,
+    order: dict[str, Any],
+    sent_after,
+    symbol: str | None = None,
 ) -> Fill | Lookup:
     info = order.get("info") or {}
     status = str(info.get("status") or order.get("status") or "").upper()
@@ -168,7 +226,7 @@ def _outcome(
     order_id = str(info.get("orderId") or order.get("id") or "") or None
     fills = info.get("fills")
     if not fills:
-        fills = _trades_of(client, bot, order_id)
+        fills = _trades_of(client, symbol or bot.symbol, order_id)
     fee, qty, note = _fees(fills, market, qty, price, order.get("side") or info.get("side"))
     return Fill(
         qty=qty,
@@ -180,11 +238,11 @@ def _outcome(
     )
 
 
-def _trades_of(client: ccxt.Exchange, bot: Bot, order_id: str | None) -> list[dict[str, Any]]:
+def _trades_of(client: ccxt.Exchange, symbol: str, order_id: str | None) -> list[dict[str, Any]]:
     if order_id is None:
         return []
     with translate_errors():
-        trades = client.fetch_my_trades(bot.symbol, None, None, {"orderId": order_id})
+        trades = client.fetch_my_trades(symbol, None, None, {"orderId": order_id})
     return [t.get("info") or {} for t in trades]
 
 

@@ -22,10 +22,12 @@ from flask import current_app
 from webapp.engine import marketdata
 from webapp.engine.errors import (
     LIVE_DISABLED_MESSAGE,
+    ORDER_PENDING_MESSAGE,
     BotBusy,
     BotNotFound,
     BotStartError,
     BotValidationError,
+    OrderPending,
 )
 from webapp.engine.locks import bot_lock
 from webapp.engine.reports import BotReport, combine, summarize
@@ -482,7 +484,15 @@ class _Validator:
     def _position_bound(self) -> None:
         bot = self.bot
         state = bot.state
-        if state is None or state.position_qty <= 0:
+        if state is None:
+            return
+        if state.pending_client_order_id:
+            for field in POSITION_BOUND:
+                new = self.values.get(field)
+                if new is not None and new != getattr(bot, field):
+                    self.fail(field, ORDER_PENDING_MESSAGE)
+            return
+        if state.position_qty <= 0:
             return
         for field in POSITION_BOUND:
             new = self.values.get(field)
@@ -614,12 +624,19 @@ def delete_bot(bot: Bot, *, wait_seconds: float = 10) -> None:
     """Delete a bot with its trades and activity log (the caller commits).
 
     Waits briefly for a running cycle to finish, then keeps the bot's lock until it expires so
-    no new cycle starts before the deletion is committed. Raises BotBusy if the cycle lasts.
+    no new cycle starts before the deletion is committed. Raises BotBusy if the cycle lasts,
+    and OrderPending while an order it sent has no recorded outcome (its fill would be lost).
     An open live position stays in the exchange account; nothing is sold.
     """
     lock = bot_lock(redis_ext.conn, bot.id, ttl_seconds=30)
     if not lock.acquire(wait_seconds=wait_seconds):
         raise BotBusy()
+    pending = db.session.scalar(  # as the cycle that may just have finished left it
+        sa.select(BotState.pending_client_order_id).where(BotState.bot_id == bot.id)
+    )
+    if pending:
+        lock.release()
+        raise OrderPending()
     bot_id = bot.id
     db.session.execute(sa.delete(BotActivity).where(BotActivity.bot_id == bot_id))
     db.session.execute(sa.delete(Trade).where(Trade.bot_id == bot_id))

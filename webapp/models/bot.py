@@ -11,6 +11,8 @@ NUMERIC is a float and would lose digits), so realized PnL reads back exactly on
 from __future__ import annotations
 
 import enum
+import secrets
+import string
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -68,6 +70,14 @@ def _enum(cls: type[enum.Enum], length: int = 16) -> sa.Enum:
         length=length,
         values_callable=lambda members: [m.value for m in members],
     )
+
+
+ORDER_TOKEN_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def new_order_token() -> str:
+    """Eight random [a-z0-9] characters (about 41 bits) for a bot's client order ids."""
+    return "".join(secrets.choice(ORDER_TOKEN_ALPHABET) for _ in range(8))
 
 
 class BotMode(enum.StrEnum):
@@ -160,6 +170,9 @@ class Bot(db.Model):
     daily_loss_limit: so.Mapped[Decimal | None] = so.mapped_column(Amount)  # quote, positive
     interval_seconds: so.Mapped[int] = so.mapped_column(default=60)
     mode: so.Mapped[BotMode] = so.mapped_column(_enum(BotMode), default=BotMode.PAPER)
+    # Random, set once: part of every client order id, so ids never repeat those of an older
+    # bot that had the same id (SQLite reuses ids; a fresh install may share an account).
+    order_token: so.Mapped[str] = so.mapped_column(sa.String(8), default=new_order_token)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
@@ -224,6 +237,9 @@ class BotState(db.Model):
     pending_side: so.Mapped[str | None] = so.mapped_column(sa.String(4))
     pending_reason: so.Mapped[str | None] = so.mapped_column(sa.String(16))
     pending_since: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    # Where the pending order was sent: its fill is recorded there, whatever the bot says now.
+    pending_symbol: so.Mapped[str | None] = so.mapped_column(sa.String(32))
+    pending_mode: so.Mapped[BotMode | None] = so.mapped_column(_enum(BotMode))
     updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     bot: so.Mapped[Bot] = so.relationship(back_populates="state")
