@@ -219,6 +219,11 @@ class _Cycle:
             raise UnknownSymbol(f"The exchange no longer lists {bot.symbol}.")
         price = snapshot.price
         position = Position(state.position_qty, state.position_avg_price)
+        if position.is_open and not self.sellable(bot, market, position, price):
+            # Dust (e.g. what a buy fee taken in the base currency leaves after the sell): no
+            # exchange order can sell it, so strategy and exits see no position. It stays in
+            # the books and the next buy adds to it, so the next sell takes it along.
+            position = Position()
         exit_reason = check_exit(position, price, bot.stop_loss_pct, bot.take_profit_pct)
         if exit_reason is not None:
             signal = Signal.SELL
@@ -296,6 +301,19 @@ class _Cycle:
             Outcome.TRADED,
             f"{side} {_fmt(trade.qty)} {bot.base_currency} at {_fmt(trade.price)} ({why})",
         )
+
+    @staticmethod
+    def sellable(
+        bot: Bot, market: marketdata.MarketInfo, position: Position, price: Decimal
+    ) -> bool:
+        return size_sell(
+            position.qty,
+            price,
+            market.amount_step,
+            market.min_qty,
+            market.min_notional,
+            symbol=bot.symbol,
+        ).ok
 
     def exit_text(self, bot: Bot, position: Position, price: Decimal, reason: ExitReason) -> str:
         avg = position.avg_price
@@ -513,6 +531,11 @@ class _Cycle:
             text += f" ({reason.label.lower()})"
         if recovered:
             text += " - recovered after an interrupted cycle"
+        if is_sell and new_position.is_open:
+            text += (
+                f"; {_fmt(quantize(new_position.qty))} {base} is left as dust, too little to "
+                "sell on its own: it counts as closed and goes with the next sell"
+            )
         if fill.note:
             text += f" ({fill.note})"
         log_activity(

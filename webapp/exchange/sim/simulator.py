@@ -4,9 +4,10 @@ The HTTP layer (`app.py`) parses and authenticates requests, then calls the type
 which raise `ApiError` with Binance's exact codes and messages.  Tests can call the same methods
 in process through `SimServer.sim`.
 
-Fee convention (the bot engine relies on it): 0.1% of the notional, always charged in the QUOTE
+Fee convention (the bot engine relies on it): 0.1% of the notional, charged in the QUOTE
 asset on both sides - a buy pays qty*price*1.001, a sell receives qty*price*0.999 - and fills
-report `commission`/`commissionAsset` accordingly.
+report `commission`/`commissionAsset` accordingly. `Simulator(fee_asset="base")` charges a buy's
+fee in the base asset instead (0.1% of the quantity), as Binance does without BNB.
 """
 
 from __future__ import annotations
@@ -302,8 +303,12 @@ class Simulator:
         wall_clock: Callable[[], float] | None = None,
         fee_rate: Decimal | str = "0.001",
         specs: list[MarketSpec] | None = None,
+        fee_asset: str = "quote",
     ) -> None:
         """`clock` drives prices, candles and order times; `wall_clock` checks request timestamps.
+
+        `fee_asset="base"` charges a buy's fee in the bought (base) asset, as Binance does for an
+        account without BNB, so the buyer receives less than it ordered; sells still pay in quote.
 
         Both default to `time.time`; a test can pin `clock` to make prices reproducible while
         ccxt's real timestamps still pass the recvWindow check.
@@ -312,6 +317,9 @@ class Simulator:
         self.seed = seed
         self.wall_clock = wall_clock or time.time
         self.fee_rate = to_decimal(fee_rate)
+        if fee_asset not in ("quote", "base"):
+            raise ConfigError(f"fee_asset must be 'quote' or 'base', not {fee_asset!r}")
+        self.fee_asset = fee_asset
         self._lock = threading.RLock()
         self._accounts: dict[str, Account] = {}
         self._order_ids = itertools.count(1)
@@ -804,7 +812,13 @@ class Simulator:
         qty = order.orig_qty
         notional, fee = self._costs(qty * price)
         base, quote = account.balance(spec.base), account.balance(spec.quote)
-        if order.side is Side.BUY:
+        fee_asset = spec.quote
+        if order.side is Side.BUY and self.fee_asset == "base":
+            fee = (qty * self.fee_rate).quantize(Q8, ROUND_HALF_UP)
+            fee_asset = spec.base
+            quote.free -= notional
+            base.free += qty - fee
+        elif order.side is Side.BUY:
             quote.free -= notional + fee
             base.free += qty
         else:
@@ -818,7 +832,7 @@ class Simulator:
             qty=qty,
             quote_qty=notional,
             commission=fee,
-            commission_asset=spec.quote,
+            commission_asset=fee_asset,
             time=now,
             is_buyer=order.side is Side.BUY,
             is_maker=maker,
