@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PG_URL=${TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/test}
+# Two processes by default (one per core here); each has its own Redis, database and browser.
+WORKERS=${PYTEST_WORKERS:-2}
 export PYTHONDONTWRITEBYTECODE=1
 
 echo "== Lint (ruff) =="
@@ -10,7 +12,7 @@ echo "== Lint (ruff) =="
 .venv/bin/ruff format --check .
 
 echo "== Test run 1/2: SQLite =="
-env -u TEST_DATABASE_URL .venv/bin/pytest -p no:cacheprovider "$@"
+env -u TEST_DATABASE_URL .venv/bin/pytest -p no:cacheprovider -n "$WORKERS" "$@"
 
 if .venv/bin/python - "$PG_URL" <<'PY'
 import sys, psycopg
@@ -21,7 +23,7 @@ except Exception:
 PY
 then
   echo "== Test run 2/2: PostgreSQL ($PG_URL) =="
-  TEST_DATABASE_URL=$PG_URL .venv/bin/pytest -p no:cacheprovider "$@"
+  TEST_DATABASE_URL=$PG_URL .venv/bin/pytest -p no:cacheprovider -n "$WORKERS" "$@"
 elif [ "${CI:-}" = "true" ]; then
   echo "PostgreSQL is unreachable at $PG_URL and CI requires the PostgreSQL run." >&2
   exit 1
