@@ -121,11 +121,10 @@ def live_client(bot: Bot, symbol: str | None = None) -> ccxt.Exchange:
         api_key.secret_encrypted,
         api_key.testnet,
         cfg.get("EXCHANGE_SIM_URL"),
-        cfg.get("VALIDATE_API_ON_TESTNET"),
     )
     client = _clients.by_key.get(cache_key)
     if client is None:
-        client = client_for_key(api_key)
+        client = client_for_key(api_key, trading=True)
         while len(_clients.by_key) >= MAX_CLIENTS:
             _clients.by_key.pop(next(iter(_clients.by_key))).close()
         _clients.by_key[cache_key] = client

@@ -3,7 +3,8 @@
 Where a client talks to is decided here, from the app config, so no caller can get it wrong:
 
 1. ``EXCHANGE_SIM_URL`` set: the built-in simulated exchange (development, demos, tests);
-2. the key's testnet flag, or ``VALIDATE_API_ON_TESTNET``: the exchange's testnet (ccxt's
+2. the key's testnet flag, or ``VALIDATE_API_ON_TESTNET`` when a key is only being checked
+   (never for a bot's orders, whose market data is live): the exchange's testnet (ccxt's
    sandbox mode);
 3. otherwise the live exchange.
 
@@ -90,19 +91,23 @@ def _use_simulator(client: ccxt.Exchange) -> bool:
 
 
 def client_for_credentials(
-    exchange_id: str, key: str, secret: str, testnet: bool = False
+    exchange_id: str, key: str, secret: str, testnet: bool = False, *, trading: bool = False
 ) -> ccxt.Exchange:
-    """A private-API client for plaintext credentials (validating a key before it is saved)."""
+    """A private-API client for plaintext credentials (validating a key before it is saved).
+
+    VALIDATE_API_ON_TESTNET applies to checking keys only: a `trading` client (a bot's orders)
+    goes where the bot's market data comes from, the testnet only if the key itself is one.
+    """
     client = _new_client(exchange_id, apiKey=key, secret=secret)
     if _use_simulator(client):
         return client
-    if testnet or current_app.config.get("VALIDATE_API_ON_TESTNET"):
+    if testnet or (not trading and current_app.config.get("VALIDATE_API_ON_TESTNET")):
         client.set_sandbox_mode(True)
     return client
 
 
-def client_for_key(api_key: ApiKey) -> ccxt.Exchange:
-    """A private-API client for a stored key.
+def client_for_key(api_key: ApiKey, *, trading: bool = False) -> ccxt.Exchange:
+    """A private-API client for a stored key (`trading`: for a bot's orders, see above).
 
     Raises KeyUnreadable (an ExchangeError that invalidates the key) when the stored key
     cannot be decrypted with the configured ENCRYPTION_KEY.
@@ -113,7 +118,9 @@ def client_for_key(api_key: ApiKey) -> ccxt.Exchange:
     except crypto.DecryptionError:
         logger.error("api key %s cannot be decrypted with ENCRYPTION_KEY", api_key.id)
         raise KeyUnreadable() from None
-    return client_for_credentials(api_key.exchange, key, secret, testnet=api_key.testnet)
+    return client_for_credentials(
+        api_key.exchange, key, secret, testnet=api_key.testnet, trading=trading
+    )
 
 
 def public_client(exchange_id: str = "binance") -> ccxt.Exchange:
