@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_blocks
+from redis.exceptions import RedisError
 
 from webapp.bots import bp, display
 from webapp.bots.forms import BotForm, param_display, param_values
@@ -248,6 +249,13 @@ def price_chart(bot_id: int):
     except ExchangeError as exc:
         logger.info("price chart of bot %s unavailable: %s", bot.id, exc.summary())
         return render_template("bots/_price_chart.html", bot=bot, error=exc.message)
+    except RedisError as exc:
+        logger.warning("price chart of bot %s unavailable, Redis: %s", bot.id, exc)
+        return render_template(
+            "bots/_price_chart.html",
+            bot=bot,
+            error="Market data is briefly unavailable; the chart comes back in a minute.",
+        )
     candles = snapshot.candles[-PRICE_CANDLES:]
     since = datetime.fromtimestamp(candles[0].ts / 1000, UTC) if candles else now
     trades = db.session.scalars(

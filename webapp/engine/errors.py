@@ -68,3 +68,13 @@ class OrderPending(BotBusy):
 
     def __init__(self) -> None:
         BotError.__init__(self, ORDER_PENDING_MESSAGE)
+
+
+class BotUnavailable(BotBusy):
+    """A service the engine needs (Redis: locks, market data cache) cannot be reached."""
+
+    def __init__(self) -> None:
+        BotError.__init__(
+            self,
+            "The bot service is briefly unavailable; nothing was changed. Try again in a minute.",
+        )

@@ -18,6 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from redis.exceptions import RedisError
 
 from webapp.engine import marketdata
 from webapp.engine.errors import (
@@ -26,6 +27,7 @@ from webapp.engine.errors import (
     BotBusy,
     BotNotFound,
     BotStartError,
+    BotUnavailable,
     BotValidationError,
     OrderPending,
 )
@@ -227,6 +229,9 @@ def symbols_for(exchange: str) -> list[str]:
         return marketdata.symbols(exchange)
     except ExchangeError as exc:
         logger.info("market list of %s unavailable: %s", exchange, exc.summary())
+        return []
+    except RedisError as exc:  # the market cache is down: the form still works without a list
+        logger.warning("market list of %s unavailable, Redis: %s", exchange, exc)
         return []
 
 
@@ -459,8 +464,9 @@ class _Validator:
         )
         try:
             market = marketdata.market_info(exchange, symbol)
-        except ExchangeError as exc:
-            logger.info("cannot check symbol %s on %s: %s", symbol, exchange, exc.summary())
+        except (ExchangeError, RedisError) as exc:
+            summary = exc.summary() if isinstance(exc, ExchangeError) else f"Redis: {exc}"
+            logger.info("cannot check symbol %s on %s: %s", symbol, exchange, summary)
             if unchanged:  # checked when it was set; other settings may still change
                 self.values["symbol"] = symbol
                 return
@@ -629,7 +635,13 @@ def delete_bot(bot: Bot, *, wait_seconds: float = 10) -> None:
     An open live position stays in the exchange account; nothing is sold.
     """
     lock = bot_lock(redis_ext.conn, bot.id, ttl_seconds=30)
-    if not lock.acquire(wait_seconds=wait_seconds):
+    try:
+        acquired = lock.acquire(wait_seconds=wait_seconds)
+    except RedisError as exc:
+        # Without the lock a cycle could record a trade for a half-deleted bot.
+        logger.warning("bot %s not deleted, its lock is unavailable: %s", bot.id, exc)
+        raise BotUnavailable() from None
+    if not acquired:
         raise BotBusy()
     pending = db.session.scalar(  # as the cycle that may just have finished left it
         sa.select(BotState.pending_client_order_id).where(BotState.bot_id == bot.id)
