@@ -175,3 +175,29 @@ def test_the_tick_stays_scheduled_after_waiting_behind_other_jobs(bot_app, make_
     assert run(bot_app, "rqscheduler", "--url", url, "--burst").returncode == 0
     worker_burst(bot_app, "bots", **env)
     assert cycle_counts([bot]) == [2]
+
+
+def test_a_failed_enqueue_leaves_the_bots_due_for_the_next_tick(
+    bot_app, sim, clock, make_bot, tmp_path
+):
+    from redis import Redis
+    from redis.exceptions import RedisError
+    from rq import Queue
+
+    from tests.support.services import RedisServer
+
+    bot = make_bot(mode="paper")
+    due_at = bot.state.next_run_at
+    server = RedisServer(tmp_path).start()
+    dead = Queue("bots", connection=Redis.from_url(server.url, socket_connect_timeout=1))
+    server.stop()
+
+    with pytest.raises(RedisError):
+        tick(utcnow(), queue=dead)
+    db.session.expire_all()
+    assert bot.state.next_run_at == due_at  # not advanced: the cycle was not skipped
+
+    result = tick(utcnow())
+    assert result.bots == 1 and len(result.job_ids) == 1
+    db.session.expire_all()
+    assert bot.state.next_run_at > due_at

@@ -115,7 +115,8 @@ def _tick(now: datetime, slot: int, queue: Queue) -> TickResult:
         updates.append({"id": row.bot_id, "next": next_run})
         groups[(row.exchange, row.symbol, row.timeframe)].append(row.bot_id)
     # Only `next_run_at` is written, so a bot stopped meanwhile stays stopped (and one
-    # deleted meanwhile is simply not matched).
+    # deleted meanwhile is simply not matched). Committed only once the jobs are queued: if
+    # Redis fails, the bots stay due and the next tick queues them, no cycle is skipped.
     table = BotState.__table__
     db.session.execute(
         sa.update(table)
@@ -123,7 +124,6 @@ def _tick(now: datetime, slot: int, queue: Queue) -> TickResult:
         .values(next_run_at=sa.bindparam("next", type_=table.c.next_run_at.type)),
         updates,
     )
-    db.session.commit()
 
     batch = max(1, int(cfg["BOT_BATCH_SIZE"]))
     timeout = int(cfg["BOT_JOB_TIMEOUT"])
@@ -148,7 +148,13 @@ def _tick(now: datetime, slot: int, queue: Queue) -> TickResult:
                 )
             )
             result.job_ids.append(job_id)
-    queue.enqueue_many(jobs)
+    try:
+        queue.enqueue_many(jobs)
+    except Exception:
+        db.session.rollback()
+        logger.warning("tick %s: queueing failed; %s bots stay due", slot, len(rows))
+        raise
+    db.session.commit()
     result.markets = len(groups)
     logger.info("tick %s", result)
     return result
