@@ -13,6 +13,7 @@ from datetime import datetime
 import ccxt
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from webapp import crypto
 from webapp.events import EventType, emit
@@ -211,10 +212,25 @@ def mark_key_rejected(api_key: ApiKey, reason: str, when: datetime | None = None
     `api_key_invalid`; returns whether that happened. For the bot engine too, when an order
     or balance call is refused with an error whose `invalidates_key` is true.
     """
-    newly_rejected = api_key.is_valid
-    api_key.is_valid = False
-    api_key.last_error = reason
-    api_key.last_validated_at = when or utcnow()
+    when = when or utcnow()
+    # Decided by the database, not by the loaded row: of two workers rejecting the same key at
+    # once only the one whose UPDATE changes it stops the bots and tells the owner.
+    changed = db.session.execute(
+        sa.update(ApiKey)
+        .where(ApiKey.id == api_key.id, ApiKey.is_valid.is_(True))
+        .values(is_valid=False, last_error=reason, last_validated_at=when)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    newly_rejected = changed == 1
+    if not newly_rejected:
+        db.session.execute(
+            sa.update(ApiKey)
+            .where(ApiKey.id == api_key.id)
+            .values(last_error=reason, last_validated_at=when)
+            .execution_options(synchronize_session=False)
+        )
+    for name, value in (("is_valid", False), ("last_error", reason), ("last_validated_at", when)):
+        set_committed_value(api_key, name, value)
     if newly_rejected:
         _key_became_invalid(api_key, reason)
     return newly_rejected
