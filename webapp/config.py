@@ -131,6 +131,9 @@ class Config:
     BOT_TICK_SECONDS = env_int("BOT_TICK_SECONDS", 5)
     BOT_BATCH_SIZE = env_int("BOT_BATCH_SIZE", 50)
     BOT_MAX_CONSECUTIVE_ERRORS = env_int("BOT_MAX_CONSECUTIVE_ERRORS", 5)
+    # ...except when the exchange cannot answer (down, rate limited): then only after cycles
+    # have failed for this long, so a short outage does not stop every fast bot.
+    BOT_TRANSIENT_ERROR_GRACE_SECONDS = env_int("BOT_TRANSIENT_ERROR_GRACE_SECONDS", 600)
     BOT_MIN_INTERVAL_SECONDS = env_int("BOT_MIN_INTERVAL_SECONDS", 10)
     BOT_OHLCV_LIMIT = env_int("BOT_OHLCV_LIMIT", 600)  # candles fetched per market, always
     BOT_LOCK_TTL_SECONDS = env_int("BOT_LOCK_TTL_SECONDS", 120)  # a crashed cycle's lock expires

@@ -1,4 +1,4 @@
-"""bots: a random order token per bot; the market and mode of a pending order
+"""bots: a random order token per bot; the market and mode of a pending order; failing since
 
 Revision ID: 6e6f70772953
 Revises: 40e65381c4d7
@@ -31,6 +31,7 @@ def upgrade():
                 nullable=True,
             )
         )
+        batch_op.add_column(sa.Column("failing_since", sa.DateTime(), nullable=True))
 
     # Existing bots get their own random token before the column becomes NOT NULL.
     with op.batch_alter_table("bots", schema=None) as batch_op:
@@ -49,5 +50,6 @@ def downgrade():
         batch_op.drop_column("order_token")
 
     with op.batch_alter_table("bot_states", schema=None) as batch_op:
+        batch_op.drop_column("failing_since")
         batch_op.drop_column("pending_mode")
         batch_op.drop_column("pending_symbol")

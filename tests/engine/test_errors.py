@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import sqlalchemy as sa
 
@@ -38,14 +39,21 @@ def test_transient_errors_are_retried_then_stop_the_bot_with_a_reason(
     db.session.expire_all()
     assert bot.state.consecutive_errors == 0
 
+    # A short outage is waited out, however many cycles fail meanwhile...
     sim.set_failure(FailureMode.RATE_LIMIT)
-    outcomes = [run_cycle(bot.id).outcome for _ in range(3)]
-    assert outcomes == [Outcome.ERROR, Outcome.ERROR, Outcome.STOPPED]
+    outcomes = [run_cycle(bot.id).outcome for _ in range(6)]
+    assert outcomes == [Outcome.ERROR] * 6
+    db.session.expire_all()
+    assert bot.state.status is BotStatus.RUNNING
+    # ...a long one (BOT_TRANSIENT_ERROR_GRACE_SECONDS, 10 minutes) stops the bot.
+    bot.state.failing_since -= timedelta(minutes=11)
+    db.session.commit()
+    assert run_cycle(bot.id).outcome is Outcome.STOPPED
     db.session.expire_all()
     state = bot.state
     assert state.status is BotStatus.ERROR
     assert state.next_run_at is None
-    assert state.status_reason.startswith("Stopped after 3 failed cycles in a row. Last error:")
+    assert state.status_reason.startswith("Stopped after 11 min of failed cycles. Last error:")
     assert "rate limited" in state.status_reason
     [event] = events(user, "bot_error")
     assert event.payload["bot_id"] == bot.id
@@ -73,6 +81,19 @@ def test_a_refused_order_clears_its_intent_and_counts_as_a_failed_cycle(
     assert bot.state.pending_client_order_id is None
     assert bot.state.consecutive_errors == 1
     assert trades(bot) == []
+
+
+def test_errors_that_are_not_the_exchange_being_down_stop_the_bot_after_n_cycles(
+    bot_app, sim, clock, make_bot, user
+):
+    bot = make_bot(quote_amount="500000")  # every order is refused: not enough balance
+    outcomes = []
+    for _ in range(3):
+        step(sim, clock, "BTC/USDT", "49000")
+        outcomes.append(run_cycle(bot.id).outcome)
+    assert outcomes == [Outcome.ERROR, Outcome.ERROR, Outcome.STOPPED]
+    db.session.expire_all()
+    assert bot.state.status_reason.startswith("Stopped after 3 failed cycles in a row.")
 
 
 def test_a_rejected_key_is_marked_invalid_and_stops_every_bot_using_it(

@@ -16,8 +16,10 @@ Order of work, each step for a reason:
 8. One transaction: trade, position, PnL, intent cleared, activity, events, daily limits.
 
 Errors: a rejected key marks the key invalid and stops its bots; anything else counts as a
-failed cycle, retried next cycle, and BOT_MAX_CONSECUTIVE_ERRORS in a row stop the bot with
-status "error" (and a `bot_error` event saying why).
+failed cycle, retried next cycle. An exchange that cannot answer now (unreachable, rate
+limited, no market data) stops the bot with status "error" (and a `bot_error` event saying why)
+once cycles have failed for BOT_TRANSIENT_ERROR_GRACE_SECONDS; any other error after
+BOT_MAX_CONSECUTIVE_ERRORS failed cycles in a row.
 """
 
 from __future__ import annotations
@@ -67,6 +69,9 @@ logger = logging.getLogger(__name__)
 #: An order request older than this can no longer reach Binance (recvWindow is 10 s), so an
 #: intent whose order the exchange still does not know after this long is safe to forget.
 PENDING_GRACE = timedelta(seconds=30)
+#: Default for BOT_TRANSIENT_ERROR_GRACE_SECONDS: how long an unreachable or rate-limiting
+#: exchange is waited out before a bot stops with status "error".
+TRANSIENT_GRACE_SECONDS = 600
 #: Every this many cycles a bot's activity log is cut back to BOT_ACTIVITY_KEEP rows.
 PRUNE_EVERY = 50
 
@@ -122,6 +127,12 @@ def run_cycle(bot_id: int, slot: int | None = None, *, force: bool = False) -> C
 def next_utc_midnight(now: datetime) -> datetime:
     day = now.astimezone(UTC).date() + timedelta(days=1)
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} s"
+    return f"{seconds // 60} min"
 
 
 def _fmt(value: Decimal) -> str:
@@ -239,11 +250,11 @@ class _Cycle:
         state.last_signal = signal.value
         state.last_reason = why[:500]
         state.last_price = quantize(price)
-        state.consecutive_errors = 0
         price_text = f"price {_fmt(price)}"
 
         if signal is Signal.HOLD or (signal is Signal.SELL and not position.is_open):
             log_activity(bot.id, ActivityKind.CYCLE, f"hold: {why} ({price_text})")
+            self.succeeded(state)
             db.session.commit()
             return self.result(Outcome.HOLD, why)
 
@@ -273,6 +284,7 @@ class _Cycle:
                 ActivityKind.CYCLE,
                 f"{side}: {why} ({price_text}); no order: {size.reason}",
             )
+            self.succeeded(state)
             db.session.commit()
             return self.result(Outcome.REFUSED, size.reason)
 
@@ -295,12 +307,20 @@ class _Cycle:
                     Outcome.WAITING, f"waiting for the exchange to fill order {client_order_id}"
                 )
         trade = self.record(bot, state, side, fill, reason, client_order_id)
+        self.succeeded(state)
         db.session.commit()
         self.trade_ids.append(trade.id)
         return self.result(
             Outcome.TRADED,
             f"{side} {_fmt(trade.qty)} {bot.base_currency} at {_fmt(trade.price)} ({why})",
         )
+
+    @staticmethod
+    def succeeded(state: BotState) -> None:
+        """The cycle did its work: a run of failed cycles (if any) is over. Not set earlier in
+        the cycle, because an order intent is committed before the order can still fail."""
+        state.consecutive_errors = 0
+        state.failing_since = None
 
     @staticmethod
     def sellable(
@@ -649,20 +669,30 @@ class _Cycle:
             return self.result(Outcome.STOPPED, message)
 
         state.consecutive_errors += 1
+        if state.failing_since is None or state.consecutive_errors == 1:
+            state.failing_since = self.now
         count = state.consecutive_errors
         limit = int(self.cfg["BOT_MAX_CONSECUTIVE_ERRORS"])
+        # An exchange that cannot answer now (down, rate limiting, no data) is waited out for
+        # a while, however short the bot's interval; anything else stops it after N cycles.
+        transient = isinstance(exc, ExchangeError) and exc.transient
+        grace = int(self.cfg.get("BOT_TRANSIENT_ERROR_GRACE_SECONDS") or TRANSIENT_GRACE_SECONDS)
+        failing = int((self.now - state.failing_since).total_seconds())
+        if transient:
+            progress = f"failing for {_duration(failing)}; stops after {_duration(grace)}"
+            give_up = failing >= grace
+            stop_reason = f"Stopped after {_duration(failing)} of failed cycles"
+        else:
+            progress = f"failed cycle {count} of {limit} in a row"
+            give_up = count >= limit
+            stop_reason = f"Stopped after {count} failed cycles in a row"
         if not traceback:
-            logger.info("bot %s: cycle failed (%s of %s): %s", bot.id, count, limit, summary)
+            logger.info("bot %s: cycle failed (%s): %s", bot.id, progress, summary)
         log_activity(
-            bot.id,
-            ActivityKind.ERROR,
-            f"{message} (failed cycle {count} of {limit} in a row)",
-            {"error": type(exc).__name__},
+            bot.id, ActivityKind.ERROR, f"{message} ({progress})", {"error": type(exc).__name__}
         )
-        if count >= limit and state.status == BotStatus.RUNNING:
-            self.stop_with_error(
-                bot, f"Stopped after {count} failed cycles in a row. Last error: {message}"
-            )
+        if give_up and state.status == BotStatus.RUNNING:
+            self.stop_with_error(bot, f"{stop_reason}. Last error: {message}")
             db.session.commit()
             return self.result(Outcome.STOPPED, message)
         db.session.commit()

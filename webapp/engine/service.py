@@ -592,6 +592,7 @@ def start_bot(bot: Bot) -> BotState:
     state.started_at = now
     state.next_run_at = now
     state.consecutive_errors = 0
+    state.failing_since = None
     log_activity(bot.id, ActivityKind.STATE, "Started.")
     logger.info("bot %s started", bot.id)
     return state

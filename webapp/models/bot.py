@@ -229,6 +229,9 @@ class BotState(db.Model):
     last_error: so.Mapped[str | None] = so.mapped_column(sa.String(500))
     last_error_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     consecutive_errors: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    # When the current run of failed cycles began (None after a good cycle): an exchange that
+    # is down stops the bot only after BOT_TRANSIENT_ERROR_GRACE_SECONDS of it, not N cycles.
+    failing_since: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     realized_pnl_today: so.Mapped[Decimal] = so.mapped_column(Amount, default=Decimal(0))
     pnl_day: so.Mapped[date | None] = so.mapped_column(sa.Date)  # UTC day of the figure above
     # Daily profit target reached: no cycles until then (the next UTC midnight).
