@@ -80,3 +80,40 @@ def test_no_bots_yet(client, alice):
     page = client.get("/").get_data(as_text=True)
     assert "No bots yet." in page and 'href="/bots/new"' in page
     assert "hx-trigger" not in page
+
+
+def test_polling_reads_the_trades_again_only_when_there_are_new_ones(client, alice, alice_key):
+    import sqlalchemy as sa
+
+    bot = make_bot(alice, alice_key, "Busy", status=BotStatus.RUNNING)
+    for n in range(30):
+        add_trade(bot, "buy" if n % 2 == 0 else "sell", "0.01", "60000", pnl="1", at=T0 + n * HOUR)
+    db.session.commit()
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    def trade_rows_read() -> bool:
+        # Reading trade rows for a report selects their quantities; a summary query does not.
+        return any("trades.qty" in s and "FROM trades" in s for s in statements)
+
+    first = client.get("/", headers=htmx("dashboard-summary")).get_data(as_text=True)
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        again = client.get("/", headers=htmx("dashboard-summary")).get_data(as_text=True)
+        assert again == first
+        assert not trade_rows_read()
+        assert client.get(f"/bots/{bot.id}").status_code == 200
+        assert not trade_rows_read() or all(
+            "LIMIT" in s for s in statements if "trades.qty" in s
+        )  # only the page's recent-trades table, never the whole history
+
+        add_trade(bot, "sell", "0.01", "61000", pnl="7", at=T0 + 40 * HOUR)
+        db.session.commit()
+        statements.clear()
+        updated = client.get("/", headers=htmx("dashboard-summary")).get_data(as_text=True)
+        assert trade_rows_read()  # new trade: figures recomputed
+        assert updated != first
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)

@@ -9,6 +9,7 @@ whose messages can be shown to the user as they are (see webapp.engine.errors).
 from __future__ import annotations
 
 import logging
+import threading
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -176,9 +177,61 @@ def _report_rows(where) -> list:
     )
 
 
+#: Per-process cache of bot reports: bot id -> (version, report), the version being the bot's
+#: random order token (ids are reused after a delete on SQLite), highest trade id and trade
+#: count. Trades are only ever added (or deleted with their bot), so an unchanged version means
+#: unchanged figures; pages polling every few seconds then cost one GROUP BY, not every trade.
+_reports: dict[int, tuple[tuple, BotReport]] = {}
+_reports_lock = threading.Lock()
+REPORT_CACHE_SIZE = 20_000
+
+
+def _reports_for(user_id: int, bot_id: int | None = None) -> dict[int, BotReport]:
+    """Reports of the user's bots that have trades (or of one bot), recomputed only when the
+    bot's trades changed since the cached copy."""
+    where = [Trade.user_id == user_id]
+    if bot_id is not None:
+        where.append(Trade.bot_id == bot_id)
+    versions = {
+        row.bot_id: (user_id, row.order_token, row.last_id, row.count)
+        for row in db.session.execute(
+            sa.select(
+                Trade.bot_id,
+                Bot.order_token,
+                sa.func.max(Trade.id).label("last_id"),
+                sa.func.count().label("count"),
+            )
+            .join(Bot, Bot.id == Trade.bot_id)
+            .where(*where)
+            .group_by(Trade.bot_id, Bot.order_token)
+        )
+    }
+    reports: dict[int, BotReport] = {}
+    stale = []
+    with _reports_lock:
+        for bid, version in versions.items():
+            hit = _reports.get(bid)
+            if hit is not None and hit[0] == version:
+                reports[bid] = hit[1]
+            else:
+                stale.append(bid)
+    if stale:
+        by_bot: dict[int, list] = defaultdict(list)
+        for row in _report_rows(sa.and_(Trade.user_id == user_id, Trade.bot_id.in_(stale))):
+            by_bot[row.bot_id].append(row)
+        with _reports_lock:
+            for bid in stale:
+                reports[bid] = summarize(by_bot.get(bid, []))
+                _reports.pop(bid, None)
+                _reports[bid] = (versions[bid], reports[bid])
+            while len(_reports) > REPORT_CACHE_SIZE:
+                _reports.pop(next(iter(_reports)))
+    return reports
+
+
 def bot_report(bot: Bot) -> BotReport:
     """Trade count, buys/sells, realized PnL, win rate, drawdown and the PnL curve of a bot."""
-    return summarize(_report_rows(Trade.bot_id == bot.id))
+    return _reports_for(bot.user_id, bot.id).get(bot.id) or summarize([])
 
 
 @dataclass(frozen=True)
@@ -197,10 +250,7 @@ class UserSummary:
 
 def user_summary(user: User | int) -> UserSummary:
     user_id = user if isinstance(user, int) else user.id
-    by_bot: dict[int, list] = defaultdict(list)
-    for row in _report_rows(Trade.user_id == user_id):
-        by_bot[row.bot_id].append(row)
-    per_bot = {bot_id: summarize(rows) for bot_id, rows in by_bot.items()}
+    per_bot = _reports_for(user_id)
     states = list(db.session.scalars(sa.select(BotState).join(Bot).where(Bot.user_id == user_id)))
     today = utcnow().date()
     return UserSummary(
