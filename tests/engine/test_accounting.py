@@ -9,14 +9,13 @@ import pytest
 from webapp.engine.accounting import (
     AccountingError,
     ExitReason,
-    Side,
     apply_fill,
     check_exit,
     round_to_step,
     size_order,
     size_sell,
-    unrealized_pnl,
 )
+from webapp.models import TradeSide as Side
 from webapp.strategies import Position
 
 
@@ -71,11 +70,6 @@ def test_selling_more_than_held_is_refused():
 def test_impossible_fills_are_refused(side, qty, price, fee):
     with pytest.raises(AccountingError):
         apply_fill(Position(), side, qty, price, fee)
-
-
-def test_unrealized_pnl():
-    assert unrealized_pnl(Position(qty=D("0.2"), avg_price=D("59059")), "60000") == D("188.2")
-    assert unrealized_pnl(Position(), "60000") == 0
 
 
 def test_round_to_step_rounds_down():

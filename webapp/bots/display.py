@@ -18,20 +18,11 @@ from flask import current_app
 from webapp.engine.reports import BotReport
 from webapp.models import BotState, BotStatus, Trade
 from webapp.models.types import utcnow
+from webapp.numbers import plain
 from webapp.strategies import Candle, UnknownStrategyError, get_strategy
 
 #: Decimal places of PnL figures (quote currency): small paper bots make fractions of a cent.
 PNL_PLACES = 4
-
-
-def plain(value: Decimal | int | float | None, empty: str = "—") -> str:
-    """`value` without exponent or trailing zeros: Decimal("0.001000") -> "0.001"."""
-    if value is None:
-        return empty
-    number = value if isinstance(value, Decimal) else Decimal(str(value))
-    if number == 0:
-        return "0"
-    return format(number.normalize(), "f")
 
 
 def pnl(value: Decimal | None) -> str:

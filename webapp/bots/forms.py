@@ -12,10 +12,10 @@ from typing import Any
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, SelectField, StringField
 
-from webapp.bots.display import plain
 from webapp.exchange.clients import exchange_name
 from webapp.models import ApiKey, Bot, BotMode
 from webapp.models.bot import TIMEFRAMES
+from webapp.numbers import plain
 from webapp.strategies import ParamSpec, Strategy, choices
 
 PARAM_PREFIX = "param_"

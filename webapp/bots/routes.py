@@ -321,6 +321,24 @@ def stop(bot_id: int):
     return _live_answer(bot, message=f"Bot “{bot.name}” stopped.")
 
 
+@bp.route("/<int:bot_id>/sell", methods=["POST"])
+@login_required
+def sell(bot_id: int):
+    """Sell the bot's whole position now, through the engine (under the bot's lock)."""
+    from webapp.engine.cycle import Outcome, close_position
+
+    bot = _owned(bot_id)
+    result = close_position(bot.id)
+    db.session.expire_all()
+    bot = _owned(bot_id)
+    if result.outcome is Outcome.TRADED:
+        return _live_answer(bot, message=result.message)
+    if result.outcome is Outcome.WAITING:
+        return _live_answer(bot, message=result.message, status=202)
+    status = 409 if result.outcome is Outcome.LOCKED else 422
+    return _live_answer(bot, error=result.message, status=status)
+
+
 @bp.route("/<int:bot_id>", methods=["DELETE"])
 @bp.route("/<int:bot_id>/delete", methods=["POST"])
 @login_required

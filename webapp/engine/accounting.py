@@ -16,6 +16,8 @@ import logging
 from decimal import ROUND_FLOOR, Decimal
 from typing import NamedTuple
 
+from webapp.models import TradeSide as Side
+from webapp.numbers import plain as _fmt
 from webapp.strategies.base import Position
 
 logger = logging.getLogger(__name__)
@@ -27,11 +29,6 @@ ZERO = Decimal(0)
 
 class AccountingError(ValueError):
     """A fill or sizing request that cannot be right (negative qty, selling more than held)."""
-
-
-class Side(enum.StrEnum):
-    BUY = "buy"
-    SELL = "sell"
 
 
 class ExitReason(enum.StrEnum):
@@ -98,13 +95,6 @@ def apply_fill(
     if remaining == 0:
         return Position(), realized
     return Position(qty=remaining, avg_price=position.avg_price), realized
-
-
-def unrealized_pnl(position: Position, price: Number) -> Decimal:
-    """Paper profit of the open position at `price`, before the fee a sell would cost."""
-    if not position.is_open:
-        return ZERO
-    return position.qty * (to_decimal(price) - position.avg_price)
 
 
 def round_to_step(value: Number, step: Number | None) -> Decimal:
@@ -251,8 +241,3 @@ def _currencies(symbol: str) -> tuple[str, str]:
         return "", ""
     base, quote = symbol.split("/", 1)
     return f" {base}", f" {quote.split(':', 1)[0]}"
-
-
-def _fmt(value: Decimal) -> str:
-    """Plain notation without trailing zeros: Decimal("3.20") -> "3.2", 5E+1 -> "50"."""
-    return format(value.normalize(), "f")

@@ -13,6 +13,7 @@ from webapp.engine.errors import BotError
 from webapp.extensions import db
 from webapp.models import Bot, BotActivity, BotState, User
 from webapp.models.types import utcnow
+from webapp.numbers import plain as _num
 
 logger = logging.getLogger(__name__)
 
@@ -24,10 +25,6 @@ def _bot(bot_id: int) -> Bot:
     if bot is None:
         raise click.ClickException(f"No bot with id {bot_id}.")
     return bot
-
-
-def _num(value) -> str:
-    return format(value.normalize(), "f") if value else "0"
 
 
 @bots_cli.command("list")

@@ -61,6 +61,7 @@ from webapp.models import (
 )
 from webapp.models.bot import quantize
 from webapp.models.types import utcnow
+from webapp.numbers import plain as _fmt
 from webapp.strategies import Position, Signal, build_strategy
 from webapp.strategies.base import StrategyError
 
@@ -124,6 +125,31 @@ def run_cycle(bot_id: int, slot: int | None = None, *, force: bool = False) -> C
         lock.release()
 
 
+def close_position(bot_id: int, *, wait_seconds: float = 10) -> CycleResult:
+    """Sell the bot's whole position now (the user's "Sell position now"), running or not.
+
+    Same machinery as a cycle: under the bot's lock, an earlier order settled first, the sell
+    sized within the market's limits, a live order's intent committed before it is sent, and
+    the trade recorded with reason `manual`. A failure is reported, not counted as a failed
+    cycle. Outcome TRADED, REFUSED (nothing sellable), WAITING, ERROR or LOCKED.
+    """
+    cfg = current_app.config
+    lock = bot_lock(redis_ext.conn, bot_id, cfg["BOT_LOCK_TTL_SECONDS"])
+    if not lock.acquire(wait_seconds=wait_seconds):
+        return CycleResult(
+            bot_id, Outcome.LOCKED, "This bot is in the middle of a cycle; try again shortly."
+        )
+    session = db.session()
+    expire_on_commit = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        return _Cycle(bot_id, None, force=True).close()
+    finally:
+        session.rollback()
+        session.expire_on_commit = expire_on_commit
+        lock.release()
+
+
 def next_utc_midnight(now: datetime) -> datetime:
     day = now.astimezone(UTC).date() + timedelta(days=1)
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
@@ -133,10 +159,6 @@ def _duration(seconds: int) -> str:
     if seconds < 120:
         return f"{seconds} s"
     return f"{seconds // 60} min"
-
-
-def _fmt(value: Decimal) -> str:
-    return format(value.normalize(), "f") if value else "0"
 
 
 class _Cycle:
@@ -189,6 +211,80 @@ class _Cycle:
         except Exception as exc:
             logger.exception("bot %s: cycle failed", self.bot_id)
             return self.failed(exc, traceback=True)
+
+    def close(self) -> CycleResult:
+        bot = db.session.get(
+            Bot,
+            self.bot_id,
+            options=[so.joinedload(Bot.state), so.joinedload(Bot.api_key)],
+            populate_existing=True,
+        )
+        if bot is None:
+            return self.result(Outcome.NOT_FOUND, "no such bot")
+        state = bot.state
+        try:
+            return self.sell_all(bot, state)
+        except (ExchangeError, BotError) as exc:
+            db.session.rollback()
+            return self.result(Outcome.ERROR, str(exc))
+        except Exception:
+            logger.exception("bot %s: selling the position failed", self.bot_id)
+            db.session.rollback()
+            return self.result(
+                Outcome.ERROR, "An unexpected error stopped the sale; nothing was recorded."
+            )
+
+    def sell_all(self, bot: Bot, state: BotState) -> CycleResult:
+        if state.pending_client_order_id:
+            waiting = self.resolve_pending(bot, state)
+            if waiting is not None:
+                return waiting
+        if not state.has_position:
+            return self.result(Outcome.REFUSED, "This bot holds nothing to sell.")
+        snapshot = marketdata.get_snapshot(bot.exchange, bot.symbol, bot.timeframe, None)
+        market = marketdata.market_info(bot.exchange, bot.symbol)
+        if market is None:
+            raise UnknownSymbol(f"The exchange no longer lists {bot.symbol}.")
+        price = snapshot.price
+        size = size_sell(
+            state.position_qty,
+            price,
+            market.amount_step,
+            market.min_qty,
+            market.min_notional,
+            symbol=bot.symbol,
+        )
+        if not size.ok:
+            return self.result(Outcome.REFUSED, f"Nothing can be sold: {size.reason}.")
+        # A cycle number of its own, so the client order id is never one a cycle uses.
+        state.cycle_count += 1
+        client_order_id = orders.client_order_id(bot, state.cycle_count, "sell")
+        reason = TradeReason.MANUAL
+        log_activity(
+            bot.id,
+            ActivityKind.SIGNAL,
+            f"sell: you asked to sell the position (price {_fmt(price)})",
+            {"signal": "sell", "reason": reason.value, "price": str(price), "qty": str(size.qty)},
+        )
+        if bot.mode == BotMode.PAPER:
+            fill = orders.paper_fill(market, "sell", size.qty, price)
+        else:
+            fill = self.send_live(bot, state, market, "sell", size.qty, reason, client_order_id)
+            if fill is orders.Lookup.NOT_FILLED:
+                return self.result(Outcome.REFUSED, "The sell order ended without a fill.")
+            if fill is orders.Lookup.OPEN:
+                return self.result(
+                    Outcome.WAITING,
+                    "The exchange accepted the sell order; it is recorded once it fills.",
+                )
+        trade = self.record(bot, state, "sell", fill, reason, client_order_id)
+        db.session.commit()
+        self.trade_ids.append(trade.id)
+        return self.result(
+            Outcome.TRADED,
+            f"Sold {_fmt(trade.qty)} {bot.base_currency} at {_fmt(trade.price)} "
+            f"{bot.quote_currency}, realized {_fmt(trade.realized_pnl)} {bot.quote_currency}.",
+        )
 
     def settle_only(self, bot: Bot, state: BotState) -> CycleResult:
         try:

@@ -26,7 +26,7 @@ from flask import current_app
 from webapp.engine.accounting import to_decimal
 from webapp.engine.errors import LiveTradingDisabled
 from webapp.engine.marketdata import MarketInfo, ccxt_market
-from webapp.engine.service import live_trading_allowed
+from webapp.engine.validation import live_trading_allowed
 from webapp.exchange.clients import client_for_key
 from webapp.exchange.errors import ExchangeError, KeyRejected, OrderNotFound, translate_errors
 from webapp.models import Bot

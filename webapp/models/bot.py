@@ -22,7 +22,7 @@ import sqlalchemy.orm as so
 
 from webapp.extensions import db
 from webapp.models.apikey import ApiKey
-from webapp.models.types import UTCDateTime, utcnow
+from webapp.models.types import UTCDateTime, string_enum, utcnow
 from webapp.models.user import User
 
 #: Digits after the decimal point kept for every stored amount.
@@ -61,17 +61,6 @@ class Amount(sa.TypeDecorator):
         return Decimal(value) if isinstance(value, str) else Decimal(str(value))
 
 
-def _enum(cls: type[enum.Enum], length: int = 16) -> sa.Enum:
-    # Stored as short strings (no PostgreSQL enum type), so adding a value needs no migration.
-    return sa.Enum(
-        cls,
-        native_enum=False,
-        create_constraint=False,
-        length=length,
-        values_callable=lambda members: [m.value for m in members],
-    )
-
-
 ORDER_TOKEN_ALPHABET = string.ascii_lowercase + string.digits
 
 
@@ -108,12 +97,16 @@ class TradeReason(enum.StrEnum):
     SIGNAL = "signal"
     STOP_LOSS = "stop_loss"
     TAKE_PROFIT = "take_profit"
+    MANUAL = "manual"  # the user's "Sell position now"
 
     @property
     def label(self) -> str:
-        return {"signal": "Signal", "stop_loss": "Stop-loss", "take_profit": "Take-profit"}[
-            self.value
-        ]
+        return {
+            "signal": "Signal",
+            "stop_loss": "Stop-loss",
+            "take_profit": "Take-profit",
+            "manual": "Manual",
+        }[self.value]
 
 
 class ActivityKind(enum.StrEnum):
@@ -169,7 +162,7 @@ class Bot(db.Model):
     daily_profit_target: so.Mapped[Decimal | None] = so.mapped_column(Amount)  # quote
     daily_loss_limit: so.Mapped[Decimal | None] = so.mapped_column(Amount)  # quote, positive
     interval_seconds: so.Mapped[int] = so.mapped_column(default=60)
-    mode: so.Mapped[BotMode] = so.mapped_column(_enum(BotMode), default=BotMode.PAPER)
+    mode: so.Mapped[BotMode] = so.mapped_column(string_enum(BotMode), default=BotMode.PAPER)
     # Random, set once: part of every client order id, so ids never repeat those of an older
     # bot that had the same id (SQLite reuses ids; a fresh install may share an account).
     order_token: so.Mapped[str] = so.mapped_column(sa.String(8), default=new_order_token)
@@ -212,7 +205,9 @@ class BotState(db.Model):
     bot_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("bots.id", ondelete="CASCADE"), primary_key=True
     )
-    status: so.Mapped[BotStatus] = so.mapped_column(_enum(BotStatus), default=BotStatus.STOPPED)
+    status: so.Mapped[BotStatus] = so.mapped_column(
+        string_enum(BotStatus), default=BotStatus.STOPPED
+    )
     # Why the bot last stopped (user, daily loss limit, key rejected, errors), for the page.
     status_reason: so.Mapped[str | None] = so.mapped_column(sa.String(500))
     position_qty: so.Mapped[Decimal] = so.mapped_column(Amount, default=Decimal(0))
@@ -242,7 +237,7 @@ class BotState(db.Model):
     pending_since: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     # Where the pending order was sent: its fill is recorded there, whatever the bot says now.
     pending_symbol: so.Mapped[str | None] = so.mapped_column(sa.String(32))
-    pending_mode: so.Mapped[BotMode | None] = so.mapped_column(_enum(BotMode))
+    pending_mode: so.Mapped[BotMode | None] = so.mapped_column(string_enum(BotMode))
     updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     bot: so.Mapped[Bot] = so.relationship(back_populates="state")
@@ -275,17 +270,17 @@ class Trade(db.Model):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     bot_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("bots.id", ondelete="CASCADE"))
     user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
-    side: so.Mapped[TradeSide] = so.mapped_column(_enum(TradeSide, 4))
+    side: so.Mapped[TradeSide] = so.mapped_column(string_enum(TradeSide, 4))
     symbol: so.Mapped[str] = so.mapped_column(sa.String(32))
     qty: so.Mapped[Decimal] = so.mapped_column(Amount)
     price: so.Mapped[Decimal] = so.mapped_column(Amount)
     fee: so.Mapped[Decimal] = so.mapped_column(Amount)  # in the quote currency
     realized_pnl: so.Mapped[Decimal | None] = so.mapped_column(Amount)
-    reason: so.Mapped[TradeReason] = so.mapped_column(_enum(TradeReason))
+    reason: so.Mapped[TradeReason] = so.mapped_column(string_enum(TradeReason))
     # Unique: the guard that records an order's fill exactly once, however often it is seen.
     client_order_id: so.Mapped[str] = so.mapped_column(sa.String(36), unique=True)
     exchange_order_id: so.Mapped[str | None] = so.mapped_column(sa.String(64))
-    mode: so.Mapped[BotMode] = so.mapped_column(_enum(BotMode))
+    mode: so.Mapped[BotMode] = so.mapped_column(string_enum(BotMode))
     executed_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
@@ -311,7 +306,7 @@ class BotActivity(db.Model):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     bot_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("bots.id", ondelete="CASCADE"))
     at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
-    kind: so.Mapped[ActivityKind] = so.mapped_column(_enum(ActivityKind))
+    kind: so.Mapped[ActivityKind] = so.mapped_column(string_enum(ActivityKind))
     message: so.Mapped[str] = so.mapped_column(sa.String(500))
     detail: so.Mapped[dict[str, Any] | None] = so.mapped_column(sa.JSON)
 

@@ -19,6 +19,7 @@ import sqlalchemy.orm as so
 
 from webapp.extensions import db
 from webapp.models.types import UTCDateTime, utcnow
+from webapp.models.types import string_enum as _enum
 from webapp.models.user import User
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -51,17 +52,6 @@ class NotificationStatus(enum.StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
-
-
-def _enum(cls: type[enum.Enum]) -> sa.Enum:
-    # Stored as short strings (no PostgreSQL enum type), so adding a value needs no migration.
-    return sa.Enum(
-        cls,
-        native_enum=False,
-        create_constraint=False,
-        length=16,
-        values_callable=lambda members: [m.value for m in members],
-    )
 
 
 class NotificationPreference(db.Model):

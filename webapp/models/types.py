@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -32,3 +33,15 @@ class UTCDateTime(sa.TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC)
+
+
+def string_enum(cls: type[enum.Enum], length: int = 16) -> sa.Enum:
+    """An enum column stored as its values in a short string (no PostgreSQL enum type and no
+    CHECK constraint), so adding a value needs no migration."""
+    return sa.Enum(
+        cls,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+    )

@@ -17,13 +17,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from flask import Response, abort, request, stream_with_context, url_for
 from flask_login import current_user, login_required
 
-from webapp.bots.display import plain
 from webapp.engine import service
 from webapp.engine.errors import BotNotFound
 from webapp.extensions import db
 from webapp.htmx import render_page
 from webapp.http import MAX_ID
 from webapp.models import Bot, Trade, TradeSide
+from webapp.numbers import plain
 from webapp.trades import bp
 
 logger = logging.getLogger(__name__)
