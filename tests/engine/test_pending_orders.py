@@ -163,3 +163,25 @@ def test_the_intent_is_stamped_when_the_order_is_sent_not_when_the_cycle_began(
         client.options["newOrderRespType"].pop("market")
     db.session.expire_all()
     assert bot.state.pending_since >= before_send
+
+
+def test_the_key_cannot_be_deleted_while_one_of_its_bots_settles_an_order(
+    bot_app, sim, clock, make_bot, user, api_key, client
+):
+    from tests.conftest import PASSWORD
+    from webapp.keys import service as keys
+    from webapp.models import ApiKey
+
+    bot = make_bot()
+    leave_intent(bot, "tbkeybusy1")
+    with pytest.raises(keys.KeyBusy, match="try again in a minute"):
+        keys.delete_key(user, api_key.id)
+    db.session.rollback()
+
+    client.post("/auth/login", data={"email": user.email, "password": PASSWORD})
+    response = client.delete(f"/keys/{api_key.id}", headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert "an order being settled; try again in a minute" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(ApiKey, api_key.id) is not None
+    assert bot.state.status.value == "running"  # nothing was stopped either

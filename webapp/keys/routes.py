@@ -12,6 +12,7 @@ import logging
 import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from webapp.exchange.clients import exchange_name
 from webapp.extensions import db
@@ -139,7 +140,18 @@ def validate(key_id: int):
 def delete(key_id: int):
     api_key = _owned_key(key_id)
     label = api_key.label
-    stopped = service.delete_key(current_user, api_key.id)
+    try:
+        stopped = service.delete_key(current_user, api_key.id)
+    except service.KeyBusy as exc:
+        db.session.rollback()
+        if is_htmx():  # the row stays; the reason goes to the flashes
+            flashes = Markup(
+                '<div id="flashes" hx-swap-oob="true">'
+                '<p class="flash flash-error" role="alert">{}</p></div>'
+            ).format(str(exc))
+            return render_template("keys/_row.html", key=api_key) + flashes
+        flash(str(exc), "error")
+        return redirect(url_for("keys.index"))
     db.session.commit()
     message = f"Deleted key “{label}”."
     if stopped:

@@ -30,7 +30,7 @@ from webapp.exchange.errors import (
     translate_errors,
 )
 from webapp.extensions import db
-from webapp.models import ApiKey, User
+from webapp.models import ApiKey, Bot, BotState, User
 from webapp.models.types import utcnow
 
 logger = logging.getLogger(__name__)
@@ -78,6 +78,14 @@ def _not_saved_message(error: ExchangeError) -> str:
     if isinstance(error, ExchangeUnavailable) and error.message == ExchangeUnavailable.message:
         return "The exchange could not be reached. Nothing was saved; try again in a minute."
     return f"{error.message} Nothing was saved."
+
+
+class KeyBusy(KeysError):
+    """A bot using the key sent an order whose fill is not recorded yet; deleting the key now
+    would leave the engine unable to look that order up."""
+
+    def __init__(self) -> None:
+        super().__init__("A bot using this key has an order being settled; try again in a minute.")
 
 
 def stop_bots_for_key(key_id: int, reason: str) -> int:
@@ -258,6 +266,14 @@ def delete_key(user: User, key_id: int) -> int:
     api_key = db.session.scalar(key_for_user(user, key_id))
     if api_key is None:
         raise KeyNotFound()
+    settling = db.session.scalar(
+        sa.select(BotState.bot_id)
+        .join(Bot, Bot.id == BotState.bot_id)
+        .where(Bot.api_key_id == api_key.id, BotState.pending_client_order_id.is_not(None))
+        .limit(1)
+    )
+    if settling is not None:
+        raise KeyBusy()
     stopped = stop_bots_for_key(api_key.id, "Its API key was deleted.")
     db.session.delete(api_key)
     db.session.flush()
