@@ -117,3 +117,30 @@ def test_polling_reads_the_trades_again_only_when_there_are_new_ones(client, ali
         assert updated != first
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", record)
+
+
+def test_a_poll_with_nothing_new_is_answered_with_no_content(client, alice, alice_key):
+    import re
+
+    bot = make_bot(alice, alice_key, status=BotStatus.RUNNING)
+    add_trade(bot, "buy", "0.01", "60000", at=T0)
+    db.session.commit()
+    body = client.get("/", headers=htmx("dashboard-summary")).get_data(as_text=True)
+    poll_url = re.search(r'hx-get="([^"]+)"', body).group(1).replace("&amp;", "&")
+    assert "since=" in poll_url
+
+    assert client.get(poll_url, headers=htmx("dashboard-summary")).status_code == 204
+    # The full page (a reload) is always rendered.
+    assert client.get(poll_url).status_code == 200
+
+    add_trade(bot, "sell", "0.01", "61000", pnl="9", at=T0 + HOUR)
+    db.session.commit()
+    response = client.get(poll_url, headers=htmx("dashboard-summary"))
+    assert response.status_code == 200
+    assert text(response.get_data(as_text=True), "sum-running") == "1 / 1"
+
+    bot.state.status = BotStatus.STOPPED
+    db.session.commit()
+    new_url = re.search(r'hx-get="([^"]+)"', response.get_data(as_text=True)).group(1)
+    response = client.get(new_url.replace("&amp;", "&"), headers=htmx("dashboard-summary"))
+    assert response.status_code == 200 and "hx-trigger" not in response.get_data(as_text=True)

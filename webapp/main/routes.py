@@ -1,24 +1,56 @@
 from __future__ import annotations
 
+import hashlib
+
 import sqlalchemy as sa
-from flask import jsonify
+from flask import jsonify, request
 from flask_login import current_user, login_required
 
 from webapp import health
 from webapp.bots import display
 from webapp.engine import service
 from webapp.extensions import csrf, db
-from webapp.htmx import render_page
+from webapp.htmx import htmx_target, render_page
 from webapp.main import bp
 from webapp.models import Trade
+from webapp.models.types import utcnow
 
 BLOCKS = {"dashboard-summary": "summary"}
+
+
+def _summary_version(bots) -> str:
+    """Changes whenever anything the summary shows may have changed: a new trade, a bot's
+    settings, status, position or today's PnL, or the UTC day."""
+    last_trade = db.session.scalar(
+        sa.select(sa.func.max(Trade.id)).where(Trade.user_id == current_user.id)
+    )
+    parts = [utcnow().date(), last_trade]
+    for bot in bots:
+        s = bot.state
+        parts.append(
+            (
+                bot.id,
+                bot.order_token,
+                bot.updated_at,
+                s.status,
+                s.position_qty,
+                s.position_avg_price,
+                s.realized_pnl_today,
+                s.pnl_day,
+                s.paused_until,
+                s.status_reason,
+            )
+        )
+    return hashlib.blake2b(repr(parts).encode(), digest_size=8).hexdigest()
 
 
 @bp.route("/")
 @login_required
 def index():
     bots = service.user_bots(current_user)
+    version = _summary_version(bots)
+    if htmx_target() == "dashboard-summary" and request.args.get("since") == version:
+        return "", 204  # a poll, and nothing changed: nothing to compute or swap
     summary = service.user_summary(current_user)
     return render_page(
         "main/index.html",
@@ -33,6 +65,7 @@ def index():
             ),
         ),
         polling=summary.running > 0,
+        version=version,
         poll=display.poll_seconds(),
     )
 
