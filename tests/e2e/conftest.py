@@ -90,6 +90,7 @@ class BrowserUser:
     def register(self, email: str, password: str = PASSWORD) -> None:
         page = self.page
         page.goto("/auth/register")
+        expect(page.get_by_role("heading", name="Create an account")).to_be_visible()
         page.get_by_label("Email").fill(email)
         page.get_by_label("Password", exact=True).fill(password)
         page.get_by_label("Repeat password").fill(password)
@@ -99,6 +100,7 @@ class BrowserUser:
     def login(self, email: str, password: str = PASSWORD) -> None:
         page = self.page
         page.goto("/auth/login")
+        expect(page.get_by_role("heading", name="Log in")).to_be_visible()
         page.get_by_label("Email").fill(email)
         page.get_by_label("Password").fill(password)
         page.get_by_role("button", name="Log in").click()

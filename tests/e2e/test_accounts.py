@@ -44,6 +44,9 @@ def test_reset_password_through_the_emailed_link(page, auth, browser_user, smtp_
     auth.create_user("forgetful@example.com")
     page.goto("/auth/login")
     page.get_by_role("link", name="Forgot your password?").click()
+    # A boosted link swaps the page in place: wait for the new page before typing into it.
+    expect(page.get_by_role("heading", name="Reset your password")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/auth/reset$"))
     page.get_by_label("Email").fill("forgetful@example.com")
     page.get_by_role("button", name="Email me a reset link").click()
     expect(page.get_by_text("we sent it a link to reset the password")).to_be_visible()
@@ -51,6 +54,8 @@ def test_reset_password_through_the_emailed_link(page, auth, browser_user, smtp_
     [message] = smtp_server.wait_for(1)
     link = re.search(r"https?://\S+/auth/reset/\S+", body_text(message)).group(0)
     page.goto(link)
+    expect(page).to_have_url(re.compile(r"/auth/reset/confirm$"))  # the token left the URL
+    expect(page.get_by_role("heading", name="Choose a new password")).to_be_visible()
     page.get_by_label("New password", exact=True).fill("a-fresh-secret-77")
     page.get_by_label("Repeat new password").fill("a-fresh-secret-77")
     page.get_by_role("button", name="Set new password").click()
