@@ -2,7 +2,8 @@
 
 Run a worker with `rq worker --worker-class workers.AppWorker bots default notifications`:
 the app is built once in the parent process, so each forked job starts warm instead of
-re-importing and re-configuring everything.
+re-importing and re-configuring everything. A worker only for notifications can run
+`rq worker --worker-class workers.NotifyWorker notifications`, which does not fork at all.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
 from flask import Flask, has_app_context
-from rq.worker import Worker
+from rq.worker import SimpleWorker, Worker
 
 logger = logging.getLogger(__name__)
 
@@ -64,4 +65,31 @@ class AppWorker(Worker):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        get_app()
+
+
+class NotifyWorker(SimpleWorker):
+    """A worker for the `notifications` queue that runs jobs in its own process, unforked.
+
+    A delivery job waits on the network and needs a few milliseconds of CPU per message; a
+    forked work horse costs more than that (the fork, cold SQL statement caches, new database,
+    Redis and TLS connections each time). Unforked, database pools, compiled statements and
+    kept-alive HTTPS connections carry over from job to job.
+
+    What is given up is a fork's isolation, which these jobs do not need: they hold no state
+    between runs (each runs in a fresh app context and session), their threads only do
+    network work and stop with the job, and a job timeout still interrupts them (SIGALRM in
+    this process). If the process dies mid-job, the rows it claimed go out again once their
+    claim expires (the sweeper), as with a killed work horse. Bot cycles keep AppWorker.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        others = [name for name in self.queue_names() if name != "notifications"]
+        if others:
+            logger.warning(
+                "NotifyWorker is meant for the notifications queue only; it also listens on %s "
+                "without forking",
+                ", ".join(others),
+            )
         get_app()

@@ -10,15 +10,25 @@ from workers import app_job
 logger = logging.getLogger(__name__)
 
 
-#: Rows of one user and channel a job delivers in a row before handing over to a new job.
-CHAIN = 25
+#: Seconds a job keeps taking new batches before it hands over to a follow-up job.
+BUDGET = 10.0
 
 
 @app_job
-def deliver(public_id: str) -> str:
-    """Deliver (or postpone) one notification, then the ones of the same user and channel that
-    waited for it; safe to run more than once."""
-    return delivery.deliver(public_id, chain=CHAIN).status
+def deliver(public_id: str | None = None, wake: int | None = None) -> str:
+    """Deliver the due notifications, `public_id` (the row the job was queued for) among them,
+    in batches until none is left; safe to run more than once. `wake` is the wake slot the job
+    holds (see `outbox.schedule`), freed first. Returns what happened to `public_id`
+    ("skipped" if another job had already done it)."""
+    if wake is not None:
+        outbox.free_wake_slot(wake)
+    outcomes = delivery.deliver_due(first=public_id, budget=BUDGET)
+    if outcomes:
+        logger.debug("delivery job handled %d notification(s)", len(outcomes))
+    for outcome in reversed(outcomes):  # the last thing that happened to it
+        if outcome.public_id == public_id:
+            return outcome.status.value
+    return delivery.Status.SKIPPED.value
 
 
 @app_job

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.notify.support import EXPECTED_TEXT, SAMPLE_DATA, rows_for
+from tests.notify.support import EXPECTED_TEXT, SAMPLE_DATA, drain, rows_for
 from tests.support.services import body_text, free_port
 from webapp import create_app
 from webapp.events import EventType, emit
 from webapp.extensions import db
 from webapp.models import NotificationChannel, NotificationStatus
-from webapp.notify import delivery, preferences
+from webapp.notify import preferences
 
 
 @pytest.mark.parametrize("event", list(EventType), ids=lambda e: e.value)
@@ -22,7 +22,7 @@ def test_each_event_type_sends_a_multipart_email_with_the_numbers_and_a_link(
     emit(user.id, event, SAMPLE_DATA[event])
     db.session.commit()
 
-    outcomes = delivery.drain()
+    outcomes = drain()
 
     assert [o.status for o in outcomes] == ["sent"]
     [message] = smtp_server.wait_for(1)
@@ -47,7 +47,7 @@ def test_defaults_email_errors_and_limits_but_not_routine_trades(app, auth, smtp
     for event in EventType:
         emit(user.id, event, SAMPLE_DATA[event])
     db.session.commit()
-    delivery.drain()
+    drain()
 
     sent = {row.event_type for row in rows_for(user.id)}
     assert sent == {
@@ -65,7 +65,7 @@ def test_a_disabled_preference_sends_nothing(app, auth, smtp_server):
     emit(user.id, EventType.BOT_ERROR, SAMPLE_DATA[EventType.BOT_ERROR])
     db.session.commit()
 
-    assert delivery.drain() == []
+    assert drain() == []
     assert rows_for(user.id) == []
     assert smtp_server.messages == []
 
@@ -75,7 +75,7 @@ def test_a_link_to_another_site_is_never_put_into_an_email(app, auth, smtp_serve
     data = dict(SAMPLE_DATA[EventType.BOT_ERROR], url="https://evil.example/phish")
     emit(user.id, EventType.BOT_ERROR, data)
     db.session.commit()
-    delivery.drain()
+    drain()
 
     [message] = smtp_server.wait_for(1)
     assert "evil.example" not in body_text(message, "html")
@@ -90,7 +90,7 @@ def test_smtp_down_retries_then_fails_with_the_error(app, auth, config_class):
     no_smtp = create_app(type("NoSMTP", (config_class,), settings))
 
     with no_smtp.app_context():
-        statuses = [o.status for o in delivery.drain()]
+        statuses = [o.status for o in drain()]
 
     assert statuses == ["retry", "failed"]
     [row] = rows_for(user.id)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
-from tests.notify.support import SAMPLE_DATA, rows_for
+from tests.notify.support import SAMPLE_DATA, drain, rows_for
 from webapp.events import EventType, emit
 from webapp.extensions import db
 from webapp.models import NotificationChannel, NotificationStatus, QuietHours
-from webapp.notify import delivery, limits, preferences
+from webapp.notify import limits, preferences
 
 T0 = datetime(2031, 3, 4, 10, 15, tzinfo=UTC)  # a fixed clock: 10:15 UTC
 
@@ -32,7 +32,7 @@ def test_over_the_hourly_limit_notifications_wait_for_the_next_hour_in_order(
     user = auth.create_user()
     trades(user.id, 5)
 
-    outcomes = delivery.drain(now=T0)
+    outcomes = drain(now=T0)
 
     assert [o.status for o in outcomes].count("sent") == 2
     assert sent_bots(smtp_server) == ["bot-0", "bot-1"]
@@ -41,11 +41,11 @@ def test_over_the_hourly_limit_notifications_wait_for_the_next_hour_in_order(
     # The first waits for the next hour; the others wait behind it.
     assert waiting[0].next_attempt_at == datetime(2031, 3, 4, 11, 0, tzinfo=UTC)
     assert all(row.next_attempt_at >= waiting[0].next_attempt_at for row in waiting)
-    assert delivery.drain(now=T0 + timedelta(minutes=30)) == []  # same hour: still full
+    assert drain(now=T0 + timedelta(minutes=30)) == []  # same hour: still full
 
-    delivery.drain(now=T0 + timedelta(hours=1))
+    drain(now=T0 + timedelta(hours=1))
     assert sent_bots(smtp_server) == ["bot-0", "bot-1", "bot-2", "bot-3"]
-    delivery.drain(now=T0 + timedelta(hours=2))
+    drain(now=T0 + timedelta(hours=2))
 
     assert sent_bots(smtp_server) == [f"bot-{n}" for n in range(5)]  # all, once, in order
     assert {row.status for row in rows_for(user.id)} == {NotificationStatus.SENT}
@@ -56,12 +56,12 @@ def test_the_daily_limit_holds_until_midnight_utc(app, auth, smtp_server):
     user = auth.create_user()
     trades(user.id, 2)
 
-    delivery.drain(now=T0)
+    drain(now=T0)
 
     assert sent_bots(smtp_server) == ["bot-0"]
     [waiting] = [row for row in rows_for(user.id) if row.status == NotificationStatus.PENDING]
     assert waiting.next_attempt_at == datetime(2031, 3, 5, tzinfo=UTC)
-    delivery.drain(now=datetime(2031, 3, 5, 0, 0, 1, tzinfo=UTC))
+    drain(now=datetime(2031, 3, 5, 0, 0, 1, tzinfo=UTC))
     assert sent_bots(smtp_server) == ["bot-0", "bot-1"]
 
 
@@ -72,9 +72,9 @@ def test_the_global_per_minute_limit_spans_users(app, auth, smtp_server):
     trades(alice.id, 2)
     trades(bob.id, 2)
 
-    delivery.drain(now=T0)
+    drain(now=T0)
     assert len(smtp_server.messages) == 3
-    delivery.drain(now=T0 + timedelta(minutes=1))
+    drain(now=T0 + timedelta(minutes=1))
     assert len(smtp_server.messages) == 4
     assert sorted(m["To"] for m in smtp_server.messages) == [
         "alice@example.com",
@@ -99,7 +99,7 @@ def test_quiet_hours_hold_routine_events_but_not_critical_ones(app, auth, smtp_s
     db.session.commit()
     night = datetime(2031, 3, 4, 23, 30, tzinfo=UTC)  # 00:30 in Berlin (CET, UTC+1)
 
-    outcomes = {o.status for o in delivery.drain(now=night)}
+    outcomes = {o.status for o in drain(now=night)}
 
     assert outcomes == {"held", "sent"}
     [message] = smtp_server.messages
@@ -108,8 +108,8 @@ def test_quiet_hours_hold_routine_events_but_not_critical_ones(app, auth, smtp_s
     assert trade.status == NotificationStatus.PENDING
     assert trade.next_attempt_at == datetime(2031, 3, 5, 6, 0, tzinfo=UTC)  # 07:00 Berlin
 
-    assert delivery.drain(now=datetime(2031, 3, 5, 5, 59, tzinfo=UTC)) == []
-    delivery.drain(now=datetime(2031, 3, 5, 6, 0, tzinfo=UTC))
+    assert drain(now=datetime(2031, 3, 5, 5, 59, tzinfo=UTC)) == []
+    drain(now=datetime(2031, 3, 5, 6, 0, tzinfo=UTC))
     assert len(smtp_server.messages) == 2
     assert rows_for(user.id)[0].status == NotificationStatus.SENT
 
@@ -144,12 +144,12 @@ def test_a_critical_event_does_not_wait_behind_a_rate_limited_trade(app, auth, s
     app.config.update(NOTIFY_USER_HOURLY_LIMIT=1)
     user = auth.create_user()
     trades(user.id, 2)  # the first uses the hour's only slot; the second waits
-    delivery.drain(now=T0)
+    drain(now=T0)
     app.config.update(NOTIFY_USER_HOURLY_LIMIT=2)  # room for one more this hour
     emit(user.id, EventType.BOT_ERROR, SAMPLE_DATA[EventType.BOT_ERROR])
     db.session.commit()
 
-    delivery.drain(now=T0 + timedelta(minutes=1))
+    drain(now=T0 + timedelta(minutes=1))
 
     subjects = [m["Subject"] for m in smtp_server.messages]
     assert len(subjects) == 2 and "Bot error" in subjects[1]

@@ -9,12 +9,12 @@ from datetime import timedelta
 import pytest
 from rq import Queue
 
-from tests.notify.support import SAMPLE_DATA, rows_for
+from tests.notify.support import SAMPLE_DATA, drain, rows_for
 from webapp.events import EventType, emit
 from webapp.extensions import db, redis_ext
 from webapp.models import NotificationChannel, NotificationStatus, QuietHours, WebhookEndpoint
 from webapp.models.types import utcnow
-from webapp.notify import delivery, endpoints, outbox, preferences
+from webapp.notify import endpoints, outbox, preferences
 
 pytest_plugins = ["tests.notify.fixtures"]  # fixtures: fast_retries, receiver
 
@@ -244,7 +244,7 @@ def test_send_a_test_email_goes_through_the_outbox_and_shows_as_sent(client, aut
         for job in Queue("notifications", connection=redis_ext.conn).get_job_ids()
     )
 
-    delivery.drain()
+    drain()
 
     [message] = smtp_server.wait_for(1)
     assert message["To"] == "tester@example.com"
@@ -277,7 +277,7 @@ def test_send_again_resets_a_failed_notification_and_queues_it(
     assert response.status_code == 200
     [row] = rows_for(user.id)
     assert row.status == NotificationStatus.PENDING and row.attempts == 0
-    delivery.drain()
+    drain()
     assert rows_for(user.id)[0].status == NotificationStatus.SENT
     # A sent notification cannot be "sent again".
     response = client.post(
@@ -326,7 +326,7 @@ def test_the_list_stops_refreshing_when_only_held_rows_remain(client, auth):
     db.session.commit()
     assert "every 2s" in client.get("/notifications/").get_data(as_text=True)
 
-    [outcome] = delivery.drain()
+    [outcome] = drain()
 
     assert outcome.status == "held"
     page = client.get("/notifications/").get_data(as_text=True)

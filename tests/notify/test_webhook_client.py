@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import trustme
@@ -15,7 +18,12 @@ from werkzeug import Request, Response
 
 from webapp.notify.netguard import Target, check_url
 from webapp.notify.signing import build_headers, generate_secret, new_message_id, verify
-from webapp.notify.webhook_client import DeliveryResult, deliver, parse_retry_after
+from webapp.notify.webhook_client import (
+    ConnectionPools,
+    DeliveryResult,
+    deliver,
+    parse_retry_after,
+)
 
 LOCAL = {"localhost", "127.0.0.1"}
 BODY = json.dumps(
@@ -258,3 +266,74 @@ def test_receiver_that_never_completes_tls_handshake_times_out():
         result = deliver(target, BODY, signed(generate_secret()), timeout=0.3)
     assert time.monotonic() - started < 1.0
     assert (result.ok, result.error) == (False, "timed out after 0.3 s")
+
+
+class _KeepAliveHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keeps connections open, as most real receivers do
+    disable_nagle_algorithm = True
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.connections.append(self.client_address)
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def keepalive_server(tls_ca) -> Iterator[ThreadingHTTPServer]:
+    """An HTTPS receiver that keeps connections alive and counts the ones it accepted."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls_ca.issue_cert("localhost", "127.0.0.1").configure_cert(context)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _KeepAliveHandler)
+    server.daemon_threads = True
+    server.connections = []
+    server.socket = context.wrap_socket(
+        server.socket, server_side=True, do_handshake_on_connect=False
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+def test_shared_pools_reuse_a_connection_for_the_same_checked_destination_only(
+    keepalive_server, tls_ca_bundle
+):
+    port = keepalive_server.server_address[1]
+    by_name = check_url(f"https://localhost:{port}/a", allow_http=False, allowed_hosts=LOCAL)
+    by_ip = check_url(f"https://127.0.0.1:{port}/b", allow_http=False, allowed_hosts=LOCAL)
+    pools = ConnectionPools()
+    try:
+        for _ in range(5):
+            result = deliver(
+                by_ip, BODY, signed(generate_secret()), ca_bundle=tls_ca_bundle, pools=pools
+            )
+            assert result.ok, result.error
+        assert len(keepalive_server.connections) == 1  # one TLS handshake for five webhooks
+
+        # Same address and port, another host name: its own connection (and certificate check).
+        result = deliver(
+            by_name, BODY, signed(generate_secret()), ca_bundle=tls_ca_bundle, pools=pools
+        )
+        assert result.ok, result.error
+        assert len(keepalive_server.connections) == 2
+    finally:
+        pools.close()
+
+
+def test_without_shared_pools_every_call_closes_its_connection(keepalive_server, tls_ca_bundle):
+    port = keepalive_server.server_address[1]
+    target = check_url(f"https://127.0.0.1:{port}/a", allow_http=False, allowed_hosts=LOCAL)
+    for _ in range(2):
+        assert deliver(target, BODY, signed(generate_secret()), ca_bundle=tls_ca_bundle).ok
+    assert len(keepalive_server.connections) == 2

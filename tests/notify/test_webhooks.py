@@ -9,13 +9,13 @@ from datetime import timedelta
 import pytest
 from werkzeug import Response
 
-from tests.notify.support import SAMPLE_DATA, make_webhook_user, rows_for
+from tests.notify.support import SAMPLE_DATA, drain, make_webhook_user, rows_for
 from tests.support.services import body_text
 from webapp.events import EventType, emit
 from webapp.extensions import db
 from webapp.models import NotificationStatus, WebhookEndpoint
 from webapp.models.types import utcnow
-from webapp.notify import delivery, endpoints, signing
+from webapp.notify import endpoints, signing
 from webapp.notify.signing import WebhookVerificationError
 
 pytest_plugins = ["tests.notify.fixtures"]  # fixtures: fast_retries, receiver
@@ -36,7 +36,7 @@ def test_the_receiver_gets_a_signed_envelope_that_verifies_with_the_secret(
     emit(hooked.user_id, EventType.TRADE_EXECUTED, TRADE)
     db.session.commit()
 
-    assert [o.status for o in delivery.drain()] == ["sent"]
+    assert [o.status for o in drain()] == ["sent"]
 
     [request] = webhook_requests(https_server)
     body = request.get_data()
@@ -62,7 +62,7 @@ def test_a_500_then_a_200_is_two_attempts_and_one_sent(
     emit(hooked.user_id, EventType.TRADE_EXECUTED, TRADE)
     db.session.commit()
 
-    assert [o.status for o in delivery.drain()] == ["retry", "sent"]
+    assert [o.status for o in drain()] == ["retry", "sent"]
 
     first, second = webhook_requests(https_server)
     # The same message id on both attempts: the receiver can de-duplicate on it.
@@ -82,7 +82,7 @@ def test_a_receiver_that_always_fails_ends_failed_with_its_error_on_the_page(
     emit(hooked.user_id, EventType.TRADE_EXECUTED, TRADE)
     db.session.commit()
 
-    assert [o.status for o in delivery.drain()] == ["retry", "retry", "failed"]
+    assert [o.status for o in drain()] == ["retry", "retry", "failed"]
 
     assert len(webhook_requests(https_server)) == 3
     [row] = rows_for(hooked.user_id)
@@ -107,13 +107,13 @@ def test_retry_after_is_honoured_and_clamped(app, auth, https_server, receiver, 
     db.session.commit()
     now = utcnow()
 
-    [first] = delivery.drain(now=now)
+    [first] = drain(now=now)
     assert first.status == "retry" and first.next_at == now + timedelta(seconds=120)
-    assert delivery.drain(now=now + timedelta(seconds=119)) == []  # not due yet
-    [second] = delivery.drain(now=now + timedelta(seconds=120))
+    assert drain(now=now + timedelta(seconds=119)) == []  # not due yet
+    [second] = drain(now=now + timedelta(seconds=120))
     assert second.status == "retry"
     assert second.next_at == now + timedelta(seconds=120 + 600)  # clamped to the maximum
-    [third] = delivery.drain(now=now + timedelta(seconds=720))
+    [third] = drain(now=now + timedelta(seconds=720))
     assert third.status == "sent"
 
 
@@ -126,7 +126,7 @@ def test_410_gone_disables_the_endpoint_and_tells_the_user(
     emit(hooked.user_id, EventType.TRADE_EXECUTED, TRADE)
     db.session.commit()
 
-    outcomes = delivery.drain()
+    outcomes = drain()
 
     # One webhook attempt (no retries after 410), then the email telling the user.
     assert [o.status for o in outcomes] == ["failed", "sent"]
@@ -157,7 +157,7 @@ def test_an_endpoint_failing_every_attempt_many_times_in_a_row_is_disabled(
         emit(hooked.user_id, EventType.TRADE_EXECUTED, TRADE)
     db.session.commit()
 
-    outcomes = delivery.drain()
+    outcomes = drain()
 
     assert [o.status for o in outcomes] == ["failed", "failed", "failed", "sent"]
     endpoint = db.session.get(WebhookEndpoint, hooked.endpoint_id)
@@ -176,7 +176,7 @@ def test_a_success_resets_the_failure_count(app, auth, https_server, receiver):
         emit(hooked.user_id, EventType.TRADE_EXECUTED, TRADE)
     db.session.commit()
 
-    assert [o.status for o in delivery.drain()] == ["failed", "sent", "failed"]
+    assert [o.status for o in drain()] == ["failed", "sent", "failed"]
     endpoint = db.session.get(WebhookEndpoint, hooked.endpoint_id)
     assert endpoint.enabled and endpoint.consecutive_failures == 1
 
@@ -188,7 +188,7 @@ def test_a_url_that_became_private_is_refused_at_send_time(app, auth, https_serv
     emit(hooked.user_id, EventType.TRADE_EXECUTED, TRADE)
     db.session.commit()
 
-    assert [o.status for o in delivery.drain()] == ["failed"]  # no pointless retries
+    assert [o.status for o in drain()] == ["failed"]  # no pointless retries
 
     assert webhook_requests(https_server) == []
     [row] = rows_for(hooked.user_id)
@@ -212,10 +212,10 @@ def test_after_rotation_both_secrets_verify_for_24_hours_then_only_the_new(
 
     emit(hooked.user_id, EventType.TRADE_EXECUTED, TRADE)
     db.session.commit()
-    delivery.drain(now=rotated_at + timedelta(hours=23, minutes=59))
+    drain(now=rotated_at + timedelta(hours=23, minutes=59))
     emit(hooked.user_id, EventType.TRADE_EXECUTED, TRADE)
     db.session.commit()
-    delivery.drain(now=rotated_at + timedelta(hours=24, minutes=1))
+    drain(now=rotated_at + timedelta(hours=24, minutes=1))
 
     within, after = webhook_requests(https_server)
     signing.verify(hooked.secret, within.headers, within.get_data())
@@ -244,7 +244,7 @@ def test_a_secret_that_cannot_be_decrypted_fails_the_row_with_advice(
     emit(hooked.user_id, EventType.TRADE_EXECUTED, TRADE)
     db.session.commit()
 
-    assert [o.status for o in delivery.drain()] == ["failed"]
+    assert [o.status for o in drain()] == ["failed"]
     [row] = rows_for(hooked.user_id)
     assert "cannot be decrypted" in row.last_error and "rotate the secret" in row.last_error
     assert webhook_requests(https_server) == []

@@ -7,10 +7,12 @@ check and the count happen in one Lua script, so concurrent workers cannot overs
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -101,22 +103,55 @@ def acquire(conn: Redis, user_id: int, now: datetime, cfg: NotifySettings) -> Wi
     return None
 
 
-def zone(name: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+@functools.cache
+def timezone_names() -> frozenset[str]:
+    """The IANA names a user may choose (``America`` is a folder of the database, not a zone:
+    ``ZoneInfo("America")`` raises IsADirectoryError, so only this list is trusted)."""
+    return frozenset(available_timezones())
 
 
 def is_valid_timezone(name: str) -> bool:
+    return name in timezone_names()
+
+
+def zone(name: str | None) -> ZoneInfo:
+    """The zone called `name`; UTC (and a warning) for anything that is not a real zone, so a
+    bad stored value can never stop a delivery."""
+    if not name:
+        return ZoneInfo("UTC")
     try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
+        if is_valid_timezone(name):
+            return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        pass
+    logger.warning("quiet hours time zone %r is not a known zone; using UTC", name[:64])
+    return ZoneInfo("UTC")
 
 
-def quiet_until(quiet: QuietHours | None, now: datetime) -> datetime | None:
+class QuietSettings(Protocol):
+    enabled: bool
+    start_time: time
+    end_time: time
+    timezone: str | None
+
+
+@dataclass(frozen=True)
+class QuietPeriod:
+    """A detached copy of a user's quiet hours, safe to read outside the database session."""
+
+    enabled: bool
+    start_time: time
+    end_time: time
+    timezone: str | None
+
+    @classmethod
+    def of(cls, quiet: QuietHours | None) -> QuietPeriod | None:
+        if quiet is None:
+            return None
+        return cls(quiet.enabled, quiet.start_time, quiet.end_time, quiet.timezone)
+
+
+def quiet_until(quiet: QuietSettings | None, now: datetime) -> datetime | None:
     """When the current quiet period ends (UTC), or None if `now` is not in one."""
     if quiet is None or not quiet.enabled or quiet.start_time == quiet.end_time:
         return None

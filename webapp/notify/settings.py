@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -34,12 +35,19 @@ class NotifySettings:
     ca_bundle: str | None
     webhook_timeout: float
     base_url: str
+    batch_size: int  # rows one delivery batch claims at most
+    send_threads: int  # concurrent sends per worker process
+    wake_slots: int  # delivery jobs that may wait in the queue at once
 
     def retry_delay(self, attempt: int) -> float:
         """Seconds to wait after failed attempt number `attempt` (1-based)."""
         if not self.retry_delays:
             return 0.0
         return self.retry_delays[min(attempt, len(self.retry_delays)) - 1]
+
+
+def _env(name: str, default: int) -> str | int:
+    return os.environ.get(name) or default
 
 
 def load(config=None) -> NotifySettings:
@@ -67,4 +75,8 @@ def load(config=None) -> NotifySettings:
         ca_bundle=config.get("WEBHOOK_CA_BUNDLE") or None,
         webhook_timeout=float(config.get("WEBHOOK_TIMEOUT", 10)),
         base_url=str(config.get("BASE_URL", "")).rstrip("/"),
+        # Tuning knobs, from the environment unless the app config sets them.
+        batch_size=max(1, int(config.get("NOTIFY_BATCH_SIZE", _env("NOTIFY_BATCH_SIZE", 32)))),
+        send_threads=max(1, int(config.get("NOTIFY_SEND_THREADS", _env("NOTIFY_SEND_THREADS", 8)))),
+        wake_slots=max(1, int(config.get("NOTIFY_WAKE_SLOTS", _env("NOTIFY_WAKE_SLOTS", 4)))),
     )

@@ -6,6 +6,11 @@ redirect it. The hostname is still used for the ``Host`` header, TLS SNI and cer
 verification, so HTTPS stays as strict as a normal client's. Redirects are not followed (the
 target of a redirect was never checked). Proxy environment variables are ignored on purpose.
 
+Connections are kept alive in :class:`ConnectionPools`, keyed by the checked address *and* the
+hostname, port and CA bundle, so a connection is only ever reused for exactly the destination
+that was checked; a worker delivering many webhooks pays for a TLS handshake once per
+destination instead of once per request.
+
 :func:`deliver` never raises for network or HTTP problems: it returns a
 :class:`DeliveryResult` whose ``error`` is short and fit to show to the user. Neither header
 values (the signature) nor the URL's path and query (which may hold tokens) are ever put into
@@ -18,8 +23,11 @@ import email.utils
 import errno
 import http.client
 import logging
+import os
 import ssl
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,6 +43,7 @@ from urllib3.exceptions import (
     ReadTimeoutError,
     SSLError,
 )
+from urllib3.util.ssl_ import create_urllib3_context
 
 from webapp.notify.netguard import Target
 
@@ -48,6 +57,9 @@ logger = logging.getLogger(__name__)
 DEFAULT_TIMEOUT = 10.0
 BODY_EXCERPT_CHARS = 200
 _MAX_BODY_READ = 2048
+#: A response body up to this size is read to the end so its connection can be reused; a
+#: bigger (or slower) one costs the connection instead.
+_KEEP_ALIVE_BODY = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -215,19 +227,108 @@ def _elapsed_ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
 
 
-def _pool(target: Target, address: str, ca_bundle: str | None) -> urllib3.HTTPConnectionPool:
-    if target.scheme == "https":
-        return urllib3.HTTPSConnectionPool(
-            address,
-            target.port,
-            maxsize=1,
-            retries=False,
-            server_hostname=target.host,
-            assert_hostname=target.host,
-            cert_reqs="CERT_REQUIRED",
-            ca_certs=ca_bundle or _default_ca_bundle(),
+class ConnectionPools:
+    """Keep-alive connection pools for checked webhook destinations, shared by threads.
+
+    A pool is keyed by scheme, checked IP address, port, hostname (Host header, SNI and
+    certificate check) and CA bundle: a connection opened for one checked destination is
+    never used for another. At most `max_pools` pools are kept (least recently used first
+    out); each keeps up to `maxsize` idle connections and opens more when all are busy.
+    A pool is never shared across a fork (see :func:`shared_pools`).
+    """
+
+    def __init__(self, maxsize: int = 8, max_pools: int = 128) -> None:
+        self.maxsize = maxsize
+        self.max_pools = max_pools
+        self._pools: OrderedDict[tuple, urllib3.HTTPConnectionPool] = OrderedDict()
+        self._contexts: dict[str, ssl.SSLContext] = {}
+        self._lock = threading.Lock()
+
+    def get(
+        self, target: Target, address: str, ca_bundle: str | None
+    ) -> urllib3.HTTPConnectionPool:
+        bundle = ca_bundle or _default_ca_bundle() or ""
+        key = (target.scheme, address, target.port, target.host, bundle)
+        with self._lock:
+            pool = self._pools.get(key)
+            if pool is not None:
+                self._pools.move_to_end(key)
+                return pool
+            pool = self._new_pool(target, address, bundle)
+            self._pools[key] = pool
+            while len(self._pools) > self.max_pools:
+                _key, old = self._pools.popitem(last=False)
+                old.close()
+            return pool
+
+    def _new_pool(self, target: Target, address: str, bundle: str) -> urllib3.HTTPConnectionPool:
+        if target.scheme == "https":
+            return urllib3.HTTPSConnectionPool(
+                address,
+                target.port,
+                maxsize=self.maxsize,
+                block=False,
+                retries=False,
+                server_hostname=target.host,
+                assert_hostname=target.host,
+                cert_reqs="CERT_REQUIRED",
+                ssl_context=self._context(bundle),
+            )
+        return urllib3.HTTPConnectionPool(
+            address, target.port, maxsize=self.maxsize, block=False, retries=False
         )
-    return urllib3.HTTPConnectionPool(address, target.port, maxsize=1, retries=False)
+
+    def _context(self, bundle: str) -> ssl.SSLContext:
+        """One verifying TLS context per CA bundle (loading certifi's bundle costs more than a
+        handshake, so it is done once, not per connection)."""
+        context = self._contexts.get(bundle)
+        if context is None:
+            context = create_urllib3_context(cert_reqs=ssl.CERT_REQUIRED)
+            context.check_hostname = False  # urllib3 matches assert_hostname itself
+            context.hostname_checks_common_name = False
+            if bundle:
+                context.load_verify_locations(cafile=bundle)
+            else:  # pragma: no cover - certifi comes with requests
+                context.load_default_certs()
+            self._contexts[bundle] = context
+        return context
+
+    def close(self) -> None:
+        with self._lock:
+            pools = list(self._pools.values())
+            self._pools.clear()
+        for pool in pools:
+            pool.close()
+
+
+_shared: tuple[int, ConnectionPools] | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_pools(maxsize: int = 8) -> ConnectionPools:
+    """This process's pools (a forked child gets new ones: sockets must not be shared)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None or _shared[0] != os.getpid():
+            _shared = (os.getpid(), ConnectionPools(maxsize=maxsize))
+        return _shared[1]
+
+
+def _finish_response(response: urllib3.BaseHTTPResponse, deadline: float) -> None:
+    """Hand the connection back for reuse if the whole (small) body arrives before the
+    deadline; otherwise close it. Either way the pool gets its slot back."""
+    try:
+        read = 0
+        while read <= _KEEP_ALIVE_BODY and time.monotonic() < deadline:
+            chunk = response.read1(_MAX_BODY_READ, decode_content=False)
+            if not chunk:
+                break
+            read += len(chunk)
+    except (HTTPError, OSError):
+        pass
+    if not response.closed:
+        response.close()  # unread bytes left on the connection: it cannot be reused
+    response.release_conn()
 
 
 def deliver(
@@ -237,13 +338,22 @@ def deliver(
     *,
     timeout: float = DEFAULT_TIMEOUT,
     ca_bundle: str | None = None,
+    pools: ConnectionPools | None = None,
 ) -> DeliveryResult:
     """POST ``body`` with ``headers`` to ``target`` and report what happened.
 
     Connects to ``target.addresses`` in order, moving to the next one only when a connection
     cannot be opened (nothing was sent yet). ``timeout`` bounds the whole call, connection and
     response together. ``ca_bundle`` replaces the default CA certificates (certifi's).
+    With ``pools`` the connection is kept alive for the next call to the same destination;
+    without, it is closed afterwards.
     """
+    if pools is None:
+        own = ConnectionPools(maxsize=1)
+        try:
+            return deliver(target, body, headers, timeout=timeout, ca_bundle=ca_bundle, pools=own)
+        finally:
+            own.close()
     started = time.monotonic()
     deadline = started + timeout
     request_headers = {k: v for k, v in headers.items() if k.lower() != "host"}
@@ -254,7 +364,7 @@ def deliver(
         if remaining <= 0:
             error = f"timed out after {_format_seconds(timeout)}"
             break
-        pool = _pool(target, address, ca_bundle)
+        pool = pools.get(target, address, ca_bundle)
         response = None
         try:
             response = pool.urlopen(
@@ -298,8 +408,7 @@ def deliver(
             result = _failure(f"request failed ({type(exc).__name__})", started)
         finally:
             if response is not None:
-                response.close()
-            pool.close()
+                _finish_response(response, deadline)
         _log_result(target, address, result)
         return result
     result = _failure(error, started)
