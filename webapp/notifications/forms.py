@@ -10,8 +10,8 @@ from webapp.notify.endpoints import MAX_URL_LENGTH
 from webapp.notify.limits import is_valid_timezone
 
 
-def strip(value: str | None) -> str | None:
-    return value.strip() if isinstance(value, str) else value
+def strip(value: object) -> str | None:
+    return None if value is None else str(value).strip()
 
 
 class WebhookForm(FlaskForm):

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import timedelta
-from zoneinfo import available_timezones
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from webapp.events import EventType
 from webapp.extensions import db
@@ -21,7 +23,7 @@ from webapp.models import (
 from webapp.models.types import utcnow
 from webapp.notifications import bp
 from webapp.notifications.forms import QuietHoursForm, WebhookForm
-from webapp.notify import endpoints, kinds, netguard, outbox, preferences
+from webapp.notify import endpoints, kinds, limits, netguard, outbox, preferences
 from webapp.notify.errors import EndpointError, NotResendableError
 
 logger = logging.getLogger(__name__)
@@ -34,22 +36,45 @@ BLOCKS = {
 }
 RECENT_LIMIT = 50
 POLL_HORIZON = timedelta(seconds=60)
+#: Ids in URLs are checked before they reach the database: PostgreSQL refuses an integer out
+#: of its range or a string with a NUL byte with an error, which would be a 500.
+MAX_ID = 2**31 - 1
+PUBLIC_ID = re.compile(r"msg_[0-9A-Za-z_-]{1,36}")
+FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data", ""}
 _TIMEZONES: list[str] = []
 
 
 def timezones() -> list[str]:
     if not _TIMEZONES:
-        _TIMEZONES.extend(sorted(available_timezones()))
+        _TIMEZONES.extend(sorted(limits.timezone_names()))
     return _TIMEZONES
 
 
 @bp.before_request
 @login_required
-def require_login() -> None:
-    """Every page here is personal."""
+def require_login():
+    """Every page here is personal, and every change is a form post (a JSON body would reach
+    the form fields as numbers or lists, which they are not made for)."""
+    if request.method == "POST" and request.mimetype not in FORM_TYPES:
+        message = "This page accepts form posts only; use the buttons and forms on the page."
+        return render_template(
+            "errors/error.html", code=415, title="Unsupported request", message=message
+        ), 415
+    return None
+
+
+@bp.errorhandler(StaleDataError)
+def changed_meanwhile(error: StaleDataError):
+    """Another request deleted or changed the row this one was updating (two tabs, a double
+    click): say so instead of failing with a 500."""
+    db.session.rollback()
+    logger.info("notification settings changed by a concurrent request: %s", error)
+    return _done("This was changed in another tab or window meanwhile; look again.", "error")
 
 
 def _own_endpoint(endpoint_id: int) -> WebhookEndpoint:
+    if not 0 < endpoint_id <= MAX_ID:
+        abort(404)
     endpoint = db.session.get(WebhookEndpoint, endpoint_id)
     if endpoint is None or endpoint.user_id != current_user.id:
         abort(404)
@@ -57,6 +82,8 @@ def _own_endpoint(endpoint_id: int) -> WebhookEndpoint:
 
 
 def _own_notification(public_id: str) -> Notification:
+    if not PUBLIC_ID.fullmatch(public_id):
+        abort(404)
     row = db.session.scalar(
         sa.select(Notification).where(
             Notification.public_id == public_id, Notification.user_id == current_user.id
@@ -196,9 +223,16 @@ def create_webhook():
         return _page(422, webhook_form=form)
     try:
         endpoint, secret = endpoints.create_endpoint(current_user.id, form.url.data)
+        db.session.commit()
     except (netguard.UnsafeURLError, EndpointError) as exc:
         return _webhook_refused(form, str(exc))
-    db.session.commit()
+    except IntegrityError:
+        # A second request (a double click, another tab) created it between our check and
+        # our insert: the first one showed the secret, this one must not replace it.
+        db.session.rollback()
+        if endpoints.endpoint_for(current_user.id) is None:
+            raise
+        return _webhook_refused(form, endpoints.ALREADY_HAVE_ENDPOINT)
     # The one and only time the secret is shown: rendered into this response, never stored
     # anywhere it could be read back (not in the session cookie, not in a flash).
     return _page(
@@ -258,6 +292,20 @@ def quiet_hours():
     form = QuietHoursForm()
     if not form.validate_on_submit():
         return _page(422, quiet_form=form)
+    try:
+        _save_quiet_hours(form)
+    except IntegrityError:  # another request added them meanwhile: update those instead
+        db.session.rollback()
+        _save_quiet_hours(form)
+    message = (
+        f"Quiet hours on: {form.start.data:%H:%M} to {form.end.data:%H:%M} ({form.timezone.data})."
+        if form.enabled.data
+        else "Quiet hours off."
+    )
+    return _done(message)
+
+
+def _save_quiet_hours(form: QuietHoursForm) -> None:
     quiet = db.session.get(QuietHours, current_user.id)
     if quiet is None:
         quiet = QuietHours(user_id=current_user.id)
@@ -268,12 +316,6 @@ def quiet_hours():
     quiet.timezone = form.timezone.data
     quiet.updated_at = utcnow()
     db.session.commit()
-    message = (
-        f"Quiet hours on: {form.start.data:%H:%M} to {form.end.data:%H:%M} ({form.timezone.data})."
-        if form.enabled.data
-        else "Quiet hours off."
-    )
-    return _done(message)
 
 
 @bp.route("/test/<channel>", methods=["POST"])

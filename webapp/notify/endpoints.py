@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 ROTATION_OVERLAP = timedelta(hours=24)
 MASKED_SECRET = signing.SECRET_PREFIX + "••••"
 MAX_URL_LENGTH = 2048
+ALREADY_HAVE_ENDPOINT = "You already have a webhook endpoint; change its URL instead."
 
 
 def check_url(url: str) -> netguard.Target:
@@ -42,7 +43,7 @@ def endpoint_for(user_id: int) -> WebhookEndpoint | None:
 def create_endpoint(user_id: int, url: str) -> tuple[WebhookEndpoint, str]:
     """Add the user's endpoint after checking the URL; returns it with its new secret."""
     if endpoint_for(user_id) is not None:
-        raise EndpointError("You already have a webhook endpoint; change its URL instead.")
+        raise EndpointError(ALREADY_HAVE_ENDPOINT)
     url = url.strip()
     check_url(url)
     secret = signing.generate_secret()

@@ -41,7 +41,9 @@ def grid_for(user_id: int) -> Grid:
         for channel in NotificationChannel
     }
     rows = db.session.scalars(
-        sa.select(NotificationPreference).where(NotificationPreference.user_id == user_id)
+        sa.select(NotificationPreference)
+        .where(NotificationPreference.user_id == user_id)
+        .execution_options(populate_existing=True)  # set_preference writes around the ORM
     )
     for row in rows:
         try:
@@ -59,20 +61,34 @@ def enabled_channels(user_id: int, event_type: EventType) -> list[NotificationCh
 
 def set_preference(
     user_id: int, event_type: EventType, channel: NotificationChannel, enabled: bool
-) -> NotificationPreference:
-    """Record an explicit choice (in the caller's transaction)."""
-    row = db.session.scalar(
-        sa.select(NotificationPreference).where(
-            NotificationPreference.user_id == user_id,
-            NotificationPreference.event_type == event_type.value,
-            NotificationPreference.channel == channel,
+) -> None:
+    """Record an explicit choice (in the caller's transaction).
+
+    One INSERT ... ON CONFLICT DO UPDATE, so two requests toggling the same switch at once
+    (two tabs, a double click) both succeed and the last one wins, where a read-then-insert
+    would fail one of them on the unique constraint.
+    """
+    now = utcnow()
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - the app runs on PostgreSQL or SQLite
+        raise RuntimeError(f"no upsert for {dialect}")
+    statement = insert(NotificationPreference).values(
+        user_id=user_id,
+        event_type=event_type.value,
+        channel=channel,
+        enabled=enabled,
+        updated_at=now,
+    )
+    db.session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["user_id", "event_type", "channel"],
+            set_={"enabled": enabled, "updated_at": now},
         )
     )
-    if row is None:
-        row = NotificationPreference(user_id=user_id, event_type=event_type.value, channel=channel)
-        db.session.add(row)
-    row.enabled = enabled
-    row.updated_at = utcnow()
     logger.info(
         "user %s turned %s %s notifications %s",
         user_id,
@@ -80,4 +96,3 @@ def set_preference(
         channel.value,
         "on" if enabled else "off",
     )
-    return row
