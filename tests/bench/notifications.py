@@ -32,6 +32,7 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import ssl
 import subprocess
 import sys
@@ -319,6 +320,8 @@ def main(argv: list[str] | None = None) -> int:
         if receiver.lost and log_file.exists() and log_file.stat().st_size:
             tail = log_file.read_text(errors="replace").splitlines()[-15:]
             print(f"\nlast lines of {log_file}:", *tail, sep="\n  ")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 
