@@ -8,19 +8,24 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 5000
 
-.PHONY: run test lint format venv system-deps test-deps bench clean
+.PHONY: run test lint format venv translations system-deps test-deps bench clean
 
-run: venv .env
+run: venv translations .env
 	@scripts/ensure_redis.sh
 	@$(BIN)/flask db upgrade
+	@rm -rf "$${PROMETHEUS_MULTIPROC_DIR:-instance/prometheus}"  # samples of the last run's processes
 	@echo "Tradebots: http://127.0.0.1:$(PORT)  (Ctrl-C stops everything)"
 	@PATH="$(CURDIR)/$(BIN):$$PATH" BASE_URL=$${BASE_URL:-http://127.0.0.1:$(PORT)} \
 		$(BIN)/honcho start -f Procfile.local -p $(PORT)
 
-test: venv test-deps
+test: venv translations test-deps
 	@scripts/run_tests.sh
 
 venv: $(STAMP)
+
+# The compiled catalogs (.mo) the app reads, built from the committed .po files.
+translations: venv
+	@$(BIN)/python scripts/translations.py compile
 
 $(STAMP): requirements.txt
 	@scripts/ensure_python_venv.sh $(PYTHON)

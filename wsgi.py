@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sys
 
-from webapp import create_app
 from webapp.config import ConfigError
 
 try:
+    from webapp import create_app
+
     app = create_app()
 except ConfigError as exc:
     sys.stderr.write(f"Configuration error: {exc}\n")

@@ -11,6 +11,9 @@ echo "== Lint (ruff) =="
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 
+echo "== Translations (every message in Turkish and French) =="
+.venv/bin/python scripts/translations.py check
+
 echo "== Test run 1/2: SQLite =="
 env -u TEST_DATABASE_URL .venv/bin/pytest -p no:cacheprovider -n "$WORKERS" "$@"
 

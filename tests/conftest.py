@@ -20,17 +20,35 @@ from itsdangerous import URLSafeTimedSerializer
 from redis import Redis
 
 from tests.support.database import private_database
+from tests.support.processes import process_env
+from tests.support.served import ServedApp, WebClient
 from tests.support.services import RedisServer, SMTPSink
 from webapp import create_app
 from webapp.config import Config
+from webapp.exchange.sim import SimServer, Simulator
 from webapp.extensions import db
 
 PASSWORD = "correct-horse-42"
+SERVED_METRICS_TOKEN = "served-metrics-token-5a1f0c"
 
 
 def pytest_report_header(config) -> str:
     url = os.environ.get("TEST_DATABASE_URL") or "sqlite (temporary file)"
     return f"database under test: {re.sub(r'//[^@/]*@', '//', url)}"
+
+
+def pytest_configure(config) -> None:
+    """Pages render from the compiled catalogs: build them once, before any worker starts."""
+    if not hasattr(config, "workerinput"):
+        from scripts.translations import compile_catalogs
+
+        compile_catalogs()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests first, so that on two workers the longest ones overlap with the rest
+    instead of running alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(scope="session")
@@ -60,17 +78,17 @@ def encryption_key() -> str:
     return Fernet.generate_key().decode()
 
 
-@pytest.fixture
-def config_class(database_url, redis_server, smtp_server, encryption_key) -> type[Config]:
+def make_config(database_url: str, redis_url: str, smtp_port: int, encryption_key: str):
     class TestConfig(Config):
         TESTING = True
         SECRET_KEY = "test-secret-key-" + "x" * 32
+        PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # scrypt costs 0.1 s a sign-up
         ENCRYPTION_KEY = encryption_key
         SQLALCHEMY_DATABASE_URI = database_url
         SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
-        REDIS_URL = redis_server.url
+        REDIS_URL = redis_url
         MAIL_SERVER = "127.0.0.1"
-        MAIL_PORT = smtp_server.port
+        MAIL_PORT = smtp_port
         MAIL_USE_TLS = False
         MAIL_USE_SSL = False
         MAIL_USERNAME = None
@@ -82,8 +100,15 @@ def config_class(database_url, redis_server, smtp_server, encryption_key) -> typ
         EXCHANGE_SIM_URL = None
         SERVER_NAME = None
         PROXY_FIX_HOPS = 0
+        TELEGRAM_BOT_TOKEN = None
+        TELEGRAM_API_BASE = "http://127.0.0.1:9"  # nothing listens: tests set their fake's
 
     return TestConfig
+
+
+@pytest.fixture
+def config_class(database_url, redis_server, smtp_server, encryption_key) -> type[Config]:
+    return make_config(database_url, redis_server.url, smtp_server.port, encryption_key)
 
 
 _schema_ready: set[str] = set()
@@ -120,6 +145,8 @@ def secrets_never_leak(request, caplog):
         yield
         return
     from tests.keys.conftest import SECRETS as API_SECRETS
+    from tests.support.fake_telegram import TOKENS as TELEGRAM_TOKENS
+    from tests.support.fake_twilio import AUTH_TOKEN as TWILIO_TOKEN
 
     app = request.getfixturevalue("app")
     smtp = request.getfixturevalue("smtp_server")
@@ -128,7 +155,8 @@ def secrets_never_leak(request, caplog):
     seen: list[tuple[str, str]] = []
 
     def on_response(sender, response, **extra) -> None:
-        body = "" if response.is_streamed else response.get_data(as_text=True)
+        # Binary bodies (a zip download) are checked as far as they read as text.
+        body = "" if response.is_streamed else response.get_data().decode("utf-8", "replace")
         headers = "\n".join(f"{k}: {v}" for k, v in response.headers.items())
         seen.append(
             (f"the response to {flask.request.method} {flask.request.path}", headers + body)
@@ -139,7 +167,7 @@ def secrets_never_leak(request, caplog):
         yield
     finally:
         flask.request_finished.disconnect(on_response, app)
-    secrets = [app.config["SECRET_KEY"], PASSWORD, *API_SECRETS]
+    secrets = [app.config["SECRET_KEY"], PASSWORD, *API_SECRETS, *TELEGRAM_TOKENS, TWILIO_TOKEN]
     secrets += [part for part in app.config["ENCRYPTION_KEY"].split(",") if part]
     formatter = logging.Formatter("%(name)s %(message)s")
     records = caplog.get_records("setup") + caplog.get_records("call")
@@ -227,3 +255,70 @@ def auth(app, client) -> AuthActions:
 def other_client(app) -> CSRFClient:
     """A second browser: for checking one user cannot reach another's data."""
     return app.test_client()
+
+
+# -- the app as the Procfile serves it -------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def served_exchange() -> Iterator[SimServer]:
+    """A simulated exchange for the served app, holding its demo account."""
+    from tests.keys.conftest import DEMO_KEY, DEMO_SECRET
+
+    with SimServer(Simulator(seed=5, frozen=True)) as server:
+        server.sim.add_account(DEMO_KEY, DEMO_SECRET, {"USDT": 10000})
+        yield server
+
+
+@pytest.fixture(scope="session")
+def served_app(
+    tmp_path_factory, database_url, redis_server, smtp_server, encryption_key, served_exchange
+) -> Iterator[ServedApp]:
+    """gunicorn running the Procfile's `web` command against the test services, once per
+    session (its state lives in the database and Redis, which every test resets)."""
+    from tests.keys.conftest import DEMO_KEY, DEMO_SECRET
+
+    config = make_config(database_url, redis_server.url, smtp_server.port, encryption_key)
+    settings = {name: getattr(config, name) for name in dir(config) if name.isupper()}
+    env = process_env(
+        settings,
+        EXCHANGE_SIM_URL=served_exchange.url,
+        DEMO_API_KEY=DEMO_KEY,
+        DEMO_API_SECRET=DEMO_SECRET,
+        LOG_LEVEL="INFO",
+        # The API tests and the schemathesis run make many requests with one token; the rate
+        # limit itself is tested on a server of its own with the default limit.
+        API_RATE_LIMIT="100000/min",
+        METRICS_TOKEN=SERVED_METRICS_TOKEN,
+    )
+    server = ServedApp(env, tmp_path_factory.mktemp("gunicorn") / "web.log").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def served(app, served_app, served_exchange) -> Iterator[ServedApp]:
+    """The served app for one test (after `app` made the schema); fails the test if the
+    server logged a traceback or a secret meanwhile."""
+    from tests.keys.conftest import SECRETS as API_SECRETS
+    from tests.support.fake_telegram import TOKENS as TELEGRAM_TOKENS
+
+    served_exchange.sim.reset_stats()
+    mark = served_app.mark()
+    yield served_app
+    log = served_app.log_since(mark)
+    first = log.find("Traceback")
+    assert first < 0, f"the web process logged an error:\n{log[first : first + 6000]}"
+    secrets = [app.config["SECRET_KEY"], app.config["ENCRYPTION_KEY"], PASSWORD, *API_SECRETS]
+    secrets += list(TELEGRAM_TOKENS)
+    for secret in secrets:
+        assert secret not in log, "a secret leaked into the web process's log"
+
+
+@pytest.fixture
+def web(served, auth) -> WebClient:
+    """A browser without JavaScript, signed in as alice on the served app."""
+    auth.create_user()
+    client = served.client()
+    client.login("alice@example.com", PASSWORD)
+    return client

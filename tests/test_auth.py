@@ -238,3 +238,12 @@ def test_reset_emails_are_throttled_per_account(app, client, auth, smtp_server):
         assert response.status_code == 302  # the same answer every time
     smtp_server.wait_for(2)
     assert len(smtp_server.messages) == 2
+
+
+def test_passwords_are_stored_as_scrypt_hashes_outside_the_tests():
+    from webapp.config import Config
+
+    user = User(email="x@example.com")
+    user.set_password(PASSWORD)  # no app context: the production default
+    assert user.password_hash.startswith("scrypt:") and user.check_password(PASSWORD)
+    assert Config.PASSWORD_HASH_METHOD == "scrypt"

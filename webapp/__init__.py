@@ -9,8 +9,10 @@ from flask import Flask
 from sqlalchemy.engine import make_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+# metrics before anything imports prometheus_client: it sets the multiprocess directory.
+from webapp import logs, metrics  # noqa: F401
 from webapp.config import Config, validate
-from webapp.extensions import csrf, db, login, mail, migrate, redis_ext
+from webapp.extensions import babel, csrf, db, login, mail, migrate, redis_ext
 from webapp.http import init_http
 
 __all__ = ["create_app"]
@@ -32,17 +34,25 @@ def create_app(config_class: type[Config] = Config) -> Flask:
     csrf.init_app(app)
     mail.init_app(app)
     redis_ext.init_app(app)
+    from webapp.i18n import select_locale
+
+    babel.init_app(app, locale_selector=select_locale)
 
     init_http(app)
+    init_observability(app)
 
     from webapp import models  # noqa: F401  (register models with SQLAlchemy)
     from webapp.admin import bp as admin_bp
     from webapp.auth import bp as auth_bp
+    from webapp.backtest import bp as backtest_bp
     from webapp.bots import bp as bots_bp
     from webapp.errors import bp as errors_bp
+    from webapp.i18n import bp as i18n_bp
     from webapp.keys import bp as keys_bp
     from webapp.main import bp as main_bp
     from webapp.notifications import bp as notifications_bp
+    from webapp.security import bp as security_bp
+    from webapp.tokens import bp as tokens_bp
     from webapp.trades import bp as trades_bp
 
     app.register_blueprint(errors_bp)
@@ -53,6 +63,14 @@ def create_app(config_class: type[Config] = Config) -> Flask:
     app.register_blueprint(keys_bp, url_prefix="/keys")
     app.register_blueprint(bots_bp, url_prefix="/bots")
     app.register_blueprint(trades_bp, url_prefix="/trades")
+    app.register_blueprint(tokens_bp, url_prefix="/tokens")
+    app.register_blueprint(backtest_bp, url_prefix="/backtests")
+    app.register_blueprint(security_bp, url_prefix="/security")
+    app.register_blueprint(i18n_bp)
+
+    from webapp.api import init_api
+
+    init_api(app)
 
     from webapp.cli import register_cli
 
@@ -81,10 +99,14 @@ def configure_logging(app: Flask) -> None:
     for name in ("webapp", "workers"):
         logger = logging.getLogger(name)
         logger.setLevel(level)
-        if not any(getattr(h, "_tradebots", False) for h in logger.handlers):
-            handler = logging.StreamHandler()
-            handler._tradebots = True
-            handler.setFormatter(
-                logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-            )
-            logger.addHandler(handler)
+        logs.attach_handler(logger, app)
+
+
+def init_observability(app: Flask) -> None:
+    """Request ids for the logs, request metrics, and /metrics."""
+    from webapp.metrics.routes import bp as metrics_bp
+    from webapp.metrics.routes import init_request_metrics
+
+    logs.init_request_ids(app)
+    init_request_metrics(app)
+    app.register_blueprint(metrics_bp)

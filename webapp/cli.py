@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
 import click
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from webapp import accounts, scheduling
+from webapp import accounts, logs, scheduling
 from webapp.extensions import db, redis_ext
 from webapp.models import User
+
+logger = logging.getLogger(__name__)
 
 users_cli = AppGroup("users", help="Create users and manage their passwords.")
 
@@ -73,11 +77,42 @@ schedule_cli = AppGroup("schedule", help="Periodic jobs held by rq-scheduler.")
 
 @schedule_cli.command("sync")
 def schedule_sync() -> None:
-    """Make rq-scheduler's periodic jobs match the code (run before `rqscheduler`)."""
+    """Make rq-scheduler's periodic jobs match the code (`schedule run` does it too)."""
     changes = scheduling.sync_schedule(redis_ext.conn)
     for line in changes:
         click.echo(line)
     click.echo(f"Schedule in sync ({len(scheduling.PERIODIC_JOBS)} periodic jobs).")
+
+
+@schedule_cli.command("run")
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Seconds between looks at the schedule (the bots tick is due every few seconds).",
+)
+@click.option("--burst", is_flag=True, help="Move the due jobs onto their queues once, then exit.")
+def schedule_run(interval: float, burst: bool) -> None:
+    """The scheduler process: sync the periodic jobs, then move due jobs onto their queues.
+
+    Runs rq-scheduler against the app's REDIS_URL with the app's logging, so LOG_FORMAT=json
+    covers its lines too. SIGTERM or Ctrl-C stops it after the pass under way.
+    """
+    logs.configure_scheduler_logging(current_app)
+    try:
+        changes = scheduling.sync_schedule(redis_ext.conn)
+    except scheduling.REDIS_DOWN as exc:
+        logger.error("Scheduler cannot reach Redis: %s", exc)
+        raise SystemExit(1) from None
+    for line in changes:
+        logger.info("%s", line)
+    logger.info("Schedule in sync (%d periodic jobs).", len(scheduling.PERIODIC_JOBS))
+    try:
+        scheduling.run_scheduler(redis_ext.conn, interval=interval, burst=burst)
+    except scheduling.REDIS_DOWN as exc:  # at start-up; later outages are retried
+        logger.error("Scheduler cannot reach Redis: %s", exc)
+        raise SystemExit(1) from None
 
 
 @schedule_cli.command("list")
@@ -95,6 +130,10 @@ def register_cli(app: Flask) -> None:
 
     app.cli.add_command(notifications_cli)
 
+    from webapp.telegram.cli import telegram_cli
+
+    app.cli.add_command(telegram_cli)
+
     from webapp.engine.cli import bots_cli
 
     app.cli.add_command(bots_cli)
@@ -106,3 +145,12 @@ def register_cli(app: Flask) -> None:
     from webapp.keys.cli import keys_cli
 
     app.cli.add_command(keys_cli)
+
+    from webapp.tokens.cli import tokens_cli
+
+    app.cli.add_command(tokens_cli)
+
+    from webapp.backtest.cli import backtest_cli, candles_cli
+
+    app.cli.add_command(candles_cli)
+    app.cli.add_command(backtest_cli)

@@ -2,6 +2,10 @@
 
 Every setting has a safe default except the two secrets, which must be generated per
 installation: a missing or malformed one stops start-up with one line saying how to make it.
+
+This is the one place settings are read and checked. Reading never raises (the class body
+runs at import); a malformed value is remembered and `validate`, called by `create_app` in
+every process (web, workers, scheduler, CLI), stops start-up with one line naming it.
 """
 
 from __future__ import annotations
@@ -20,21 +24,40 @@ class ConfigError(RuntimeError):
     """A required setting is missing or malformed; the message says what to set and how."""
 
 
+#: Malformed values met while reading the environment: setting name -> the line to show.
+PROBLEMS: dict[str, str] = {}
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+
+
 def env_bool(name: str, default: bool = False) -> bool:
     value = os.environ.get(name)
     if value is None or value.strip() == "":
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    word = value.strip().lower()
+    if word not in TRUE_WORDS | FALSE_WORDS:
+        PROBLEMS[name] = f"{name} must be true or false, got {value[:40]!r}."
+        return default
+    return word in TRUE_WORDS
 
 
-def env_int(name: str, default: int) -> int:
+def _int_problem(name: str, value: str, minimum: int) -> str | None:
+    try:
+        number = int(value)
+    except ValueError:
+        return f"{name} must be a whole number, got {value[:40]!r}."
+    return f"{name} must be at least {minimum}, got {number}." if number < minimum else None
+
+
+def env_int(name: str, default: int, minimum: int = 0) -> int:
     value = os.environ.get(name)
     if value is None or value.strip() == "":
         return default
-    try:
-        return int(value)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {value!r}.") from None
+    problem = _int_problem(name, value, minimum)
+    if problem:
+        PROBLEMS[name] = problem
+        return default
+    return int(value)
 
 
 def env_list(name: str, default: str = "") -> list[str]:
@@ -59,6 +82,9 @@ class Config:
 
     SECRET_KEY = os.environ.get("SECRET_KEY", "")
     ENCRYPTION_KEY = os.environ.get("ENCRYPTION_KEY", "")
+    #: werkzeug's hash for new passwords. Deliberately slow (scrypt); the in-process tests,
+    #: which sign users up by the hundred, use a cheap one (the served tests keep scrypt).
+    PASSWORD_HASH_METHOD = "scrypt"
 
     SQLALCHEMY_DATABASE_URI = normalize_database_url(
         os.environ.get("DATABASE_URL") or default_database_url()
@@ -124,6 +150,20 @@ class Config:
     WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS")
     WEBHOOK_CA_BUNDLE = os.environ.get("WEBHOOK_CA_BUNDLE") or None
     WEBHOOK_TIMEOUT = env_int("WEBHOOK_TIMEOUT", 10)
+    # Telegram: the installation's bot (or `flask telegram set-token`) and the Bot API address.
+    TELEGRAM_BOT_TOKEN = os.environ.get("TELEGRAM_BOT_TOKEN") or None
+    TELEGRAM_API_BASE = os.environ.get("TELEGRAM_API_BASE", "https://api.telegram.org")
+    TELEGRAM_TIMEOUT = env_int("TELEGRAM_TIMEOUT", 10)
+    TELEGRAM_POLL_TIMEOUT = env_int("TELEGRAM_POLL_TIMEOUT", 25)  # getUpdates long poll (s)
+    TELEGRAM_MAX_PER_SECOND = env_int("TELEGRAM_MAX_PER_SECOND", 30)  # per bot, all workers
+    # SMS: "console" (printed by the worker) or "twilio"; a per-user daily cap on the bill.
+    SMS_PROVIDER = os.environ.get("SMS_PROVIDER", "console")
+    TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID") or None
+    TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN") or None
+    TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER") or None
+    TWILIO_API_BASE = os.environ.get("TWILIO_API_BASE", "https://api.twilio.com")
+    TWILIO_TIMEOUT = env_int("TWILIO_TIMEOUT", 10)
+    NOTIFY_SMS_PER_DAY = env_int("NOTIFY_SMS_PER_DAY", 10)
 
     # Bots. The tick finds due bots every BOT_TICK_SECONDS and queues their cycles in jobs of
     # up to BOT_BATCH_SIZE bots; a bot stops with status "error" after
@@ -144,13 +184,75 @@ class Config:
     # Tests only: seconds a cycle sleeps after sending an order, before recording its trade.
     BOT_TEST_PAUSE_AFTER_ORDER = float(os.environ.get("BOT_TEST_PAUSE_AFTER_ORDER") or 0)
 
+    # JSON API: requests per token per window ("60/min", "5/s", "1000/hour"), and how long
+    # the answer to a POST with an Idempotency-Key is kept for its retries (seconds).
+    API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT") or "60/min"
+    API_IDEMPOTENCY_TTL = env_int("API_IDEMPOTENCY_TTL", 24 * 60 * 60)
+
     # Behind a reverse proxy, trust this many X-Forwarded-* hops (for the client IP).
     PROXY_FIX_HOPS = env_int("PROXY_FIX_HOPS", 0)
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 
+    # Account security. REQUIRE_2FA sends every user without two-factor sign-in to set it up;
+    # sensitive actions ask for the password again once the last check is this old (seconds).
+    REQUIRE_2FA = env_bool("REQUIRE_2FA")
+    REAUTH_MAX_AGE_SECONDS = env_int("REAUTH_MAX_AGE_SECONDS", 10 * 60)
+    AUDIT_KEEP_DAYS = env_int("AUDIT_KEEP_DAYS", 365)  # the scheduler deletes older events
+    # The kill switch: no bot starts or places an order while true (admins can also halt).
+    TRADING_HALTED = env_bool("TRADING_HALTED")
+    # /metrics answers only `Authorization: Bearer $METRICS_TOKEN` (unset: 404).
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")  # "text" or "json" (one object a line)
+
+
+#: Settings read straight from the environment by the modules that use them, checked here too.
+ENV_ONLY_INTS = ("NOTIFY_BATCH_SIZE", "NOTIFY_SEND_THREADS", "NOTIFY_WAKE_SLOTS")
+#: Settings that must be at least 1 (a zero would stall or divide by zero).
+POSITIVE = (
+    "MAIL_PORT", "BOT_TICK_SECONDS", "BOT_BATCH_SIZE", "BOT_MAX_CONSECUTIVE_ERRORS",
+    "BOT_MIN_INTERVAL_SECONDS", "BOT_OHLCV_LIMIT", "BOT_LOCK_TTL_SECONDS", "BOT_JOB_TIMEOUT",
+    "NOTIFY_MAX_ATTEMPTS", "WEBHOOK_TIMEOUT", "EXCHANGE_TIMEOUT_MS", "AUDIT_KEEP_DAYS",
+    "KEY_REVALIDATE_INTERVAL", "LOGIN_THROTTLE_WINDOW_SECONDS",
+)  # fmt: skip
+LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _check_settings(config: dict) -> None:
+    for message in PROBLEMS.values():
+        raise ConfigError(message)
+    for name in ENV_ONLY_INTS:
+        value = os.environ.get(name)
+        problem = _int_problem(name, value, 1) if value and value.strip() else None
+        if problem:
+            raise ConfigError(problem)
+    for name in POSITIVE:
+        value = config.get(name)
+        if isinstance(value, int) and not isinstance(value, bool) and value < 1:
+            raise ConfigError(f"{name} must be at least 1, got {value}.")
+    if not 1 <= int(config.get("MAIL_PORT") or 0) <= 65535:
+        raise ConfigError(f"MAIL_PORT must be a port number (1-65535), got {config['MAIL_PORT']}.")
+    if str(config.get("LOG_FORMAT") or "text").lower() not in LOG_FORMATS:
+        raise ConfigError(f"LOG_FORMAT must be text or json, got {config['LOG_FORMAT']!r}.")
+    if str(config.get("LOG_LEVEL") or "INFO").upper() not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}.")
+    for name in ("BASE_URL",):
+        if not str(config.get(name) or "").startswith(("http://", "https://")):
+            raise ConfigError(f"{name} must start with http:// or https://.")
+    for name in ("REDIS_URL",):
+        if not str(config.get(name) or "").startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError(f"{name} must be a redis://, rediss:// or unix:// URL.")
+    from webapp.notify.settings import load as load_notify_settings
+
+    try:
+        load_notify_settings(config)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"A NOTIFY_* or WEBHOOK_* setting is malformed: {exc}") from None
+
 
 def validate(config: dict) -> None:
-    """Refuse to start with a secret that is missing or could not work."""
+    """Refuse to start with a setting that is malformed, or a secret missing or unusable."""
+    _check_settings(config)
     secret = config.get("SECRET_KEY") or ""
     if len(secret) < 32:
         raise ConfigError(
@@ -158,6 +260,9 @@ def validate(config: dict) -> None:
             "or .env, e.g. SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))')"
         )
     parse_encryption_keys(config.get("ENCRYPTION_KEY") or "")
+    from webapp.api.ratelimit import parse_limit
+
+    parse_limit(config.get("API_RATE_LIMIT") or "60/min")
 
 
 def parse_encryption_keys(raw: str) -> list[Fernet]:

@@ -53,9 +53,13 @@ def encrypt(plaintext: str) -> str:
 def decrypt(token: str) -> str:
     """Decrypt with whichever configured key made the token."""
     try:
-        return _multifernet().decrypt(token.encode("ascii")).decode()
+        plaintext = _multifernet().decrypt(token.encode("ascii")).decode()
     except (InvalidToken, UnicodeError, ValueError, TypeError, AttributeError):
         raise DecryptionError() from None
+    from webapp.logs import remember_secret
+
+    remember_secret(plaintext)  # whatever we decrypt is a secret: keep it out of the logs
+    return plaintext
 
 
 def rotate(token: str) -> str:

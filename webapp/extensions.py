@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import Babel
 from flask_login import LoginManager
 from flask_mail import Mail
 from flask_migrate import Migrate
@@ -49,6 +50,7 @@ login.login_message = "Please log in to see this page."
 login.login_message_category = "info"
 csrf = CSRFProtect()
 mail = Mail()
+babel = Babel()
 
 #: Every RQ queue the app uses. Workers listen on all of them, bots first.
 QUEUES = ("bots", "default", "notifications")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, abort, request
+from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
 
-#: The largest id any supported database can hold (BIGINT).
-MAX_ID = 2**63 - 1
+#: The largest id an id column holds (INTEGER on PostgreSQL): PostgreSQL refuses a larger
+#: value compared with one with an error, which would be a 500.
+MAX_ID = 2**31 - 1
 
 
 class BoundedIntConverter(IntegerConverter):
@@ -14,6 +16,21 @@ class BoundedIntConverter(IntegerConverter):
 
     def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False) -> None:
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+class IdConverter(IntegerConverter):
+    """`<id:...>` for the API: any run of digits matches, and one no database id can be
+    becomes 0, which is no row's id, so the view answers 404 whatever the method (a failed
+    `int` conversion would make werkzeug answer 405 when another rule has the same path)."""
+
+    def __init__(self, map) -> None:
+        super().__init__(map, fixed_digits=0, min=None, max=None, signed=False)
+
+    def to_python(self, value: str) -> int:
+        if len(value) > 10:
+            return 0
+        number = int(value)
+        return number if number <= MAX_ID else 0
 
 
 SECURITY_HEADERS = {
@@ -32,6 +49,28 @@ def set_security_headers(response: Response) -> Response:
     return response
 
 
+class NulCharacter(BadRequest):
+    """The request holds U+0000, which no text column can store (PostgreSQL refuses it
+    outright) and no person types: refused once here rather than in every form."""
+
+    description = (
+        "The request held a NUL character, which no text can contain. Remove it and try again."
+    )
+
+
+def refuse_nul_characters() -> None:
+    if "\x00" in request.path:
+        abort(404)  # no page or id has one: exactly like any other unknown address
+    # The JSON API reads its own bodies (and answers 415 for a form): leave them unparsed.
+    api = request.path == "/api" or request.path.startswith("/api/")
+    for values in (request.args,) if api else (request.args, request.form):
+        for _, value in values.items(multi=True):
+            if "\x00" in value:
+                raise NulCharacter()
+
+
 def init_http(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedIntConverter
+    app.before_request(refuse_nul_characters)
+    app.url_map.converters["id"] = IdConverter
     app.after_request(set_security_headers)

@@ -5,17 +5,23 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from werkzeug.exceptions import HTTPException
 
 # (endpoint, label, admin only). A link shows only once its area is registered.
 NAV = (
-    ("main.index", "Dashboard", False),
-    ("keys.index", "Keys", False),
-    ("bots.index", "Bots", False),
-    ("trades.index", "Trades", False),
-    ("notifications.index", "Notifications", False),
-    ("admin.index", "Admin", True),
+    ("main.index", _l("Dashboard"), False),
+    ("keys.index", _l("Keys"), False),
+    ("bots.index", _l("Bots"), False),
+    ("trades.index", _l("Trades"), False),
+    ("backtest.index", _l("Backtests"), False),
+    ("notifications.index", _l("Notifications"), False),
+    ("tokens.index", _l("API tokens"), False),
+    ("security.index", _l("Security"), False),
+    ("admin.index", _l("Admin"), True),
 )
 
 
@@ -39,10 +45,41 @@ def format_datetime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> s
 def format_number(value: Decimal | float | int | None, places: int = 2) -> str:
     if value is None:
         return "—"
-    return f"{Decimal(str(value)):,.{places}f}"
+    from webapp.i18n.numbers import decimal_text
+
+    return decimal_text(Decimal(str(value)), places)
+
+
+def current_locale() -> str:
+    """The request's language as a BCP 47 tag, for `<html lang>`."""
+    return str(get_locale() or "en").replace("_", "-")
+
+
+def locale_form():
+    """The footer's language switch, showing the current language and returning here."""
+    from webapp.i18n.forms import LocaleForm
+
+    return LocaleForm(formdata=None, locale=current_locale(), next=_return_path())
+
+
+def _return_path() -> str:
+    """This page, when a GET can show it again: a page rendered by a POST (a form with
+    errors) returns to its address only if that address also answers a GET."""
+    here = request.full_path.rstrip("?")
+    if not here.isprintable():  # e.g. the error page for a NUL in the address
+        return "/"
+    if request.method == "GET":
+        return here
+    try:
+        current_app.url_map.bind("").match(request.path, method="GET")
+    except HTTPException:  # also when no route matched at all (an error page)
+        return "/"
+    return request.path
 
 
 def register_template_helpers(app: Flask) -> None:
+    app.jinja_env.globals["current_locale"] = current_locale
+    app.jinja_env.globals["locale_form"] = locale_form
     app.jinja_env.globals["nav_items"] = nav_items
     app.jinja_env.filters["dt"] = format_datetime
     app.jinja_env.filters["num"] = format_number

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import sys
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
@@ -30,8 +31,13 @@ def get_app() -> Flask:
     global _app
     if _app is None:
         from webapp import create_app
+        from webapp.config import ConfigError
 
-        _app = create_app()
+        try:
+            _app = create_app()
+        except ConfigError as exc:  # one line, as the web process prints it
+            sys.stderr.write(f"Configuration error: {exc}\n")
+            raise SystemExit(2) from None
     return _app
 
 
@@ -60,12 +66,19 @@ def _forget_inherited_connections() -> None:
 os.register_at_fork(after_in_child=_forget_inherited_connections)
 
 
+def _configure_rq_logging() -> None:
+    """rq's own lines in the app's log format (JSON with LOG_FORMAT=json)."""
+    from webapp import logs
+
+    logs.configure_rq_logging(get_app())
+
+
 class AppWorker(Worker):
     """An RQ worker that builds the app before forking its work horses."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        get_app()
+        _configure_rq_logging()
 
 
 class NotifyWorker(SimpleWorker):
@@ -85,6 +98,7 @@ class NotifyWorker(SimpleWorker):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        _configure_rq_logging()
         others = [name for name in self.queue_names() if name != "notifications"]
         if others:
             logger.warning(
@@ -92,4 +106,3 @@ class NotifyWorker(SimpleWorker):
                 "without forking",
                 ", ".join(others),
             )
-        get_app()

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import logging
+import time
 
+from flask import current_app
+
+from webapp import metrics
 from workers import app_job
 
 logger = logging.getLogger(__name__)
@@ -24,13 +28,42 @@ def run_cycles(bot_ids: list[int], slot: int) -> dict[str, int]:
     Returns how many cycles ended in each outcome (kept briefly as the job's result).
     """
     from webapp.engine.cycle import run_cycle
+    from webapp.logs import current_bot_id
 
     counts: dict[str, int] = {}
     for bot_id in bot_ids:
+        token = current_bot_id.set(bot_id)
+        started = time.perf_counter()
+        _count_late(slot)
         try:
-            outcome = run_cycle(bot_id, slot).outcome.value
-        except Exception:  # the cycle records its own failures; this is the last resort
+            result = run_cycle(bot_id, slot)
+            outcome = result.outcome.value
+        except Exception as exc:  # the cycle records its own failures; this is the last resort
             logger.exception("bot %s: cycle crashed", bot_id)
-            outcome = "crashed"
+            metrics.cycle_error(exc)
+            result, outcome = None, "crashed"
+        finally:
+            current_bot_id.reset(token)
+        _observe(result, outcome, time.perf_counter() - started)
         counts[outcome] = counts.get(outcome, 0) + 1
     return counts
+
+
+def _count_late(slot: int) -> None:
+    """A cycle starting after its tick's successor was due means the workers fall behind."""
+    tick = max(1, int(current_app.config["BOT_TICK_SECONDS"]))
+    if time.time() >= (slot + 2) * tick:
+        metrics.BOT_CYCLES_LATE.inc()
+
+
+def _observe(result, outcome: str, seconds: float) -> None:
+    from webapp.engine.cycle import Outcome
+
+    metrics.BOT_CYCLES.labels(outcome=outcome).inc()
+    if outcome in {Outcome.LOCKED, Outcome.ALREADY_RAN, Outcome.NOT_RUNNING, Outcome.NOT_FOUND}:
+        return  # nothing ran: no duration worth charting
+    metrics.BOT_CYCLE_DURATION.observe(seconds)
+    if result is not None and result.outcome is Outcome.TRADED:
+        metrics.ORDERS.labels(result="filled").inc(max(1, len(result.trade_ids)))
+    elif result is not None and result.outcome is Outcome.REFUSED:
+        metrics.ORDERS.labels(result="refused").inc()

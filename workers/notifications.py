@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from webapp.notify import delivery, outbox
+from webapp.notify import delivery, jobs, outbox
 from workers import app_job
 
 logger = logging.getLogger(__name__)
@@ -18,10 +18,10 @@ BUDGET = 10.0
 def deliver(public_id: str | None = None, wake: int | None = None) -> str:
     """Deliver the due notifications, `public_id` (the row the job was queued for) among them,
     in batches until none is left; safe to run more than once. `wake` is the wake slot the job
-    holds (see `outbox.schedule`), freed first. Returns what happened to `public_id`
+    holds (see `jobs.schedule`), freed first. Returns what happened to `public_id`
     ("skipped" if another job had already done it)."""
     if wake is not None:
-        outbox.free_wake_slot(wake)
+        jobs.free_wake_slot(wake)
     outcomes = delivery.deliver_due(first=public_id, budget=BUDGET)
     if outcomes:
         logger.debug("delivery job handled %d notification(s)", len(outcomes))
@@ -34,7 +34,7 @@ def deliver(public_id: str | None = None, wake: int | None = None) -> str:
 @app_job
 def sweep() -> int:
     """Enqueue due notifications that have no job (Redis was down, a worker died)."""
-    return outbox.sweep()
+    return jobs.sweep()
 
 
 @app_job

@@ -1,7 +1,7 @@
 """Benchmark: many bots over many markets, the real scheduler and real workers, on loopback.
 
 N running bots (threshold strategy, live mode on the simulated exchange, 60 s interval, due
-times spread over the first interval) on M symbols; `flask schedule sync` + `rqscheduler`
+times spread over the first interval) on M symbols; `flask schedule sync` + `flask schedule run`
 run the tick every BOT_TICK_SECONDS and W `rq worker` processes run the cycles for a bounded
 time. Then the same workers drain a batch of no-op jobs, for comparison. Prints bots,
 symbols, workers, cycles/s, market-data requests per tick, orders placed, duplicate orders,
@@ -209,9 +209,7 @@ def run(args, workdir: Path, redis_server, sim: Simulator, sim_server, url: str)
                 [str(BIN / "flask"), "schedule", "sync"], cwd=ROOT, env=env, capture_output=True
             )
             assert sync.returncode == 0, sync.stderr
-            scheduler = spawn(
-                "scheduler", "rqscheduler", "--url", redis_server.url, "--interval", "1"
-            )
+            scheduler = spawn("scheduler", "flask", "schedule", "run", "--interval", "1")
             print(f"running for {args.seconds}s ...", flush=True)
             time.sleep(args.seconds)
             end = utcnow()

@@ -1,4 +1,4 @@
-"""Benchmark: webhook notifications end to end, on loopback only.
+"""Benchmark: notifications end to end (webhook, Telegram or SMS), on loopback only.
 
 Real `rq worker` processes deliver `trade_executed` webhooks of many users to a local HTTPS
 receiver that verifies every signature and answers a share of first attempts with 500 (so
@@ -19,6 +19,14 @@ only ever listens on and connects to 127.0.0.1.
 
     .venv/bin/python -m tests.bench.notifications --events 2000 --users 50 --workers 2
 
+`--channel telegram` sends through a fake Bot API and `--channel sms` through a fake Twilio
+(plain HTTP on loopback, reached through TELEGRAM_API_BASE / TWILIO_API_BASE), one chat or
+number per user, failing a share of first attempts with 429 (Telegram, retry_after 1) or 503
+(Twilio). For Telegram it also reports the shortest gap between two messages to one chat.
+
+    .venv/bin/python -m tests.bench.notifications --channel telegram --users 400 --events 2000 \
+        --telegram-per-second 1000
+
 The receiver keeps connections alive like most real ones (--no-keep-alive closes each, for
 a TLS handshake per delivery); --worker-class workers.AppWorker compares the forking worker.
 
@@ -32,6 +40,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import shutil
 import ssl
 import subprocess
@@ -43,6 +52,7 @@ import zlib
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import trustme
 from cryptography.fernet import Fernet
@@ -59,7 +69,7 @@ from webapp.config import Config  # noqa: E402
 from webapp.events import EventType, emit  # noqa: E402
 from webapp.extensions import db  # noqa: E402
 from webapp.models import Notification, NotificationChannel, NotificationStatus  # noqa: E402
-from webapp.notify import endpoints, outbox, preferences, signing  # noqa: E402
+from webapp.notify import endpoints, jobs, preferences, signing  # noqa: E402
 
 WORKER_ENV = {
     "NOTIFY_RETRY_DELAYS": "0.5,1,2",
@@ -169,6 +179,142 @@ class Receiver:
         return 200, "ok"
 
 
+#: Which outbox row an event became, and when it was raised, by its bot name (the Telegram
+#: and SMS texts carry the name, not the row's id).
+ROW_OF: dict[str, str] = {}
+RAISED_AT: dict[str, float] = {}
+TWILIO_SID = "ACbench0000000000000000000000000000"
+_NAME = re.compile(r"bench-(\d+)")
+
+
+class ChatReceiver:
+    """A fake Bot API and Twilio in one threaded HTTP server: records each message once per
+    event, fails a share of first attempts (429 with retry_after 1, or 503), and counts the
+    messages each chat got in each second (Telegram allows one)."""
+
+    def __init__(self, fail_rate: float) -> None:
+        self.fail_rate = fail_rate
+        self.lock = threading.Lock()
+        self.ok: Counter[str] = Counter()
+        self.first_2xx: dict[str, float] = {}
+        self.latency: dict[str, float] = {}
+        self.failed_on_purpose = 0
+        self.failed_once: set[str] = set()
+        self.bad_signatures = 0
+        self.connections = 0
+        self.lost = 0
+        self.last_at: dict[str, float] = {}  # chat -> time of its latest message
+        self.closest: float = float("inf")  # the shortest gap between two messages to a chat
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
+            def setup(self) -> None:
+                super().setup()
+                with receiver.lock:
+                    receiver.connections += 1
+
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                status, body = receiver.handle(self.path, raw)
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def start(self) -> ChatReceiver:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+    def handle(self, path: str, raw: bytes) -> tuple[int, dict]:
+        now = time.time()
+        if path.endswith("/getMe"):
+            return 200, {"ok": True, "result": {"id": 1, "is_bot": True, "username": "bench"}}
+        telegram = path.endswith("/sendMessage")
+        if telegram:
+            params = json.loads(raw or b"{}")
+            chat, text = str(params.get("chat_id")), str(params.get("text", ""))
+        else:
+            form = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+            chat, text = form.get("To", ""), form.get("Body", "")
+        match = _NAME.search(text)
+        msg_id = ROW_OF.get(match.group(0)) if match else None
+        if msg_id is None:
+            return 400, {"ok": False, "description": "unknown message"}
+        if (zlib.crc32(msg_id.encode()) % 10_000) < self.fail_rate * 10_000:
+            with self.lock:
+                first = msg_id not in self.failed_once
+                self.failed_once.add(msg_id)
+                if first:
+                    self.failed_on_purpose += 1
+            if first and telegram:
+                return 429, {"ok": False, "error_code": 429, "parameters": {"retry_after": 1}}
+            if first:
+                return 503, {"code": 20503, "message": "Service unavailable"}
+        with self.lock:
+            self.ok[msg_id] += 1
+            if telegram:
+                if chat in self.last_at:
+                    self.closest = min(self.closest, now - self.last_at[chat])
+                self.last_at[chat] = now
+            if msg_id not in self.first_2xx:
+                self.first_2xx[msg_id] = now
+                self.latency[msg_id] = now - RAISED_AT[match.group(0)]
+        if telegram:
+            return 200, {"ok": True, "result": {"message_id": 1}}
+        return 201, {"sid": "SM1", "status": "queued"}
+
+
+def setup_chat_users(count: int, channel: str) -> list[int]:
+    """Users with a linked Telegram chat or a verified number, told of trades only there."""
+    from webapp import accounts, crypto
+    from webapp.models import SmsNumber, TelegramBot, TelegramChat
+    from webapp.models.types import utcnow
+
+    kind = NotificationChannel(channel)
+    if kind == NotificationChannel.TELEGRAM:
+        token = "1:bench-token"
+        db.session.add(TelegramBot(id=1, token_encrypted=crypto.encrypt(token), username="bench"))
+    ids = []
+    for n in range(count):
+        user = accounts.create_user(f"bench{n}@example.com", "bench-password-123456")
+        db.session.flush()
+        if kind == NotificationChannel.TELEGRAM:
+            db.session.add(TelegramChat(user_id=user.id, chat_id=10_000 + n, linked_at=utcnow()))
+        else:
+            phone = f"+1555{n:07d}"
+            db.session.add(
+                SmsNumber(user_id=user.id, phone=phone, verified_at=utcnow(), code_attempts=0)
+            )
+        for event in EventType:
+            for other in NotificationChannel:
+                preferences.set_preference(user.id, event, other, False)
+        preferences.set_preference(user.id, EventType.TRADE_EXECUTED, kind, True)
+        ids.append(user.id)
+    db.session.commit()
+    return ids
+
+
 def percentile(values: list[float], pct: float) -> float:
     if not values:
         return float("nan")
@@ -192,6 +338,13 @@ def main(argv: list[str] | None = None) -> int:
         help="the receiver closes every connection (a TLS handshake per delivery)",
     )
     parser.add_argument("--timeout", type=float, default=180.0, help="per phase, seconds")
+    parser.add_argument("--channel", choices=("webhook", "telegram", "sms"), default="webhook")
+    parser.add_argument(
+        "--telegram-per-second",
+        type=int,
+        default=30,
+        help="TELEGRAM_MAX_PER_SECOND for the workers (the bot's rate across all chats)",
+    )
     parser.add_argument(
         "--database-url",
         default=os.environ.get("TEST_DATABASE_URL"),
@@ -210,7 +363,10 @@ def main(argv: list[str] | None = None) -> int:
     bundle = workdir / "ca.pem"
     ca.cert_pem.write_to_path(str(bundle))
     redis = RedisServer(workdir).start()
-    receiver = Receiver(ca, args.fail_rate, keep_alive=not args.no_keep_alive).start()
+    if args.channel == "webhook":
+        receiver = Receiver(ca, args.fail_rate, keep_alive=not args.no_keep_alive).start()
+    else:
+        receiver = ChatReceiver(args.fail_rate).start()
     processes = []
     try:
         with private_database(args.database_url, workdir) as database_url:
@@ -233,8 +389,22 @@ def main(argv: list[str] | None = None) -> int:
             offline = create_app(NoRedis)
             with app.app_context():
                 db.create_all()
-                users = setup_users(args.users, receiver)
+                if args.channel == "webhook":
+                    users = setup_users(args.users, receiver)
+                else:
+                    users = setup_chat_users(args.users, args.channel)
                 env = dict(WORKER_ENV, WEBHOOK_CA_BUNDLE=str(bundle))
+                if isinstance(receiver, ChatReceiver):
+                    env.update(
+                        TELEGRAM_API_BASE=receiver.url,
+                        TELEGRAM_MAX_PER_SECOND=str(args.telegram_per_second),
+                        SMS_PROVIDER="twilio",
+                        TWILIO_API_BASE=receiver.url,
+                        TWILIO_ACCOUNT_SID=TWILIO_SID,
+                        TWILIO_AUTH_TOKEN="bench-twilio-token",
+                        TWILIO_FROM_NUMBER="+15005550006",
+                        NOTIFY_SMS_PER_DAY="1000000",
+                    )
                 command = [
                     "rq", "worker", "--url", redis.url, "--quiet",
                     "--worker-class", args.worker_class, "notifications",
@@ -255,21 +425,24 @@ def main(argv: list[str] | None = None) -> int:
 
             print(f"database                {database_url.split(':', 1)[0]}")
             print(f"workers                 {args.workers} x {args.worker_class}")
-            print(f"users                   {args.users} (one webhook endpoint each)")
+            one = {"webhook": "webhook endpoint", "telegram": "Telegram chat", "sms": "number"}
+            print(f"users                   {args.users} (one {one[args.channel]} each)")
+            if args.channel == "telegram":
+                print(f"TELEGRAM_MAX_PER_SECOND {args.telegram_per_second}")
 
             if args.events:
                 with offline.app_context():
-                    logging.getLogger("webapp.notify.outbox").setLevel(logging.ERROR)
+                    logging.getLogger("webapp.notify.jobs").setLevel(logging.ERROR)
                     started = time.time()
                     backlog = raise_events(users, args.events, rate=None)
                     raised_in = time.time() - started
-                    logging.getLogger("webapp.notify.outbox").setLevel(logging.NOTSET)
+                    logging.getLogger("webapp.notify.jobs").setLevel(logging.NOTSET)
                     db.session.remove()
                 with app.app_context():
                     pids = [proc.pid for proc in processes]
                     cpu_before, own_before = cpu_seconds(pids), time.process_time()
                     swept_at = time.time()
-                    outbox.sweep(limit=args.events)
+                    jobs.sweep(limit=args.events)
                     wait_until_done(args.timeout)
                     done_at = time.time()
                     wait_until_idle(args.timeout)
@@ -360,8 +533,12 @@ def raise_events(users: list[int], count: int, rate: float | None) -> set[str]:
             delay = started + n / rate - time.time()
             if delay > 0:
                 time.sleep(delay)
-        emit(users[n % len(users)], EventType.TRADE_EXECUTED, sample(n, time.time()))
+        raised_at = time.time()
+        emit(users[n % len(users)], EventType.TRADE_EXECUTED, sample(n, raised_at))
         rows = [obj for obj in db.session.new if isinstance(obj, Notification)]
+        for row in rows:
+            ROW_OF[f"bench-{n}"] = row.public_id
+            RAISED_AT[f"bench-{n}"] = raised_at
         db.session.commit()
         ids.update(row.public_id for row in rows)
     return ids
@@ -385,7 +562,7 @@ def wait_until_idle(timeout: float) -> None:
 
     from webapp.extensions import redis_ext
 
-    queue = Queue(outbox.QUEUE, connection=redis_ext.conn)
+    queue = Queue(jobs.QUEUE, connection=redis_ext.conn)
     started = StartedJobRegistry(queue=queue)
     deadline = time.time() + timeout
     while time.time() < deadline and (queue.count or started.count):
@@ -461,8 +638,13 @@ def report(receiver: Receiver, ids: set[str], started: float, *, latency: bool) 
     print(f"  duplicated            {sum(1 for i in ids if receiver.ok[i] > 1)}")
 
 
-def totals(receiver: Receiver) -> None:
+def totals(receiver: Receiver | ChatReceiver) -> None:
     print()
+    if isinstance(receiver, ChatReceiver) and receiver.last_at:
+        print(
+            f"closest two to one chat {receiver.closest * 1000:.0f} ms apart "
+            "(Telegram allows one message a second per chat)"
+        )
     print(f"receiver connections    {receiver.connections}")
     print(f"500s on purpose         {receiver.failed_on_purpose}")
     print(f"bad signatures          {receiver.bad_signatures}")

@@ -150,3 +150,40 @@ def texts(html: str, testid: str) -> list[str]:
 def text(html: str, testid: str) -> str:
     [found] = texts(html, testid)
     return found
+
+
+def bulk_trades(bot: Bot, count: int, *, start: datetime = T0, chunk: int = 5000) -> None:
+    """`count` trades of `bot`, alternating buy and sell one minute apart, inserted in bulk
+    (a history as long as a busy bot's, in seconds rather than minutes), then the owner's
+    rollups rebuilt as the migration would."""
+    from datetime import timedelta
+
+    from webapp.engine import rollups
+
+    table = Trade.__table__
+    prefix = f"bulk-{bot.id}-"
+    for first in range(0, count, chunk):
+        rows = []
+        for n in range(first, min(first + chunk, count)):
+            sell = n % 2 == 1
+            rows.append(
+                {
+                    "bot_id": bot.id,
+                    "user_id": bot.user_id,
+                    "side": TradeSide.SELL if sell else TradeSide.BUY,
+                    "symbol": bot.symbol,
+                    "qty": Decimal("0.001"),
+                    "price": Decimal(60000 + n % 1000),
+                    "fee": Decimal("0.06"),
+                    "realized_pnl": Decimal("0.5") if sell else None,
+                    "reason": TradeReason.SIGNAL,
+                    "client_order_id": f"{prefix}{n}",
+                    "exchange_order_id": None,
+                    "mode": bot.mode,
+                    "executed_at": start + timedelta(minutes=n),
+                    "created_at": start + timedelta(minutes=n),
+                }
+            )
+        db.session.execute(table.insert(), rows)
+    rollups.rebuild_user(db.session.connection(), bot.user_id)
+    db.session.commit()

@@ -252,3 +252,31 @@ def test_a_huge_key_id_is_refused_on_its_field(client, sim_key):
     assert response.status_code == 422
     assert "Choose one of your API keys" in response.get_data(as_text=True)
     assert bots() == []
+
+
+def test_the_symbol_field_says_how_many_markets_it_suggests(client, sim_key):
+    from webapp.engine import marketdata
+
+    page = client.get("/bots/new").get_data(as_text=True)
+    count = len(marketdata.symbols("binance"))
+    assert count > 50
+    assert f"Start typing to pick one of the {count} spot markets Binance lists" in page
+    assert page.count('<option value="') >= count  # every one of them in the datalist
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("BTCUSDT", "Write the symbol as BASE/QUOTE. Did you mean BTC/USDT?"),
+        ("eth_usdt", "Write the symbol as BASE/QUOTE. Did you mean ETH/USDT?"),
+        ("BTC/USTD", "Binance has no spot market BTC/USTD. Did you mean BTC/USDT?"),
+        ("NOPE/USDT", "Binance has no spot market NOPE/USDT."),
+    ],
+)
+def test_a_symbol_the_exchange_does_not_list_gets_the_one_meant(client, sim_key, typed, message):
+    response = client.post("/bots/new", data=form_data(sim_key, symbol=typed), headers=FORM)
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    errors = body.split('id="symbol-errors" class="field-errors">', 1)[1].split("</small>", 1)[0]
+    assert errors == message
+    assert bots() == []

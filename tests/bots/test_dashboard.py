@@ -82,7 +82,7 @@ def test_no_bots_yet(client, alice):
     assert "hx-trigger" not in page
 
 
-def test_polling_reads_the_trades_again_only_when_there_are_new_ones(client, alice, alice_key):
+def test_polling_never_reads_the_trade_history(client, alice, alice_key):
     import sqlalchemy as sa
 
     bot = make_bot(alice, alice_key, "Busy", status=BotStatus.RUNNING)
@@ -113,8 +113,10 @@ def test_polling_reads_the_trades_again_only_when_there_are_new_ones(client, ali
         db.session.commit()
         statements.clear()
         updated = client.get("/", headers=htmx("dashboard-summary")).get_data(as_text=True)
-        assert trade_rows_read()  # new trade: figures recomputed
+        assert not trade_rows_read()  # the daily rollups already hold the new trade
         assert updated != first
+        assert (text(first, "sum-pnl"), text(updated, "sum-pnl")) == ("+15.0000", "+22.0000")
+        assert (text(first, "sum-trades"), text(updated, "sum-trades")) == ("30", "31")
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", record)
 
@@ -144,3 +146,51 @@ def test_a_poll_with_nothing_new_is_answered_with_no_content(client, alice, alic
     new_url = re.search(r'hx-get="([^"]+)"', response.get_data(as_text=True)).group(1)
     response = client.get(new_url.replace("&amp;", "&"), headers=htmx("dashboard-summary"))
     assert response.status_code == 200 and "hx-trigger" not in response.get_data(as_text=True)
+
+
+def test_last_7_days_counts_the_sells_of_the_last_7_utc_days(client, alice, alice_key):
+    from datetime import UTC, datetime
+
+    from tests.api.conftest import ApiClient, new_token
+
+    midnight = datetime.combine(utcnow().date(), datetime.min.time(), tzinfo=UTC)
+    bot = make_bot(alice, alice_key, "Weekly")
+    add_trade(bot, "sell", "0.01", "60000", pnl="100", at=midnight - timedelta(days=7))
+    add_trade(bot, "sell", "0.01", "60000", pnl="-3.5", at=midnight - timedelta(days=6))
+    add_trade(bot, "sell", "0.01", "60000", pnl="2.25", at=min(utcnow(), midnight + HOUR))
+    dashboard = client.get("/").get_data(as_text=True)
+    assert text(dashboard, "sum-7d") == "-1.2500"
+    assert text(dashboard, "sum-pnl") == "+98.7500"
+    page = client.get(f"/bots/{bot.id}").get_data(as_text=True)
+    assert text(page, "perf-pnl-7d") == "-1.2500"
+    api = ApiClient(client.application.test_client(), new_token(alice, "read"))
+    summary = api.get("/api/v1/reports/summary").get_json()
+    assert summary["report"]["realized_pnl_7d"] == "-1.25"
+    assert summary["per_bot"][0]["realized_pnl_7d"] == "-1.25"
+    performance = api.get(f"/api/v1/bots/{bot.id}/performance").get_json()
+    assert performance["realized_pnl_7d"] == "-1.25"
+
+
+def test_a_trade_filled_earlier_than_the_last_one_still_ends_the_204s(client, alice, alice_key):
+    """An exchange clock behind ours records a trade that sorts before the newest one; the
+    polls must still see it."""
+    import re
+
+    bot = make_bot(alice, alice_key, status=BotStatus.RUNNING)
+    add_trade(bot, "buy", "0.01", "60000", at=T0 + 2 * HOUR)
+    pages = {
+        "dashboard-summary": "/",
+        "bot-performance": f"/bots/{bot.id}",
+    }
+    polls = {}
+    for target, path in pages.items():
+        body = client.get(path, headers=htmx(target)).get_data(as_text=True)
+        polls[target] = re.search(r'hx-get="([^"]+)"', body).group(1).replace("&amp;", "&")
+        assert client.get(polls[target], headers=htmx(target)).status_code == 204
+
+    add_trade(bot, "sell", "0.01", "61000", pnl="9", at=T0 + HOUR)
+    for target, url in polls.items():
+        response = client.get(url, headers=htmx(target))
+        assert response.status_code == 200, target
+    body = client.get("/", headers=htmx("dashboard-summary")).get_data(as_text=True)
+    assert text(body, "sum-pnl") == "+9.0000"

@@ -29,6 +29,8 @@ LAUNCH_ARGS = [
     "--no-first-run",
 ]
 
+SUBRESOURCES = {"script", "stylesheet", "image", "font", "media", "manifest", "other"}
+
 pytestmark = pytest.mark.e2e
 
 
@@ -63,6 +65,13 @@ def page(browser, live_server, request) -> Iterator[Page]:
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    def missing_file(response) -> None:
+        # A page's own files (scripts, styles, images, the icon) must all be there.
+        if response.status == 404 and response.request.resource_type in SUBRESOURCES:
+            errors.append(f"404 for {response.url}")
+
+    page.on("response", missing_file)
     yield page
     failed = getattr(request.node, "rep_call", None)
     if failed is not None and failed.failed:
@@ -70,7 +79,7 @@ def page(browser, live_server, request) -> Iterator[Page]:
         name = re.sub(r"[^\w.-]+", "_", request.node.nodeid)
         page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     context.close()
-    assert errors == [], f"JavaScript errors on the page: {errors}"
+    assert errors == [], f"Errors on the page (JavaScript, missing files): {errors}"
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -63,7 +63,36 @@ def test_preference_webhook_secret_once_and_a_delivered_test(page, e2e_user, rec
     page.get_by_role("link", name="Notifications").click()
     expect(page.get_by_role("heading", name="Notifications", exact=True)).to_be_visible()
 
-    # Toggle a preference: it saves in place.
+    # Without an endpoint the webhook column cannot be switched; its hint leads to the set-up.
+    tabs = page.get_by_test_id("notification-tabs")
+    tabs.get_by_role("link", name="What to tell me").click()
+    expect(page.get_by_label("Webhook: Trade executed")).to_be_disabled()
+    page.get_by_test_id("pref-trade_executed-webhook-why").get_by_role("link").click()
+    expect(tabs.get_by_role("link", name="Channels")).to_have_attribute("aria-current", "page")
+
+    # A private address is refused with the reason.
+    add_form = page.locator("#webhook-section form").last
+    page.get_by_label("Webhook URL").fill("https://10.0.0.5/hook")
+    add_form.get_by_label("Bot error (bot stopped)").check()
+    page.get_by_role("button", name="Add endpoint").click()
+    expect(page.get_by_text("10.0.0.5 is a private address")).to_be_visible()
+
+    # The allowed local receiver is accepted; its secret is shown exactly once.
+    add_form = page.locator("#webhook-section form").last
+    page.get_by_label("Webhook URL").fill(url)
+    if not add_form.get_by_label("Bot error (bot stopped)").is_checked():
+        add_form.get_by_label("Bot error (bot stopped)").check()
+    page.get_by_role("button", name="Add endpoint").click()
+    secret_element = page.get_by_test_id("webhook-secret")
+    expect(secret_element).to_be_visible()
+    secret = secret_element.inner_text().strip()
+    assert secret.startswith("whsec_")
+
+    # Toggle a preference on its own tab: it saves in place, for the endpoint.
+    tabs.get_by_role("link", name="What to tell me").click()
+    expect(tabs.get_by_role("link", name="What to tell me")).to_have_attribute(
+        "aria-current", "page"
+    )
     switch = page.get_by_label("Webhook: Trade executed")
     expect(switch).not_to_be_checked()
     switch.check()
@@ -73,26 +102,15 @@ def test_preference_webhook_secret_once_and_a_delivered_test(page, e2e_user, rec
     user = User.by_email(e2e_user)
     db.session.expire_all()
     assert preferences.grid_for(user.id)[(EventType.TRADE_EXECUTED, NotificationChannel.WEBHOOK)]
-
-    # A private address is refused with the reason.
-    page.get_by_label("Webhook URL").fill("https://10.0.0.5/hook")
-    page.get_by_role("button", name="Add endpoint").click()
-    expect(page.get_by_text("10.0.0.5 is a private address")).to_be_visible()
-
-    # The allowed local receiver is accepted; its secret is shown exactly once.
-    page.get_by_label("Webhook URL").fill(url)
-    page.get_by_role("button", name="Add endpoint").click()
-    secret_element = page.get_by_test_id("webhook-secret")
-    expect(secret_element).to_be_visible()
-    secret = secret_element.inner_text().strip()
-    assert secret.startswith("whsec_")
-    page.reload()
+    tabs.get_by_role("link", name="Channels").click()
     expect(page.get_by_test_id("webhook-secret-masked")).to_have_text("whsec_••••")
     expect(page.get_by_test_id("webhook-secret")).to_have_count(0)
     assert secret not in page.content()
 
     # Send a test webhook: the worker delivers it and the list shows it as sent.
     page.get_by_role("button", name="Send a test webhook").click()
+    expect(page.locator("#test-section")).to_contain_text("Test webhook queued")
+    tabs.get_by_role("link", name="History").click()
     row = page.get_by_test_id("notification-row").first
     expect(row).to_contain_text("Test notification")
     expect(row.get_by_test_id("status")).to_have_text("sent", timeout=20_000)

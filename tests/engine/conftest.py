@@ -25,16 +25,16 @@ from webapp.notify import preferences
 
 API_KEY = "KbotTestKey0123456789abcdefABCD"
 API_SECRET = "SbotTestSecret-0f1e2d3c4b5a6978"
-# 45.25 s into the current minute, so the engine's "order older than its intent" check sees
-# the simulator's order times as recent, as a real exchange's would be.
-START = time.time() // 60 * 60 + 45.25
 
 
 class MarketClock:
     """The simulator's market time; each `step` closes the current candle."""
 
-    def __init__(self, start: float = START) -> None:
-        self.now = start
+    def __init__(self, start: float | None = None) -> None:
+        # 45.25 s into the minute the test starts in, so the engine's "order older than its
+        # intent" check sees the simulator's order times as recent, as a real exchange's are
+        # (a start taken once at import lags further behind each test on a slow run).
+        self.now = time.time() // 60 * 60 + 45.25 if start is None else start
 
     def __call__(self) -> float:
         return self.now

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import time
 
 import pytest
 
 from tests.engine.conftest import step, trades
-from tests.support.processes import BIN, ROOT, process_env, run
+from tests.support.processes import BIN, ROOT, alive, descendants, kill_tree, process_env, run
 from webapp.engine.cycle import Outcome, run_cycle
 from webapp.engine.tick import CYCLE_JOB, tick
 from webapp.extensions import db, redis_ext
@@ -41,14 +39,15 @@ def test_sigkill_after_the_order_then_the_job_again_trades_once(bot_app, sim, cl
         env=process_env(bot_app, BOT_TEST_PAUSE_AFTER_ORDER="30", BOT_LOCK_TTL_SECONDS="2"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        start_new_session=True,  # its own process group: the worker and its work horse
     )
     try:
         wait_until(lambda: len(sim.orders()) == 1)
     finally:
         # ... is killed there, work horse included: nothing after the order ran.
-        os.killpg(worker.pid, signal.SIGKILL)
-        worker.wait(timeout=10)
+        horses = descendants(worker.pid)
+        kill_tree(worker)
+    assert horses, "the worker ran its job in no work horse"
+    assert not any(alive(pid) for pid in horses)
 
     [order] = sim.orders()
     assert trades(bot) == []

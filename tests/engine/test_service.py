@@ -81,7 +81,11 @@ def test_a_valid_bot_is_created_stopped(user, api_key):
             "Choose one of your API keys (add one on the keys page).",
         ),
         ({"symbol": ""}, "symbol", "Symbol is required, e.g. BTC/USDT."),
-        ({"symbol": "BTCUSDT"}, "symbol", "Write the symbol as BASE/QUOTE, e.g. BTC/USDT."),
+        (
+            {"symbol": "BTCUSDT"},
+            "symbol",
+            "Write the symbol as BASE/QUOTE. Did you mean BTC/USDT?",
+        ),
         ({"symbol": "NOPE/USDT"}, "symbol", "Binance has no spot market NOPE/USDT."),
         (
             {"timeframe": "7m"},

@@ -130,11 +130,9 @@ def test_flushing_redis_loses_no_running_bot(bot_app, sim, clock, make_bot):
     env = {"BOT_TICK_SECONDS": "1"}
 
     def scheduler_pass():
-        # The scheduler process's start-up (`flask schedule sync`), one rqscheduler pass
-        # (which queues the tick), then a worker: the tick queues cycles, which it runs too.
-        result = run(bot_app, "flask", "schedule", "sync", **env)
-        assert result.returncode == 0, result.stderr
-        result = run(bot_app, "rqscheduler", "--url", bot_app.config["REDIS_URL"], "--burst")
+        # The scheduler process for one pass (it syncs the schedule, then queues the tick),
+        # then a worker: the tick queues cycles, which it runs too.
+        result = run(bot_app, "flask", "schedule", "run", "--burst", **env)
         assert result.returncode == 0, result.stderr
         worker_burst(bot_app, "bots", "default", "notifications", **env)
 
@@ -161,9 +159,7 @@ def test_the_tick_stays_scheduled_after_waiting_behind_other_jobs(bot_app, make_
 
     bot = make_bot(mode="paper")
     env = {"BOT_TICK_SECONDS": "1"}
-    url = bot_app.config["REDIS_URL"]
-    assert run(bot_app, "flask", "schedule", "sync", **env).returncode == 0
-    assert run(bot_app, "rqscheduler", "--url", url, "--burst").returncode == 0
+    assert run(bot_app, "flask", "schedule", "run", "--burst", **env).returncode == 0
     worker_burst(bot_app, "bots", **env)
     assert cycle_counts([bot]) == [1]
 
@@ -172,7 +168,7 @@ def test_the_tick_stays_scheduled_after_waiting_behind_other_jobs(bot_app, make_
     assert "periodic-bots-tick" in ids
     db.session.execute(sa.update(BotState).values(next_run_at=utcnow()))
     db.session.commit()
-    assert run(bot_app, "rqscheduler", "--url", url, "--burst").returncode == 0
+    assert run(bot_app, "flask", "schedule", "run", "--burst", **env).returncode == 0
     worker_burst(bot_app, "bots", **env)
     assert cycle_counts([bot]) == [2]
 

@@ -253,14 +253,6 @@ def test_timestamp_outside_the_window_is_invalid_nonce(server: SimServer, skew_m
         client.fetch_balance()
 
 
-def test_reused_client_order_id_is_rejected_even_after_a_fill(exchange) -> None:
-    buy_btc(exchange, 0.001, clientOrderId="bot1-cycle7")
-    with pytest.raises(ccxt.InvalidOrder, match="Duplicate order sent") as caught:
-        buy_btc(exchange, 0.001, clientOrderId="bot1-cycle7")
-    assert type(caught.value) is ccxt.InvalidOrder  # -2010; ccxt has no DuplicateOrderId mapping
-    assert exchange.fetch_balance()["BTC"]["total"] == 0.001
-
-
 def test_insufficient_balance(exchange) -> None:
     with pytest.raises(ccxt.InsufficientFunds):
         buy_btc(exchange, 1)  # ~60000 USDT with 10000

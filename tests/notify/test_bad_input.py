@@ -179,14 +179,15 @@ def test_a_toggle_racing_another_toggle_of_the_same_switch_succeeds(client, auth
     assert len(rows) == 1
 
 
-def test_a_second_endpoint_created_at_the_same_moment_is_refused_not_a_500(client, auth, receiver):
+def test_the_same_url_added_twice_at_the_same_moment_is_refused_not_a_500(client, auth, receiver):
     user = auth.register_and_login()
 
     def other_tab_creates_one(conn: sa.Connection) -> None:
         conn.execute(
             sa.insert(WebhookEndpoint).values(
                 user_id=user.id,
-                url=receiver + "?first",
+                url=receiver,
+                events=["bot_error"],
                 secret_encrypted="not-used",
                 enabled=True,
                 consecutive_failures=0,
@@ -197,14 +198,17 @@ def test_a_second_endpoint_created_at_the_same_moment_is_refused_not_a_500(clien
 
     with meanwhile("INSERT INTO webhook_endpoints", other_tab_creates_one):
         response = client.post(
-            "/notifications/webhooks", data={"url": receiver}, headers=htmx("webhook-section")
+            "/notifications/webhooks",
+            data={"url": receiver, "events": ["trade_executed"]},
+            headers=htmx("webhook-section"),
         )
 
     assert response.status_code == 422
     body = response.get_data(as_text=True)
-    assert "You already have a webhook endpoint; change its URL instead." in body
+    assert "You already have a webhook endpoint with this URL." in body
     assert 'data-testid="webhook-secret"' not in body  # the winner's secret stays valid
-    assert endpoints.endpoint_for(user.id).url == receiver + "?first"
+    [only] = endpoints.endpoints_of(user.id)
+    assert only.events == ["bot_error"] and only.secret_encrypted == "not-used"
 
 
 def test_quiet_hours_saved_twice_at_the_same_moment_keep_the_later_values(client, auth):

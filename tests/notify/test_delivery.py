@@ -14,7 +14,7 @@ from webapp.events import EventType, emit
 from webapp.extensions import db, redis_ext
 from webapp.models import NotificationStatus
 from webapp.models.types import utcnow
-from webapp.notify import delivery, outbox, settings
+from webapp.notify import claims, delivery, jobs, settings
 
 pytest_plugins = ["tests.notify.fixtures"]  # fixtures: fast_retries, receiver
 
@@ -94,14 +94,14 @@ def test_rows_behind_one_claimed_by_another_worker_wait_for_it(app, auth, https_
     [user] = hooked_users(auth, receiver, 1)
     raise_trades([user], 3)
     head = rows_for(user.user_id)[0].public_id
-    assert delivery._claim(head, utcnow())  # another worker is sending it
+    assert claims.claim_one(head, utcnow())  # another worker is sending it
 
     assert drain() == []
 
     assert received_by_user(https_server) == {}
     assert [row.attempts for row in rows_for(user.user_id)] == [0, 0, 0]
     # That worker dies; once its claim has expired the lane goes out, in order.
-    later = utcnow() + timedelta(seconds=delivery.CLAIM_SECONDS + 1)
+    later = utcnow() + timedelta(seconds=claims.CLAIM_SECONDS + 1)
     assert [o.status for o in drain(now=later)] == ["sent"] * 3
     assert received_by_user(https_server)["0"] == [r.public_id for r in rows_for(user.user_id)]
 
@@ -154,35 +154,35 @@ def test_a_job_frees_its_wake_slot_when_it_starts(app, auth, smtp_server):
     from workers.notifications import deliver
 
     user = auth.create_user()
-    for _ in range(outbox.WAKE_SLOTS + 2):
+    for _ in range(jobs.WAKE_SLOTS + 2):
         emit(user.id, EventType.BOT_ERROR, SAMPLE_DATA[EventType.BOT_ERROR])
         db.session.commit()
-    jobs = Queue("notifications", connection=redis_ext.conn).get_jobs()
-    assert len(jobs) == outbox.WAKE_SLOTS
+    queued = Queue("notifications", connection=redis_ext.conn).get_jobs()
+    assert len(queued) == jobs.WAKE_SLOTS
 
-    assert deliver(*jobs[0].args, **jobs[0].kwargs) == "sent"  # it delivered all six
+    assert deliver(*queued[0].args, **queued[0].kwargs) == "sent"  # it delivered all six
 
     assert {row.status for row in rows_for(user.id)} == {NotificationStatus.SENT}
     emit(user.id, EventType.BOT_ERROR, SAMPLE_DATA[EventType.BOT_ERROR])
     db.session.commit()
-    [new] = [job for job in queued_job_ids() if job not in {j.id for j in jobs}]
+    [new] = [job for job in queued_job_ids() if job not in {j.id for j in queued}]
     assert rows_for(user.id)[-1].public_id in new
 
 
 def test_a_retry_due_in_a_moment_gets_its_own_job_even_with_every_slot_taken(app, auth):
     user = auth.create_user()
-    for n in range(outbox.WAKE_SLOTS):
-        redis_ext.conn.set(outbox._WAKE_KEY.format(n), "1", ex=60)
+    for n in range(jobs.WAKE_SLOTS):
+        redis_ext.conn.set(jobs._WAKE_KEY.format(n), "1", ex=60)
     emit(user.id, EventType.BOT_ERROR, SAMPLE_DATA[EventType.BOT_ERROR])
     db.session.commit()
     assert queued_job_ids() == []  # due now: the jobs holding the slots will take it
     [row] = rows_for(user.id)
 
-    outbox.schedule([outbox.Wakeup(row.public_id, 1, utcnow() + timedelta(seconds=0.5))])
+    jobs.schedule([jobs.Wakeup(row.public_id, 1, utcnow() + timedelta(seconds=0.5))])
 
     [job] = queued_job_ids()  # due later: no waiting job would still be around for it
     assert row.public_id in job
     # And the sweeper wakes workers whatever the slots say.
     Queue("notifications", connection=redis_ext.conn).empty()
-    assert outbox.sweep() == 1
+    assert jobs.sweep() == 1
     assert len(queued_job_ids()) == 1

@@ -16,7 +16,7 @@ from webapp.events import EventType, emit
 from webapp.extensions import db, redis_ext
 from webapp.models import Notification, NotificationStatus
 from webapp.models.types import utcnow
-from webapp.notify import delivery, outbox
+from webapp.notify import claims, delivery, jobs
 
 pytest_plugins = ["tests.notify.fixtures"]  # fixtures: fast_retries, receiver
 
@@ -54,10 +54,10 @@ def test_commit_enqueues_one_job_per_row_and_the_sweeper_adds_no_duplicate(app, 
     db.session.commit()
 
     rows = rows_for(user.id)
-    jobs = queued_job_ids()
-    assert len(jobs) == 2
-    assert all(any(row.public_id in job for job in jobs) for row in rows)
-    assert outbox.sweep() == 0
+    job_ids = queued_job_ids()
+    assert len(job_ids) == 2
+    assert all(any(row.public_id in job for job in job_ids) for row in rows)
+    assert jobs.sweep() == 0
     assert len(queued_job_ids()) == 2
 
 
@@ -86,16 +86,16 @@ def test_a_row_claimed_by_another_worker_is_left_alone(app, auth, smtp_server):
     db.session.commit()
     [row] = rows_for(user.id)
     public_id = row.public_id
-    assert delivery._claim(public_id, utcnow())  # another worker holds it
+    assert claims.claim_one(public_id, utcnow())  # another worker holds it
 
     assert delivery.deliver(public_id).status == "skipped"
     assert smtp_server.messages == []
     # That worker died: its job is gone, and once the claim expires the sweeper hands the
     # row out again.
     Queue("notifications", connection=redis_ext.conn).empty()
-    assert outbox.sweep() == 0
-    later = utcnow() + timedelta(seconds=delivery.CLAIM_SECONDS + 1)
-    assert outbox.sweep(now=later) == 1
+    assert jobs.sweep() == 0
+    later = utcnow() + timedelta(seconds=claims.CLAIM_SECONDS + 1)
+    assert jobs.sweep(now=later) == 1
 
 
 def test_events_raised_while_redis_is_down_are_delivered_after_it_returns(
@@ -115,10 +115,10 @@ def test_events_raised_while_redis_is_down_are_delivered_after_it_returns(
 
             rows = rows_for(user.id)
             assert [row.status for row in rows] == [NotificationStatus.PENDING] * 2
-            assert outbox.sweep() == 0  # still down: nothing lost, nothing raised
+            assert jobs.sweep() == 0  # still down: nothing lost, nothing raised
 
             own_redis.start()  # empty: it kept nothing
-            assert outbox.sweep() == 2
+            assert jobs.sweep() == 2
             result = burst_worker(outage_app)
             assert result.returncode == 0, result.stdout + result.stderr
 

@@ -50,6 +50,8 @@ ID_ROUTES = [
 ]
 ALL_ROUTES = [
     ("GET", "/notifications/"),
+    ("GET", "/notifications/preferences"),
+    ("GET", "/notifications/history"),
     ("POST", "/notifications/preferences/bot_error/email"),
     ("POST", "/notifications/webhooks"),
     ("POST", "/notifications/quiet-hours"),
@@ -90,9 +92,10 @@ def test_another_user_gets_404_for_alices_notifications_and_endpoint(
 def test_alice_sees_only_her_own_history(client, auth, alice_ids):
     auth.create_user("bob@example.com")
     auth.login("bob@example.com")
-    page = client.get("/notifications/").get_data(as_text=True)
+    page = client.get("/notifications/history").get_data(as_text=True)
     assert alice_ids["public_id"] not in page
     assert "Nothing sent yet." in page
+    page = client.get("/notifications/").get_data(as_text=True)
     assert "Add endpoint" in page  # Bob has no endpoint; Alice's is not shown
 
 
@@ -112,7 +115,7 @@ def test_toggling_a_preference_saves_in_place(client, auth):
 
     client.post("/notifications/preferences/trade_executed/email", data={}, headers=HTMX)
     assert not preferences.grid_for(user.id)[(EventType.TRADE_EXECUTED, NotificationChannel.EMAIL)]
-    page = client.get("/notifications/").get_data(as_text=True)
+    page = client.get("/notifications/preferences").get_data(as_text=True)
     assert 'aria-label="Email: Trade executed">' in page  # unchecked in the full page too
 
 
@@ -131,8 +134,8 @@ def test_a_toggle_without_csrf_token_is_refused(client, auth):
 def test_unknown_event_or_channel_is_404(client, auth):
     auth.register_and_login()
     assert client.post("/notifications/preferences/nope/email").status_code == 404
-    assert client.post("/notifications/preferences/bot_error/sms").status_code == 404
-    assert client.post("/notifications/test/sms").status_code == 404
+    assert client.post("/notifications/preferences/bot_error/fax").status_code == 404
+    assert client.post("/notifications/test/fax").status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -148,7 +151,9 @@ def test_unknown_event_or_channel_is_404(client, auth):
 def test_an_unsafe_webhook_url_is_refused_on_save_with_the_reason(client, auth, url, message):
     user = auth.register_and_login()
     response = client.post(
-        "/notifications/webhooks", data={"url": url}, headers=htmx("webhook-section")
+        "/notifications/webhooks",
+        data={"url": url, "events": ["bot_error"]},
+        headers=htmx("webhook-section"),
     )
     assert response.status_code == 422
     body = response.get_data(as_text=True)
@@ -161,7 +166,9 @@ def test_the_secret_is_shown_once_on_creation_and_once_per_rotation(client, auth
     user = auth.register_and_login()
 
     response = client.post(
-        "/notifications/webhooks", data={"url": receiver}, headers=htmx("webhook-section")
+        "/notifications/webhooks",
+        data={"url": receiver, "events": ["bot_error"]},
+        headers=htmx("webhook-section"),
     )
 
     assert response.status_code == 200
@@ -190,7 +197,7 @@ def test_changing_the_url_is_checked_too(client, auth, receiver):
     db.session.commit()
     response = client.post(
         f"/notifications/webhooks/{endpoint.id}",
-        data={"url": "https://192.168.1.10/x"},
+        data={"url": "https://192.168.1.10/x", "events": ["bot_error"]},
         headers=htmx("webhook-section"),
     )
     assert response.status_code == 422
@@ -225,7 +232,7 @@ def test_quiet_hours_are_saved_and_a_bad_time_zone_is_refused(client, auth):
     quiet = db.session.get(QuietHours, user.id)
     assert quiet.enabled and quiet.timezone == "Asia/Tokyo"
     assert f"{quiet.start_time:%H:%M}-{quiet.end_time:%H:%M}" == "22:30-06:45"
-    page = client.get("/notifications/").get_data(as_text=True)
+    page = client.get("/notifications/preferences").get_data(as_text=True)
     assert 'value="Asia/Tokyo"' in page and 'value="22:30"' in page
 
 
@@ -249,7 +256,7 @@ def test_send_a_test_email_goes_through_the_outbox_and_shows_as_sent(client, aut
     [message] = smtp_server.wait_for(1)
     assert message["To"] == "tester@example.com"
     assert "Test notification" in message["Subject"]
-    fragment = client.get("/notifications/", headers=htmx("recent-notifications"))
+    fragment = client.get("/notifications/history", headers=htmx("recent-notifications"))
     text = fragment.get_data(as_text=True)
     assert 'data-testid="status">sent<' in text and "every 2s" not in text
 
@@ -324,11 +331,92 @@ def test_the_list_stops_refreshing_when_only_held_rows_remain(client, auth):
     preferences.set_preference(user.id, EventType.TRADE_EXECUTED, NotificationChannel.EMAIL, True)
     emit(user.id, EventType.TRADE_EXECUTED, SAMPLE_DATA[EventType.TRADE_EXECUTED])
     db.session.commit()
-    assert "every 2s" in client.get("/notifications/").get_data(as_text=True)
+    assert "every 2s" in client.get("/notifications/history").get_data(as_text=True)
 
     [outcome] = drain()
 
     assert outcome.status == "held"
-    page = client.get("/notifications/").get_data(as_text=True)
+    page = client.get("/notifications/history").get_data(as_text=True)
     assert "every 2s" not in page
     assert "waits until" in page
+
+
+def test_three_pages_share_the_tabs_and_each_holds_its_own_part(client, auth):
+    auth.register_and_login()
+    pages = {
+        "/notifications/": ("Channels", 'id="webhook-section"', 'id="preferences"'),
+        "/notifications/preferences": ("What to tell me", 'id="preferences"', 'id="sms-section"'),
+        "/notifications/history": ("History", 'id="recent-notifications"', 'id="quiet-hours"'),
+    }
+    for path, (tab, holds, not_here) in pages.items():
+        page = client.get(path).get_data(as_text=True)
+        for link in ("/notifications/", "/notifications/preferences", "/notifications/history"):
+            assert f'href="{link}"' in page, (path, link)
+        assert re.search(rf'aria-current="page">{tab}</a>', page), path
+        assert holds in page and not_here not in page, path
+    assert 'id="quiet-hours"' in client.get("/notifications/preferences").get_data(as_text=True)
+    assert 'id="test-section"' in client.get("/notifications/").get_data(as_text=True)
+
+
+def test_a_swap_gets_the_block_of_the_page_it_lives_on_whatever_the_url(client, auth):
+    """A tab left open on the old single page still polls /notifications/ for the history."""
+    auth.register_and_login()
+    old = client.get("/notifications/", headers=htmx("recent-notifications"))
+    assert old.get_data(as_text=True).strip().startswith('<section id="recent-notifications"')
+    test = client.post("/notifications/test/email", headers=htmx("test-section"))
+    body = test.get_data(as_text=True)
+    assert body.strip().startswith('<section id="test-section"') and "Test email queued" in body
+
+
+def test_changes_without_htmx_land_on_their_own_page(client, auth):
+    user = auth.register_and_login()
+    toggled = client.post("/notifications/preferences/trade_executed/email", data={"enabled": "on"})
+    assert toggled.headers["Location"].endswith("/notifications/preferences")
+    data = {"enabled": "y", "start": "22:00", "end": "07:00", "timezone": "UTC"}
+    quiet = client.post("/notifications/quiet-hours", data=data)
+    assert quiet.headers["Location"].endswith("/notifications/preferences")
+    row = outbox.add_notification(user.id, "bot_error", NotificationChannel.EMAIL, {"x": 1})
+    row.status = NotificationStatus.FAILED
+    db.session.commit()
+    again = client.post(f"/notifications/{row.public_id}/resend", follow_redirects=True)
+    assert again.request.path == "/notifications/history"
+    assert "will be sent again" in again.get_data(as_text=True)
+
+
+def test_the_webhook_column_is_disabled_until_there_is_an_endpoint(client, auth, receiver):
+    user = auth.register_and_login()
+    page = client.get("/notifications/preferences").get_data(as_text=True)
+    cell = re.search(r'<td id="pref-trade_executed-webhook".*?</td>', page, re.S).group(0)
+    assert "disabled" in cell and "Add a webhook endpoint first." in cell
+    assert 'href="/notifications/#webhook-section"' in cell
+    email_cell = re.search(r'<td id="pref-trade_executed-email".*?</td>', page, re.S).group(0)
+    assert "disabled" not in email_cell
+
+    refused = client.post(
+        "/notifications/preferences/trade_executed/webhook", data={"enabled": "on"}, headers=HTMX
+    )
+
+    assert refused.status_code == 422
+    body = refused.get_data(as_text=True)
+    assert body.strip().startswith('<td id="pref-trade_executed-webhook"')
+    assert "Add a webhook endpoint first." in body and "saved" not in body
+    assert "checked" not in body
+    assert not preferences.grid_for(user.id)[
+        (EventType.TRADE_EXECUTED, NotificationChannel.WEBHOOK)
+    ]
+    plain = client.post(
+        "/notifications/preferences/trade_executed/webhook",
+        data={"enabled": "on"},
+        follow_redirects=True,
+    )
+    assert "Add a webhook endpoint first." in plain.get_data(as_text=True)
+
+    # With an endpoint the column works and the hint is gone.
+    endpoints.create_endpoint(user.id, receiver, ["bot_error"])
+    db.session.commit()
+    ok = client.post(
+        "/notifications/preferences/trade_executed/webhook", data={"enabled": "on"}, headers=HTMX
+    )
+    assert ok.status_code == 200 and "saved" in ok.get_data(as_text=True)
+    assert "Add a webhook endpoint first." not in ok.get_data(as_text=True)
+    assert preferences.grid_for(user.id)[(EventType.TRADE_EXECUTED, NotificationChannel.WEBHOOK)]

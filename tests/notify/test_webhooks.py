@@ -88,7 +88,7 @@ def test_a_receiver_that_always_fails_ends_failed_with_its_error_on_the_page(
     [row] = rows_for(hooked.user_id)
     assert row.status == NotificationStatus.FAILED and row.attempts == 3
     assert row.last_error == "HTTP 500 Internal Server Error: database is on fire"
-    page = client.get("/notifications/").get_data(as_text=True)
+    page = client.get("/notifications/history").get_data(as_text=True)
     assert "HTTP 500 Internal Server Error: database is on fire" in page
     assert "Send again" in page
 

@@ -1,15 +1,20 @@
-"""The trades page: the user's trades only, filters, pagination, and an exact CSV export."""
+"""The trades page: the user's trades only, filters, cursor pages, and an exact CSV export."""
 
 from __future__ import annotations
 
+import base64
 import csv
+import html
 import io
+import re
 from datetime import timedelta
+from urllib.parse import quote
 
 import pytest
 
 from tests.bots.conftest import htmx
 from tests.bots.helpers import T0, add_trade, make_bot, make_key, text, texts
+from webapp.trades import keyset
 
 DAY = timedelta(days=1)
 
@@ -107,26 +112,106 @@ def test_the_filter_form_swaps_the_table_and_pushes_the_url(client, seeded):
     assert 'href="/trades/export.csv?side=sell"' in body
 
 
-def test_pages_of_fifty(client, alice, alice_key):
+def link(page: str, rel: str) -> str | None:
+    """The href of the pagination link `rel` (next = Older, prev = Newer, first = Newest)."""
+    found = re.search(rf'<a href="([^"]+)"[^>]*rel="{rel}"', page)
+    return html.unescape(found.group(1)) if found else None
+
+
+def test_pages_of_fifty_older_and_newer(client, alice, alice_key):
     bot = make_bot(alice, alice_key)
     for n in range(120):
-        add_trade(bot, "buy", "0.001", str(60000 + n), at=T0 + timedelta(minutes=n))
+        add_trade(bot, "buy", "0.001", str(60000 + n), at=T0 + timedelta(minutes=n // 2))
+    add_trade(bot, "sell", "0.001", "1", at=T0)
     page = client.get("/trades/?side=buy").get_data(as_text=True)
     assert len(rows(page)) == 50
     assert text(page, "trades-count") == "1\N{EN DASH}50 of 120 trades"
     assert rows(page)[0].split()[8] == "60119"  # newest first
-    assert 'href="/trades/?page=2&amp;side=buy"' in page  # links keep the filters
+    assert link(page, "prev") is None and link(page, "first") is None
+    older = link(page, "next")
+    assert older.startswith("/trades/?after=") and older.endswith("&side=buy")  # keeps filters
 
-    body = client.get("/trades/?page=3&side=buy", headers=htmx("trades-table")).get_data(
-        as_text=True
-    )
-    assert "<html" not in body
-    assert len(rows(body)) == 20 and text(body, "trades-count") == "101\N{EN DASH}120 of 120 trades"
-    assert rows(body)[-1].split()[8] == "60000"
-    assert 'rel="next"' not in body and 'rel="prev"' in body
+    second = client.get(older).get_data(as_text=True)
+    assert text(second, "trades-count") == "51\N{EN DASH}100 of 120 trades"
+    assert [r.split()[8] for r in rows(second)] == [str(60069 - n) for n in range(50)]
+    body = client.get(link(second, "next"), headers=htmx("trades-table")).get_data(as_text=True)
+    assert "<html" not in body and body.strip().startswith('<section id="trades-table"')
+    # Two trades share each minute: the id breaks the tie, none is shown twice or skipped.
+    assert [r.split()[8] for r in rows(body)] == [str(60019 - n) for n in range(20)]
+    assert text(body, "trades-count") == "101\N{EN DASH}120 of 120 trades"
+    assert link(body, "next") is None and link(body, "first") == "/trades/?side=buy"
 
-    # Past the last page: nothing, not an error.
-    assert rows(client.get("/trades/?page=9").get_data(as_text=True)) == []
+    # Newer goes back the way it came, and from the second page to the first, full.
+    back = client.get(link(body, "prev")).get_data(as_text=True)
+    assert rows(back) == rows(second) and text(back, "trades-count") == text(second, "trades-count")
+    top = client.get(link(back, "prev")).get_data(as_text=True)
+    assert rows(top) == rows(page) and link(top, "prev") is None
+
+
+def test_newer_from_near_the_top_shows_a_full_first_page(client, alice, alice_key):
+    bot = make_bot(alice, alice_key)
+    trades = [
+        add_trade(bot, "buy", "0.001", str(100 + n), at=T0 + timedelta(minutes=n))
+        for n in range(60)
+    ]
+    newer = client.get(f"/trades/?before={keyset.encode(keyset.Key.of(trades[40]))}")
+    page = newer.get_data(as_text=True)
+    assert newer.status_code == 200
+    assert text(page, "trades-count") == "1\N{EN DASH}50 of 60 trades"
+    assert rows(page)[0].split()[8] == "159" and link(page, "prev") is None
+
+
+def test_a_cursor_past_the_oldest_trade_is_an_empty_page_not_an_error(client, seeded):
+    oldest = keyset.Key(T0 - DAY, 1)
+    response = client.get(f"/trades/?after={keyset.encode(oldest)}")
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert rows(body) == [] and "No older trades match these filters." in body
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+BAD_CURSORS = [
+    "garbage",
+    "WyJ4IiwxXQ",  # ["x",1]
+    _b64(b'["2026-03-01T12:00:00+00:00",NaN]'),
+    _b64(b"[NaN,1]"),
+    _b64(b'["2026-03-01T12:00:00+00:00",1e400]'),
+    _b64(b'["2026-03-01T12:00:00+00:00",' + str(10**30).encode() + b"]"),
+    _b64(b'["2026-03-01T12:00:00+00:00",-1]'),
+    _b64(b'["2026-03-01T12:00:00+00:00",true]'),
+    _b64(b'["2026-03-01T12:00:00",1]'),  # no time zone
+    _b64(b'["0001-01-01T00:00:00+01:00",1]'),  # before year 1 in UTC
+    _b64(b'["9999-12-31T23:00:00-05:00",1]'),  # after year 9999 in UTC
+    _b64(b'["2026-03-01T12:00:00+00:00",1,2]'),
+    _b64(b'{"a":1}'),
+    _b64(b"[" * 5000),
+    "A" * 10_000,
+    "\N{SNOWMAN}\N{GREEK SMALL LETTER ALPHA}",
+    "%ff%fe",
+    "WyIyMDI2LTAzLTAxVDEyOjAwOjAwKzAwOjAwIiwxXQ==" * 3,
+]
+
+
+def test_a_bad_cursor_is_explained_and_links_to_the_newest(client, seeded):
+    for name in ("after", "before"):
+        for cursor in BAD_CURSORS:
+            response = client.get(f"/trades/?side=sell&{name}={quote(cursor, safe='%')}")
+            assert response.status_code == 422, (name, cursor)
+            body = response.get_data(as_text=True)
+            assert "This page link is not valid (cut short or edited)" in text(
+                body, "filter-errors"
+            )
+            assert 'data-testid="newest-link"' in body and 'href="/trades/?side=sell"' in body
+            swap = client.get(
+                f"/trades/?{name}={quote(cursor, safe='%')}", headers=htmx("trades-table")
+            )
+            assert swap.status_code == 422 and "<html" not in swap.get_data(as_text=True)
+        # A NUL byte is refused before the page runs, like anywhere in the app.
+        response = client.get(f"/trades/?{name}=%00")
+        assert response.status_code == 400 and "Traceback" not in response.get_data(as_text=True)
 
 
 def test_csv_export_is_exact(client, seeded):
@@ -184,6 +269,7 @@ def test_huge_numbers_in_the_query_are_not_server_errors(client, seeded):
     for path in ("/trades/", "/trades/export.csv"):
         assert client.get(f"{path}?bot={2**63}").status_code == 404
         assert client.get(f"{path}?bot={10**30}").status_code == 404
+    # The old page numbers are no longer read: such a link shows the newest trades.
     page = client.get(f"/trades/?page={10**30}")
     assert page.status_code == 200
-    assert rows(page.get_data(as_text=True)) == []
+    assert len(rows(page.get_data(as_text=True))) == 4

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+
 
 class AccountError(Exception):
     """Base class: something the user asked for about an account cannot be done."""
@@ -9,12 +11,14 @@ class AccountError(Exception):
 
 class EmailTakenError(AccountError):
     def __init__(self) -> None:
-        super().__init__("An account with this email already exists. Log in or reset the password.")
+        super().__init__(
+            _("An account with this email already exists. Log in or reset the password.")
+        )
 
 
 class UnknownUserError(AccountError):
     def __init__(self, email: str) -> None:
-        super().__init__(f"No account with the email {email}.")
+        super().__init__(_("No account with the email %(email)s.", email=email))
 
 
 class WeakPasswordError(AccountError):
@@ -34,5 +38,5 @@ class LoginThrottledError(AccountError):
 class InvalidResetTokenError(AccountError):
     def __init__(self) -> None:
         super().__init__(
-            "This password reset link is invalid or has expired. Ask for a new one below."
+            _("This password reset link is invalid or has expired. Ask for a new one below.")
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+
 MIN_LENGTH = 10
 MAX_LENGTH = 128
 
@@ -36,16 +38,22 @@ def password_problems(password: str, email: str | None = None) -> list[str]:
     """Every rule the password breaks, as sentences for the user (empty when it is fine)."""
     problems: list[str] = []
     if len(password) < MIN_LENGTH:
-        problems.append(f"Use at least {MIN_LENGTH} characters (you used {len(password)}).")
+        problems.append(
+            _(
+                "Use at least %(min)d characters (you used %(used)d).",
+                min=MIN_LENGTH,
+                used=len(password),
+            )
+        )
     if len(password) > MAX_LENGTH:
-        problems.append(f"Use at most {MAX_LENGTH} characters.")
+        problems.append(_("Use at most %(max)d characters.", max=MAX_LENGTH))
     if password and (password.isdigit() or password.isalpha()):
-        problems.append("Mix letters with at least one digit or symbol.")
+        problems.append(_("Mix letters with at least one digit or symbol."))
     if password and len(set(password)) < 4:
-        problems.append("Use at least 4 different characters.")
+        problems.append(_("Use at least %(n)d different characters.", n=4))
     if password.lower() in COMMON:
-        problems.append("This password is too common; choose another.")
+        problems.append(_("This password is too common; choose another."))
     local_part = (email or "").split("@", 1)[0].lower()
     if len(local_part) >= 4 and local_part in password.lower():
-        problems.append("Do not include your email address in the password.")
+        problems.append(_("Do not include your email address in the password."))
     return problems

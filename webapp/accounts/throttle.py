@@ -12,6 +12,8 @@ import logging
 import math
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from redis.exceptions import RedisError
 
 from webapp.accounts.errors import LoginThrottledError
@@ -39,7 +41,7 @@ def _limits() -> tuple[int, int, int]:
 
 def _minutes(seconds: int) -> str:
     minutes = max(1, math.ceil(seconds / 60))
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return ngettext("%(num)d minute", "%(num)d minutes", minutes)
 
 
 def check(email: str, ip: str) -> None:
@@ -56,14 +58,21 @@ def check(email: str, ip: str) -> None:
     if int(account_count or 0) >= per_account:
         wait = max(int(account_ttl), 1)
         raise LoginThrottledError(
-            f"Too many failed logins for this account. Try again in {_minutes(wait)}, "
-            "or reset your password.",
+            _(
+                "Too many failed logins for this account. Try again in %(wait)s, "
+                "or reset your password.",
+                wait=_minutes(wait),
+            ),
             wait,
         )
     if int(ip_count or 0) >= per_ip:
         wait = max(int(ip_ttl), 1)
         raise LoginThrottledError(
-            f"Too many failed logins from your network. Try again in {_minutes(wait)}.", wait
+            _(
+                "Too many failed logins from your network. Try again in %(wait)s.",
+                wait=_minutes(wait),
+            ),
+            wait,
         )
 
 

@@ -88,9 +88,9 @@ def notifications_check(service: str):
 @bp.route("/notifications/process", methods=["POST"])
 @admin_required
 def notifications_process():
-    from webapp.notify import outbox
+    from webapp.notify import jobs
 
-    enqueued = outbox.sweep()
+    enqueued = jobs.sweep()
     return render_page(
         "admin/notifications.html",
         blocks={"notify-process": "process"},

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
@@ -12,39 +13,39 @@ def strip(value: str | None) -> str | None:
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", filters=[strip], validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=MAX_LENGTH)])
-    remember_me = BooleanField("Remember me")
-    submit = SubmitField("Log in")
+    email = EmailField(_l("Email"), filters=[strip], validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=MAX_LENGTH)])
+    remember_me = BooleanField(_l("Remember me"))
+    submit = SubmitField(_l("Log in"))
 
 
 class RegistrationForm(FlaskForm):
     email = EmailField(
-        "Email",
+        _l("Email"),
         filters=[strip],
         validators=[
             DataRequired(),
             Length(max=254),
-            Email(message="Enter a valid email address.", check_deliverability=False),
+            Email(message=_l("Enter a valid email address."), check_deliverability=False),
         ],
     )
-    password = PasswordField("Password", validators=[DataRequired()])
+    password = PasswordField(_l("Password"), validators=[DataRequired()])
     password2 = PasswordField(
-        "Repeat password",
-        validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")],
+        _l("Repeat password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords do not match."))],
     )
-    submit = SubmitField("Create account")
+    submit = SubmitField(_l("Create account"))
 
 
 class ResetRequestForm(FlaskForm):
-    email = EmailField("Email", filters=[strip], validators=[DataRequired(), Length(max=254)])
-    submit = SubmitField("Email me a reset link")
+    email = EmailField(_l("Email"), filters=[strip], validators=[DataRequired(), Length(max=254)])
+    submit = SubmitField(_l("Email me a reset link"))
 
 
 class ResetPasswordForm(FlaskForm):
-    password = PasswordField("New password", validators=[DataRequired()])
+    password = PasswordField(_l("New password"), validators=[DataRequired()])
     password2 = PasswordField(
-        "Repeat new password",
-        validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")],
+        _l("Repeat new password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords do not match."))],
     )
-    submit = SubmitField("Set new password")
+    submit = SubmitField(_l("Set new password"))

@@ -3,7 +3,8 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, logout_user
 from sqlalchemy.exc import IntegrityError
 
 from webapp import accounts
@@ -15,6 +16,7 @@ from webapp.extensions import db
 from webapp.extensions import login as login_manager
 from webapp.htmx import is_boosted, is_htmx
 from webapp.models import User
+from webapp.security import signin
 
 RESET_SESSION_KEY = "reset_token"
 
@@ -23,8 +25,13 @@ def _safe_next(target: str | None) -> str | None:
     """Only same-site relative paths: never an open redirect to another host."""
     if not target:
         return None
-    parts = urlsplit(target)
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # e.g. an unbalanced "[" read as an IPv6 host
+        return None
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    if not target.isprintable() or "\\" in target:  # no header injection, no "/\\host"
         return None
     return target
 
@@ -53,8 +60,9 @@ def register():
             except IntegrityError:  # the same email registered a moment ago
                 form.email.errors = [str(accounts.EmailTakenError())]
             else:
-                login_user(user)
-                flash("Welcome! Your account is ready.", "success")
+                signin.complete(user)
+                db.session.commit()
+                flash(_("Welcome! Your account is ready."), "success")
                 return redirect(url_for("main.index"))
         db.session.rollback()
     return _form_page("auth/register.html", form)
@@ -74,10 +82,16 @@ def login():
             response = render_template("auth/login.html", form=form, error=str(exc))
             return response, 429, {"Retry-After": str(exc.retry_after)}
         if user is None:
-            return _form_page("auth/login.html", form, 422, error="Invalid email or password.")
+            signin.record_failed_login(form.email.data)
+            return _form_page("auth/login.html", form, 422, error=_("Invalid email or password."))
         db.session.commit()
-        login_user(user, remember=form.remember_me.data)
-        return redirect(_safe_next(request.args.get("next")) or url_for("main.index"))
+        next_url = _safe_next(request.args.get("next"))
+        if signin.needs_second_step(user):
+            signin.begin_second_step(user, remember=form.remember_me.data, next_url=next_url)
+            return redirect(url_for("security.login_code"))
+        signin.complete(user, remember=form.remember_me.data)
+        db.session.commit()
+        return redirect(next_url or url_for("main.index"))
     return _form_page("auth/login.html", form)
 
 
@@ -85,7 +99,7 @@ def login():
 @login_required
 def logout():
     logout_user()
-    flash("You have been logged out.", "info")
+    flash(_("You have been logged out."), "info")
     return redirect(url_for("auth.login"))
 
 
@@ -104,13 +118,16 @@ def reset_request():
                     "auth/reset_request.html",
                     form,
                     503,
-                    error="We could not send the email right now. Please try again in a few "
-                    "minutes.",
+                    error=_(
+                        "We could not send the email right now. Please try again in a few minutes."
+                    ),
                 )
         # The same answer whether or not the account exists (or was throttled).
         flash(
-            "If an account exists for that address, we sent it a link to reset the password. "
-            "Check your email.",
+            _(
+                "If an account exists for that address, we sent it a link to reset the "
+                "password. Check your email."
+            ),
             "info",
         )
         return redirect(url_for("auth.login"))
@@ -154,7 +171,7 @@ def reset_password():
             db.session.commit()
             session.pop(RESET_SESSION_KEY, None)
             logout_user()
-            flash("Your password has been changed. Log in with the new one.", "success")
+            flash(_("Your password has been changed. Log in with the new one."), "success")
             return redirect(url_for("auth.login"))
     return _form_page("auth/reset_password.html", form)
 
@@ -166,5 +183,5 @@ def unauthorized():
     target = url_for("auth.login", next=request.full_path.rstrip("?"))
     if is_htmx() and not is_boosted():
         return "", 401, {"HX-Redirect": target}
-    flash(login_manager.login_message, login_manager.login_message_category)
+    flash(_("Please log in to see this page."), login_manager.login_message_category)
     return redirect(target)

@@ -14,8 +14,10 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from flask import current_app
+from flask_babel import gettext as _
 
 from webapp.engine.reports import BotReport
+from webapp.i18n.numbers import decimal_text, integer_text, percent_text, quantity_text
 from webapp.models import BotState, BotStatus, Trade
 from webapp.models.types import utcnow
 from webapp.numbers import plain
@@ -30,7 +32,7 @@ def pnl(value: Decimal | None) -> str:
     if value is None:
         return "—"
     number = value if isinstance(value, Decimal) else Decimal(str(value))
-    text = f"{number:,.{PNL_PLACES}f}"
+    text = decimal_text(number, PNL_PLACES)
     return "+" + text if number > 0 else text
 
 
@@ -39,7 +41,7 @@ def amount(value: Decimal | None) -> str:
     if value is None:
         return "—"
     number = value if isinstance(value, Decimal) else Decimal(str(value))
-    return f"{number:,.{PNL_PLACES}f}"
+    return decimal_text(number, PNL_PLACES)
 
 
 def sign_class(value: Decimal | None) -> str:
@@ -53,7 +55,7 @@ def percent(fraction: Decimal | None) -> str:
     """A fraction in [0, 1] as a percentage with one decimal ("—" when there is none)."""
     if fraction is None:
         return "—"
-    return f"{fraction * 100:.1f}%"
+    return percent_text(fraction, 1)
 
 
 def today_pnl(state: BotState | None, today: date | None = None) -> Decimal:
@@ -66,14 +68,14 @@ def today_pnl(state: BotState | None, today: date | None = None) -> Decimal:
 def status_label(state: BotState | None) -> tuple[str, str]:
     """(text, badge class) for a bot's status; a bot resting until tomorrow shows "Paused"."""
     if state is None:
-        return "Stopped", ""
+        return _("Stopped"), ""
     if state.status == BotStatus.RUNNING:
         if state.is_paused():
-            return "Paused", "badge-warn"
-        return "Running", "badge-ok"
+            return _("Paused"), "badge-warn"
+        return _("Running"), "badge-ok"
     if state.status == BotStatus.ERROR:
-        return "Error", "badge-danger"
-    return "Stopped", ""
+        return _("Error"), "badge-danger"
+    return _("Stopped"), ""
 
 
 def strategy_label(name: str) -> str:
@@ -110,7 +112,11 @@ def pnl_chart_json(report: BotReport, quote: str = "", start: datetime | None = 
         for at, cumulative in points:
             xs.append(_epoch(at))
             ys.append(float(cumulative))
-    label = f"Cumulative realized PnL ({quote})" if quote else "Cumulative realized PnL"
+    label = (
+        _("Cumulative realized PnL (%(quote)s)", quote=quote)
+        if quote
+        else _("Cumulative realized PnL")
+    )
     return _script_json({"kind": "pnl", "label": label, "x": xs, "y": ys})
 
 
@@ -158,6 +164,8 @@ def _script_json(data: object) -> str:
 
 FILTERS = {
     "plain": plain,
+    "qty": quantity_text,
+    "int_text": integer_text,
     "pnl": pnl,
     "amount": amount,
     "sign_class": sign_class,

@@ -22,11 +22,12 @@ from webapp.bots.forms import BotForm, param_display, param_values
 from webapp.engine import marketdata, service
 from webapp.engine.errors import BotBusy, BotError, BotNotFound, BotValidationError
 from webapp.engine.tick import slot_for
+from webapp.exchange.clients import exchange_name
 from webapp.exchange.errors import ExchangeError
 from webapp.extensions import db
 from webapp.htmx import htmx_target, is_boosted, is_htmx, render_page
 from webapp.keys import service as keys_service
-from webapp.models import ApiKey, Bot, BotStatus, Trade
+from webapp.models import ApiKey, Bot, Trade
 from webapp.models.bot import TIMEFRAMES
 from webapp.models.types import utcnow
 from webapp.strategies import Strategy, UnknownStrategyError, get_strategy
@@ -110,7 +111,9 @@ def _form_page(
     param_errors: dict | None = None,
     status: int = 200,
 ):
-    exchange = keys[0].exchange if keys else None
+    # Suggestions come from the chosen key's exchange (the first key until one is chosen).
+    chosen = next((k for k in keys if str(k.id) == form.api_key_id.data), keys[0] if keys else None)
+    exchange = chosen.exchange if chosen is not None else None
     body = render_page(
         "bots/form.html",
         FORM_BLOCKS,
@@ -121,6 +124,7 @@ def _form_page(
         params=params or {},
         param_errors=param_errors or {},
         symbols=service.symbols_for(exchange) if exchange else [],
+        exchange_label=exchange_name(exchange) if exchange else "",
         live_allowed=service.live_trading_allowed(),
         action=url_for("bots.edit", bot_id=bot.id) if bot else url_for("bots.new"),
     )
@@ -203,7 +207,7 @@ def strategy_fields(bot_id: int | None = None):
 
 
 def _last_trade_id(bot: Bot) -> int:
-    return db.session.scalar(sa.select(sa.func.max(Trade.id)).where(Trade.bot_id == bot.id)) or 0
+    return service.last_trade_id(bot.user_id, bot.id)
 
 
 def _detail_context(bot: Bot, blocks: set[str], **extra) -> dict:
@@ -315,8 +319,7 @@ def start(bot_id: int):
 @login_required
 def stop(bot_id: int):
     bot = _owned(bot_id)
-    if bot.state.status == BotStatus.RUNNING:
-        service.stop_bot(bot)
+    if service.stop_by_owner(bot):
         db.session.commit()
     return _live_answer(bot, message=f"Bot “{bot.name}” stopped.")
 
@@ -346,9 +349,7 @@ def delete(bot_id: int):
     bot = _owned(bot_id)
     name = bot.name
     try:
-        if bot.state.status == BotStatus.RUNNING:
-            service.stop_bot(bot, "Stopped to be deleted.")
-        service.delete_bot(bot)
+        service.remove_bot(bot)
     except BotBusy as exc:
         db.session.rollback()
         return _live_answer(_owned(bot_id), error=str(exc), status=409)
@@ -360,3 +361,16 @@ def delete(bot_id: int):
         response.headers["HX-Location"] = url
         return response
     return redirect(url)
+
+
+@bp.route("/stop-all", methods=["POST"])
+@login_required
+def stop_all():
+    """The dashboard's "Stop all my bots": every running bot of this user stops at once."""
+    from webapp.engine import killswitch
+
+    result = killswitch.stop_all(
+        current_user, actor=current_user, reason="Stopped by you (all bots)."
+    )
+    flash(result.summary(), "success")
+    return redirect(url_for("main.index"))

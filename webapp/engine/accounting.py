@@ -181,13 +181,23 @@ def check_exit(
     if not position.is_open:
         return None
     price = to_decimal(price)
-    sl = _pct(stop_loss_pct, "stop-loss")
-    tp = _pct(take_profit_pct, "take-profit")
-    if sl and price <= position.avg_price * (1 - sl / 100):
+    stop, take = exit_levels(position, stop_loss_pct, take_profit_pct)
+    if stop is not None and price <= stop:
         return ExitReason.STOP_LOSS
-    if tp and price >= position.avg_price * (1 + tp / 100):
+    if take is not None and price >= take:
         return ExitReason.TAKE_PROFIT
     return None
+
+
+def exit_levels(
+    position: Position, stop_loss_pct: Number | None, take_profit_pct: Number | None
+) -> tuple[Decimal | None, Decimal | None]:
+    """The (stop-loss, take-profit) prices of `check_exit`; None where a check is off."""
+    sl = _pct(stop_loss_pct, "stop-loss")
+    tp = _pct(take_profit_pct, "take-profit")
+    stop = position.avg_price * (1 - sl / 100) if sl else None
+    take = position.avg_price * (1 + tp / 100) if tp else None
+    return stop, take
 
 
 def _check_limits(

@@ -112,3 +112,26 @@ def stop_command(bot_id: int, reason: str) -> None:
     service.stop_bot(bot, reason)
     db.session.commit()
     click.echo(f"Bot {bot.id} ({bot.name}) is stopped.")
+
+
+@bots_cli.command("stop-all")
+@click.option("--user", "email", help="Only this user's bots (email); default: everyone's.")
+@click.option("--sell", is_flag=True, help="Then sell each stopped bot's open position.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def stop_all(email: str | None, sell: bool, yes: bool) -> None:
+    """The kill switch: stop every running bot, optionally selling their positions."""
+    from webapp.engine import killswitch
+
+    user = None
+    if email:
+        user = User.by_email(email)
+        if user is None:
+            raise click.ClickException(f"No account with the email {User.normalize_email(email)}.")
+    whose = user.email if user else "EVERY user"
+    if not yes:
+        click.confirm(
+            f"Stop all running bots of {whose}{' and sell their positions' if sell else ''}?",
+            abort=True,
+        )
+    result = killswitch.stop_all(user, sell=sell)
+    click.echo(result.summary())

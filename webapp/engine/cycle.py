@@ -11,8 +11,10 @@ Order of work, each step for a reason:
 4. Market data from the shared per-slot cache (webapp.engine.marketdata).
 5. Stop-loss / take-profit on the open position, before the strategy is asked.
 6. Size the order within the market's limits, or log why no order can be placed.
-7. Live: commit the intent (client order id derived from bot and cycle) BEFORE sending, send,
-   and on an unknown outcome look the order up by its id. Paper: fill at the current price.
+7. Live: commit the intent (client order id derived from bot and cycle) BEFORE sending, send
+   once, and on an unknown outcome look the order up by its id, never resend it: Binance takes
+   the id again once its order filled. Only "Order does not exist." after PENDING_GRACE lets
+   a later decision place an order, under a new id. Paper: fill at the current price.
 8. One transaction: trade, position, PnL, intent cleared, activity, events, daily limits.
 
 Errors: a rejected key marks the key invalid and stops its bots; anything else counts as a
@@ -35,12 +37,9 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import current_app
 
-from webapp.engine import marketdata, orders
+from webapp.engine import decision, marketdata, orders
 from webapp.engine.accounting import (
-    ExitReason,
     apply_fill,
-    check_exit,
-    size_order,
     size_sell,
 )
 from webapp.engine.errors import BotError, LiveTradingDisabled
@@ -62,7 +61,7 @@ from webapp.models import (
 from webapp.models.bot import quantize
 from webapp.models.types import utcnow
 from webapp.numbers import plain as _fmt
-from webapp.strategies import Position, Signal, build_strategy
+from webapp.strategies import Decision, Position, build_strategy
 from webapp.strategies.base import StrategyError
 
 logger = logging.getLogger(__name__)
@@ -198,6 +197,11 @@ class _Cycle:
             return self.result(
                 Outcome.PAUSED, f"paused until {state.paused_until:%Y-%m-%d %H:%M} UTC"
             )
+        from webapp.engine.killswitch import is_halted
+
+        if is_halted():  # the kill switch: no order until the operator lifts the halt
+            db.session.commit()
+            return self.result(Outcome.PAUSED, "trading is halted by the operator")
         state.cycle_count += 1
         state.last_cycle_at = self.now
         if state.cycle_count % PRUNE_EVERY == 0:
@@ -325,55 +329,31 @@ class _Cycle:
         if market is None:
             raise UnknownSymbol(f"The exchange no longer lists {bot.symbol}.")
         price = snapshot.price
-        position = Position(state.position_qty, state.position_avg_price)
-        if position.is_open and not self.sellable(bot, market, position, price):
-            # Dust (e.g. what a buy fee taken in the base currency leaves after the sell): no
-            # exchange order can sell it, so strategy and exits see no position. It stays in
-            # the books and the next buy adds to it, so the next sell takes it along.
-            position = Position()
-        exit_reason = check_exit(position, price, bot.stop_loss_pct, bot.take_profit_pct)
-        if exit_reason is not None:
-            signal = Signal.SELL
-            reason = TradeReason(exit_reason.value)
-            why = self.exit_text(bot, position, price, exit_reason)
-        else:
+
+        def decide(position: Position) -> Decision:
             try:
                 strategy = build_strategy(bot.strategy, bot.params)
             except StrategyError as exc:
                 raise BotError(f"The strategy settings are invalid: {exc}") from None
-            decision = strategy.decide(snapshot.candles, position)
-            signal, why, reason = decision.signal, decision.reason, TradeReason.SIGNAL
+            return strategy.decide(snapshot.candles, position)
+
+        # Dust, exits, the strategy and sizing: the rules a backtest replays (see decision).
+        held = Position(state.position_qty, state.position_avg_price)
+        plan = decision.plan(bot, market, held, price, decide)
+        signal, why, reason = plan.signal, plan.why, plan.reason
         state.last_signal = signal.value
         state.last_reason = why[:500]
         state.last_price = quantize(price)
         price_text = f"price {_fmt(price)}"
 
-        if signal is Signal.HOLD or (signal is Signal.SELL and not position.is_open):
+        if plan.hold:
             log_activity(bot.id, ActivityKind.CYCLE, f"hold: {why} ({price_text})")
             self.succeeded(state)
             db.session.commit()
             return self.result(Outcome.HOLD, why)
 
-        if signal is Signal.BUY:
-            size = size_order(
-                bot.quote_amount,
-                price,
-                market.amount_step,
-                market.min_qty,
-                market.min_notional,
-                market.max_qty,
-                symbol=bot.symbol,
-            )
-        else:
-            size = size_sell(
-                position.qty,
-                price,
-                market.amount_step,
-                market.min_qty,
-                market.min_notional,
-                symbol=bot.symbol,
-            )
-        side = signal.value
+        size = plan.size
+        side = plan.side
         if not size.ok:
             log_activity(
                 bot.id,
@@ -417,35 +397,6 @@ class _Cycle:
         the cycle, because an order intent is committed before the order can still fail."""
         state.consecutive_errors = 0
         state.failing_since = None
-
-    @staticmethod
-    def sellable(
-        bot: Bot, market: marketdata.MarketInfo, position: Position, price: Decimal
-    ) -> bool:
-        return size_sell(
-            position.qty,
-            price,
-            market.amount_step,
-            market.min_qty,
-            market.min_notional,
-            symbol=bot.symbol,
-        ).ok
-
-    def exit_text(self, bot: Bot, position: Position, price: Decimal, reason: ExitReason) -> str:
-        avg = position.avg_price
-        if reason is ExitReason.STOP_LOSS:
-            pct = bot.stop_loss_pct
-            trigger = avg * (1 - pct / 100)
-            return (
-                f"stop-loss {_fmt(pct)}%: price {_fmt(price)} <= {_fmt(quantize(trigger))} "
-                f"(entry {_fmt(avg)})"
-            )
-        pct = bot.take_profit_pct
-        trigger = avg * (1 + pct / 100)
-        return (
-            f"take-profit {_fmt(pct)}%: price {_fmt(price)} >= {_fmt(quantize(trigger))} "
-            f"(entry {_fmt(avg)})"
-        )
 
     # -- live orders -----------------------------------------------------------------------
 
@@ -701,7 +652,8 @@ class _Cycle:
             "quote": quote,
             "url": f"/bots/{bot.id}",
         }
-        if bot.daily_loss_limit and pnl <= -bot.daily_loss_limit:
+        reached = decision.daily_limit(bot, pnl, state.is_paused(self.now))
+        if reached is decision.DailyLimit.LOSS_LIMIT:
             stop_bot(
                 bot,
                 f"Daily loss limit reached: {_fmt(pnl)} {quote} realized today "
@@ -712,11 +664,7 @@ class _Cycle:
                 EventType.DAILY_LOSS_LIMIT_REACHED,
                 {**base_data, "limit": str(bot.daily_loss_limit)},
             )
-        elif (
-            bot.daily_profit_target
-            and pnl >= bot.daily_profit_target
-            and not state.is_paused(self.now)
-        ):
+        elif reached is decision.DailyLimit.PROFIT_TARGET:
             state.paused_until = next_utc_midnight(self.now)
             log_activity(
                 bot.id,
@@ -738,6 +686,9 @@ class _Cycle:
     # -- failures --------------------------------------------------------------------------
 
     def failed(self, exc: Exception, *, traceback: bool) -> CycleResult:
+        from webapp.metrics import cycle_error
+
+        cycle_error(exc)
         db.session.rollback()
         bot = db.session.get(Bot, self.bot_id)
         if bot is None:

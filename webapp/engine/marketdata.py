@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -248,6 +249,32 @@ def symbols(exchange: str) -> list[str]:
         if json.loads(raw).get("active") is not False:
             active.append(symbol)
     return sorted(active)
+
+
+def similar_symbols(exchange: str, text: str, limit: int = 3) -> list[str]:
+    """Listed symbols a person probably meant by `text`: the exchange's own spelling
+    ("BTCUSDT", "btc-usdt"), else a typo away (one letter wrong, missing, extra or swapped)."""
+    compact = {re.sub(r"[^A-Z0-9]", "", s.upper()): s for s in symbols(exchange)}
+    wanted = re.sub(r"[^A-Z0-9]", "", text.upper())
+    if wanted in compact:
+        return [compact[wanted]]
+    return [s for c, s in sorted(compact.items()) if _one_typo_apart(wanted, c)][:limit]
+
+
+def _one_typo_apart(a: str, b: str) -> bool:
+    """True when one substitution, insertion, deletion or swap of neighbours turns a into b."""
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return False
+    start = next(
+        (i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b))
+    )
+    if len(a) == len(b):
+        swapped = a[start + 1 : start + 2] + a[start : start + 1]
+        return a[start + 1 :] == b[start + 1 :] or (
+            swapped == b[start : start + 2] and a[start + 2 :] == b[start + 2 :]
+        )
+    longer, shorter = (a, b) if len(a) > len(b) else (b, a)
+    return longer[start + 1 :] == shorter[start:]
 
 
 def prime_client(client: ccxt.Exchange, exchange: str, symbol: str) -> None:

@@ -4,6 +4,11 @@ Every live order carries a client order id chosen by the engine (`newClientOrder
 engine can always ask the exchange "did order X happen?" - after a timeout, after a crash, or
 when a retried job meets an order intent its earlier run left behind.
 
+The engine never sends an order a second time to find out: Binance refuses a reused client
+order id only while its order is open, so a market order that filled at once would be
+accepted again and doubled. An order is sent once; after an unknown outcome it is looked up
+by its id, and only Binance's "Order does not exist." (-2013) counts as never placed.
+
 Fees are returned in the quote currency (see webapp.engine.accounting). When an exchange
 charges a buy's fee in the base currency (Binance without BNB), the bot holds that much less:
 the fill's quantity is the net amount and the fee is valued at the fill price, so quantity *
@@ -62,6 +67,9 @@ class Fill:
 ORDER_TIME_SLACK = timedelta(minutes=5)
 #: Binance's limit for newClientOrderId (`^[a-zA-Z0-9-_]{1,36}$`).
 CLIENT_ORDER_ID_MAX = 36
+#: Binance's answer to a lookup of an order it has never had; ccxt raises the same
+#: OrderNotFound for other codes (-2011 "Unknown order sent." of a cancel), which prove nothing.
+ORDER_DOES_NOT_EXIST = "-2013"
 
 
 def client_order_id(bot: Bot, cycle: int, side: str) -> str:
@@ -170,13 +178,23 @@ def find_order(
     """What became of the order with this client order id (one or two requests).
 
     `sent_after` is when the intent was committed: an order the exchange created well before
-    it carries our id by coincidence (an older installation) and counts as NOT_FOUND.
+    it carries our id by coincidence (an older installation) and counts as NOT_FOUND. So
+    does the exchange's "Order does not exist."; any other failure is raised, and the caller
+    keeps the intent.
     """
     symbol = symbol or bot.symbol
     try:
         with translate_errors():
             order = client.fetch_order(None, symbol, {"origClientOrderId": client_order_id})
-    except OrderNotFound:
+    except OrderNotFound as exc:
+        if exc.code != ORDER_DOES_NOT_EXIST:
+            logger.warning(
+                "bot %s: lookup of order %s failed without saying it does not exist: %s",
+                bot.id,
+                client_order_id,
+                exc.summary(),
+            )
+            raise
         return Lookup.NOT_FOUND
     created = _created_at(order)
     if created is not None and created < sent_after - ORDER_TIME_SLACK:

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
@@ -69,6 +69,7 @@ class BotReport:
     max_drawdown: Decimal = ZERO
     last_trade_at: datetime | None = None
     points: tuple[PnlPoint, ...] = field(default=(), repr=False)
+    realized_pnl_7d: Decimal = ZERO  # sells of the last 7 UTC days, today included
 
     @property
     def pnl_series(self) -> list[tuple[datetime, Decimal]]:
@@ -80,11 +81,13 @@ class BotReport:
         return None if self.win_rate is None else self.win_rate * 100
 
 
-def summarize(trades: Iterable[TradeLike]) -> BotReport:
-    """Report over `trades` (any order; they are sorted by `executed_at`, stably)."""
+def summarize(trades: Iterable[TradeLike], *, today: date | None = None) -> BotReport:
+    """Report over `trades` (any order; they are sorted by `executed_at`, stably); the last
+    7 days end with `today` (UTC), the current day by default."""
     ordered = sorted(trades, key=lambda t: t.executed_at)
+    recent = (today or datetime.now(UTC).date()) - timedelta(days=6)
     buys = sells = wins = 0
-    fees = ZERO
+    fees = recent_pnl = ZERO
     sell_pnls: list[tuple[datetime, Decimal]] = []
     for trade in ordered:
         fees += to_decimal(trade.fee or 0)
@@ -100,8 +103,10 @@ def summarize(trades: Iterable[TradeLike]) -> BotReport:
         pnl = to_decimal(trade.realized_pnl or 0)
         if pnl > 0:
             wins += 1
+        if trade.executed_at.astimezone(UTC).date() >= recent:
+            recent_pnl += pnl
         sell_pnls.append((trade.executed_at, pnl))
-    return _build(
+    report = _build(
         trade_count=len(ordered),
         buys=buys,
         sells=sells,
@@ -110,6 +115,7 @@ def summarize(trades: Iterable[TradeLike]) -> BotReport:
         last_trade_at=ordered[-1].executed_at if ordered else None,
         sell_pnls=sell_pnls,
     )
+    return replace(report, realized_pnl_7d=recent_pnl)
 
 
 def combine(reports: Sequence[BotReport]) -> BotReport:
@@ -119,7 +125,7 @@ def combine(reports: Sequence[BotReport]) -> BotReport:
         ((p.at, p.pnl) for report in reports for p in report.points), key=lambda item: item[0]
     )
     last_times = [r.last_trade_at for r in reports if r.last_trade_at is not None]
-    return _build(
+    report = _build(
         trade_count=sum(r.trade_count for r in reports),
         buys=sum(r.buys for r in reports),
         sells=sum(r.sells for r in reports),
@@ -128,6 +134,7 @@ def combine(reports: Sequence[BotReport]) -> BotReport:
         last_trade_at=max(last_times) if last_times else None,
         sell_pnls=merged,
     )
+    return replace(report, realized_pnl_7d=sum((r.realized_pnl_7d for r in reports), ZERO))
 
 
 def max_drawdown(pnls: Iterable[Decimal]) -> Decimal:

@@ -9,18 +9,17 @@ whose messages can be shown to the user as they are (see webapp.engine.errors).
 from __future__ import annotations
 
 import logging
-import threading
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from redis.exceptions import RedisError
 
-from webapp.engine import marketdata
+from webapp.engine import marketdata, rollups
 from webapp.engine.errors import (
     LIVE_DISABLED_MESSAGE,
     BotBusy,
@@ -30,7 +29,7 @@ from webapp.engine.errors import (
     OrderPending,
 )
 from webapp.engine.locks import bot_lock
-from webapp.engine.reports import BotReport, combine, summarize
+from webapp.engine.reports import BotReport
 from webapp.engine.validation import FIELDS, live_trading_allowed, validate
 from webapp.exchange.errors import ExchangeError
 from webapp.extensions import db, redis_ext
@@ -39,11 +38,13 @@ from webapp.models import (
     Bot,
     BotActivity,
     BotMode,
+    BotPnlDay,
     BotState,
     BotStatus,
     Trade,
     TradeSide,
     User,
+    UserPnlDay,
 )
 from webapp.models.types import utcnow
 from webapp.strategies import UnknownStrategyError, get_strategy
@@ -55,15 +56,19 @@ __all__ = [
     "UserSummary",
     "bot_activity",
     "bot_report",
+    "count_trades",
     "create_bot",
     "delete_bot",
     "get_bot",
+    "last_trade_id",
     "live_trading_allowed",
     "log_activity",
     "prune_activity",
+    "remove_bot",
     "start_bot",
     "stop_bot",
     "stop_bots_for_key",
+    "stop_by_owner",
     "symbols_for",
     "trades_query",
     "update_bot",
@@ -128,102 +133,97 @@ def trades_query(
     return query.order_by(Trade.executed_at.desc(), Trade.id.desc())
 
 
-def _report_rows(where) -> list:
-    return list(
-        db.session.execute(
-            sa.select(
-                Trade.bot_id,
-                Trade.side,
-                Trade.qty,
-                Trade.price,
-                Trade.fee,
-                Trade.realized_pnl,
-                Trade.executed_at,
-            )
-            .where(where)
-            .order_by(Trade.executed_at, Trade.id)
-        )
+def _sells(condition, limit: int) -> list[tuple[datetime, Decimal | None]]:
+    """The first `limit` sells matching `condition`, oldest first (an exact PnL curve)."""
+    query = (
+        sa.select(Trade.executed_at, Trade.realized_pnl)
+        .where(condition, Trade.side == TradeSide.SELL)
+        .order_by(Trade.executed_at, Trade.id)
+        .limit(limit)
+    )
+    return [tuple(row) for row in db.session.execute(query)]
+
+
+def _days(table: sa.Table, *where) -> list:
+    return rollups.plain_rows(
+        db.session.execute(sa.select(table).where(*where).order_by(table.c.day))
     )
 
 
-#: Per-process cache of bot reports: bot id -> (version, report), the version being the bot's
-#: random order token (ids are reused after a delete on SQLite), highest trade id and trade
-#: count. Trades are only ever added (or deleted with their bot), so an unchanged version means
-#: unchanged figures; pages polling every few seconds then cost one GROUP BY, not every trade.
-_reports: dict[int, tuple[tuple, BotReport]] = {}
-_reports_lock = threading.Lock()
-REPORT_CACHE_SIZE = 20_000
-
-
-def _reports_for(user_id: int, bot_id: int | None = None) -> dict[int, BotReport]:
-    """Reports of the user's bots that have trades (or of one bot), recomputed only when the
-    bot's trades changed since the cached copy."""
-    where = [Trade.user_id == user_id]
-    if bot_id is not None:
-        where.append(Trade.bot_id == bot_id)
-    versions = {
-        row.bot_id: (user_id, row.order_token, row.last_id, row.count)
-        for row in db.session.execute(
-            sa.select(
-                Trade.bot_id,
-                Bot.order_token,
-                sa.func.max(Trade.id).label("last_id"),
-                sa.func.count().label("count"),
-            )
-            .join(Bot, Bot.id == Trade.bot_id)
-            .where(*where)
-            .group_by(Trade.bot_id, Bot.order_token)
-        )
-    }
-    reports: dict[int, BotReport] = {}
-    stale = []
-    with _reports_lock:
-        for bid, version in versions.items():
-            hit = _reports.get(bid)
-            if hit is not None and hit[0] == version:
-                reports[bid] = hit[1]
-            else:
-                stale.append(bid)
-    if stale:
-        by_bot: dict[int, list] = defaultdict(list)
-        for row in _report_rows(sa.and_(Trade.user_id == user_id, Trade.bot_id.in_(stale))):
-            by_bot[row.bot_id].append(row)
-        with _reports_lock:
-            for bid in stale:
-                reports[bid] = summarize(by_bot.get(bid, []))
-                _reports.pop(bid, None)
-                _reports[bid] = (versions[bid], reports[bid])
-            while len(_reports) > REPORT_CACHE_SIZE:
-                _reports.pop(next(iter(_reports)))
-    return reports
-
-
 def bot_report(bot: Bot) -> BotReport:
-    """Trade count, buys/sells, realized PnL, win rate, drawdown and the PnL curve of a bot."""
-    return _reports_for(bot.user_id, bot.id).get(bot.id) or summarize([])
+    """Trade count, buys/sells, realized PnL, win rate, drawdown and the PnL curve of a bot,
+    from its daily rollups (a few hundred rows at most, however many trades)."""
+    days = _days(BotPnlDay.__table__, BotPnlDay.bot_id == bot.id)
+    return rollups.report(
+        days, utcnow().date(), lambda limit: _sells(Trade.bot_id == bot.id, limit)
+    )
+
+
+def last_trade_id(user: User | int, bot_id: int | None = None) -> int:
+    """The highest trade id of the user (or of one bot): 0 without trades. Pages poll with
+    it to learn cheaply whether anything new happened."""
+    user_id = user if isinstance(user, int) else user.id
+    if bot_id is not None:
+        query = sa.select(sa.func.max(BotPnlDay.max_trade_id)).where(
+            BotPnlDay.bot_id == bot_id, BotPnlDay.user_id == user_id
+        )
+    else:
+        query = sa.select(sa.func.max(UserPnlDay.max_trade_id)).where(UserPnlDay.user_id == user_id)
+    return db.session.scalar(query) or 0
+
+
+def count_trades(
+    user: User | int,
+    *,
+    bot_id: int | None = None,
+    side: TradeSide | str | None = None,
+    first_day: date | None = None,
+    last_day: date | None = None,
+) -> int:
+    """How many of the user's trades match the trades page's filters (whole UTC days), from
+    the daily rollups instead of counting the trades."""
+    user_id = user if isinstance(user, int) else user.id
+    side = TradeSide(str(side).lower()) if side else None
+    column = {None: BotPnlDay.trades, TradeSide.BUY: BotPnlDay.buys}.get(side, BotPnlDay.sells)
+    query = sa.select(sa.func.coalesce(sa.func.sum(column), 0)).where(BotPnlDay.user_id == user_id)
+    if bot_id is not None:
+        query = query.where(BotPnlDay.bot_id == bot_id)
+    if first_day is not None:
+        query = query.where(BotPnlDay.day >= first_day)
+    if last_day is not None:
+        query = query.where(BotPnlDay.day <= last_day)
+    return int(db.session.scalar(query) or 0)
 
 
 @dataclass(frozen=True)
 class UserSummary:
     """The dashboard's figures across all of a user's bots."""
 
-    report: BotReport  # combined over every bot (curve and drawdown on merged trades)
+    report: BotReport  # over every bot's trades in time order (curve and drawdown merged)
     bots: int
     running: int
     stopped: int
     errored: int
     open_positions: int
     realized_pnl_today: Decimal
-    per_bot: dict[int, BotReport]
+    per_bot: dict[int, BotReport]  # figures without a curve
 
 
 def user_summary(user: User | int) -> UserSummary:
     user_id = user if isinstance(user, int) else user.id
-    per_bot = _reports_for(user_id)
-    states = list(db.session.scalars(sa.select(BotState).join(Bot).where(Bot.user_id == user_id)))
     today = utcnow().date()
+    by_bot: dict[int, list] = defaultdict(list)
+    for row in _days(BotPnlDay.__table__, BotPnlDay.user_id == user_id):
+        by_bot[row.bot_id].append(row)
+    per_bot = {bot_id: rollups.report(days, today) for bot_id, days in sorted(by_bot.items())}
+    report = rollups.report(
+        _days(UserPnlDay.__table__, UserPnlDay.user_id == user_id),
+        today,
+        lambda limit: _sells(Trade.user_id == user_id, limit),
+    )
+    states = list(db.session.scalars(sa.select(BotState).join(Bot).where(Bot.user_id == user_id)))
     return UserSummary(
-        report=combine(list(per_bot.values())),
+        report=report,
         bots=len(states),
         running=sum(1 for s in states if s.status == BotStatus.RUNNING),
         stopped=sum(1 for s in states if s.status == BotStatus.STOPPED),
@@ -333,6 +333,10 @@ def start_bot(bot: Bot) -> BotState:
     state = bot.state
     if state.status == BotStatus.RUNNING:
         return state
+    from webapp.engine.killswitch import HALTED_MESSAGE, is_halted
+
+    if is_halted():
+        raise BotStartError(HALTED_MESSAGE)
     if bot.api_key is None:
         raise BotStartError("This bot has no API key (it was deleted). Choose a key first.")
     if not bot.api_key.is_valid:
@@ -375,6 +379,15 @@ def stop_bot(bot: Bot, reason: str = "Stopped by you.", *, error: bool = False) 
     return state
 
 
+def stop_by_owner(bot: Bot) -> bool:
+    """The owner's Stop: a running bot stops; one already stopped, or stopped by an error,
+    stays as it is (its reason kept). Returns whether it was running."""
+    if bot.state.status != BotStatus.RUNNING:
+        return False
+    stop_bot(bot)
+    return True
+
+
 def stop_bots_for_key(key_id: int, reason: str) -> int:
     """Stop every running bot trading with API key `key_id`; returns how many stopped.
 
@@ -414,8 +427,19 @@ def delete_bot(bot: Bot, *, wait_seconds: float = 10) -> None:
         lock.release()
         raise OrderPending()
     bot_id = bot.id
+    days = db.session.scalars(sa.select(BotPnlDay.day).where(BotPnlDay.bot_id == bot_id)).all()
     db.session.execute(sa.delete(BotActivity).where(BotActivity.bot_id == bot_id))
     db.session.execute(sa.delete(Trade).where(Trade.bot_id == bot_id))
+    db.session.execute(sa.delete(BotPnlDay).where(BotPnlDay.bot_id == bot_id))
+    rollups.rebuild_user(db.session.connection(), bot.user_id, days)
     db.session.delete(bot)
     db.session.flush()
     logger.info("bot %s deleted", bot_id)
+
+
+def remove_bot(bot: Bot) -> None:
+    """The owner's Delete: stop the bot if it runs, then delete it (see `delete_bot` for what
+    can refuse); the caller commits both together."""
+    if bot.state.status == BotStatus.RUNNING:
+        stop_bot(bot, "Stopped to be deleted.")
+    delete_bot(bot)

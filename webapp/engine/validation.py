@@ -35,6 +35,10 @@ logger = logging.getLogger(__name__)
 NAME_MAX = 80
 MAX_INTERVAL_SECONDS = 7 * 24 * 3600
 MAX_PCT = Decimal(1000)
+#: Amounts stay below this: 15 digits before the point leave 12 after it in a 28-digit column.
+MAX_AMOUNT = Decimal(10) ** 15
+
+BASE_QUOTE_MESSAGE = "Write the symbol as BASE/QUOTE, e.g. BTC/USDT."
 
 #: Fields `create_bot` / `update_bot` accept.
 FIELDS = (
@@ -99,11 +103,17 @@ class Validator:
         if maximum is not None and value > maximum:
             self.fail(field, f"{label} must be at most {maximum}.")
             return None
-        if quantize(value) != value:
-            self.fail(field, f"{label} has too many decimal places (at most 12).")
+        # Before rounding: a value past the column's 28 digits (1e309, a 40-digit integer)
+        # cannot even be rounded to 12 places.
+        if value >= MAX_AMOUNT:
+            self.fail(field, f"{label} must be less than {MAX_AMOUNT:,}.")
             return None
-        if value >= Decimal(10) ** 15:
-            self.fail(field, f"{label} is too large.")
+        try:
+            exact = quantize(value) == value
+        except InvalidOperation:
+            exact = False
+        if not exact:
+            self.fail(field, f"{label} has too many decimal places (at most 12).")
             return None
         return value
 
@@ -244,11 +254,16 @@ class Validator:
         if not symbol:
             self.fail("symbol", "Symbol is required, e.g. BTC/USDT.")
             return
-        if "/" not in symbol:
-            self.fail("symbol", "Write the symbol as BASE/QUOTE, e.g. BTC/USDT.")
-            return
         if exchange is None:
+            if "/" not in symbol:
+                self.fail("symbol", BASE_QUOTE_MESSAGE)
             return  # the key's own error says what to do first
+        if "/" not in symbol:
+            hint = _did_you_mean(exchange, symbol)
+            self.fail(
+                "symbol", "Write the symbol as BASE/QUOTE." + hint if hint else BASE_QUOTE_MESSAGE
+            )
+            return
         unchanged = (
             self.bot is not None and symbol == self.bot.symbol and exchange == self.bot.exchange
         )
@@ -267,7 +282,11 @@ class Validator:
             )
             return
         if market is None or not market.active:
-            self.fail("symbol", f"{exchange_name(exchange)} has no spot market {symbol}.")
+            self.fail(
+                "symbol",
+                f"{exchange_name(exchange)} has no spot market {symbol}."
+                + _did_you_mean(exchange, symbol),
+            )
             return
         self.values["symbol"] = symbol
         if quote_amount is not None and market.min_notional and quote_amount < market.min_notional:
@@ -298,6 +317,18 @@ class Validator:
                     f"This bot holds {state.position_qty.normalize():f} {bot.base_currency}; "
                     "it cannot change its key, symbol or mode until that position is sold.",
                 )
+
+
+def _did_you_mean(exchange: str, text: str) -> str:
+    """ " Did you mean BTC/USDT?" for a symbol written the exchange's way or misspelt; "" when
+    nothing is close (or the market list cannot be read right now)."""
+    try:
+        close = marketdata.similar_symbols(exchange, text)
+    except (ExchangeError, RedisError):
+        return ""
+    if not close:
+        return ""
+    return " Did you mean " + " or ".join(close) + "?"
 
 
 def validate(user_id: int, bot: Bot | None, raw: Mapping[str, Any]) -> dict[str, Any]:

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import render_template
+from flask import render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from webapp.errors import bp
 from webapp.extensions import db
+from webapp.http import NulCharacter
 
 logger = logging.getLogger(__name__)
 
@@ -43,4 +44,8 @@ def http_error(error: HTTPException):
     if code >= 500:
         # Unhandled exceptions arrive here as InternalServerError (Flask logged them already).
         db.session.rollback()
-    return _page(code)
+    if request.path == "/api" or request.path.startswith("/api/"):
+        from webapp.api.problems import from_http_exception
+
+        return from_http_exception(error)  # problem+json, never an HTML page
+    return _page(code, error.description if isinstance(error, NulCharacter) else None)

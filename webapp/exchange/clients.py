@@ -65,7 +65,7 @@ def _new_client(exchange_id: str, **credentials: str) -> ccxt.Exchange:
         raise UnsupportedExchange()
     exchange_class = getattr(ccxt, exchange_id)
     timeout = int(current_app.config.get("EXCHANGE_TIMEOUT_MS") or DEFAULT_TIMEOUT_MS)
-    return exchange_class(
+    client = exchange_class(
         {
             "enableRateLimit": True,
             "timeout": timeout,
@@ -78,6 +78,10 @@ def _new_client(exchange_id: str, **credentials: str) -> ccxt.Exchange:
             **credentials,
         }
     )
+    from webapp.metrics import count_exchange_requests
+
+    count_exchange_requests(client, exchange_id)
+    return client
 
 
 def _use_simulator(client: ccxt.Exchange) -> bool:

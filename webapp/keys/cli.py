@@ -11,6 +11,7 @@ from webapp.extensions import db
 from webapp.keys import service
 from webapp.models import ApiKey, User
 from webapp.notify import endpoints
+from webapp.telegram import bot as telegram_bot
 
 keys_cli = AppGroup("keys", help="Stored exchange API keys: list, re-check, re-encrypt.")
 
@@ -19,19 +20,26 @@ keys_cli = AppGroup("keys", help="Stored exchange API keys: list, re-check, re-e
 def rotate() -> None:
     """Re-encrypt every stored secret with the newest (first) ENCRYPTION_KEY.
 
-    Exchange API keys and webhook signing secrets alike. Rotation: put a new key in front of
-    ENCRYPTION_KEY, restart, run this, then remove the old key. All or nothing: if anything
-    cannot be decrypted, nothing changes.
+    Exchange API keys, webhook signing secrets and the Telegram bot token alike. Rotation:
+    put a new key in front of ENCRYPTION_KEY, restart, run this, then remove the old key.
+    All or nothing: if anything cannot be decrypted, nothing changes.
     """
     try:
         count = service.rotate_all()
         webhooks = endpoints.reencrypt_all()
+        from webapp.security import twofactor
+
+        totp = twofactor.reencrypt_all()
+        telegram = telegram_bot.reencrypt()
     except crypto.DecryptionError as exc:
         db.session.rollback()
         raise click.ClickException(str(exc)) from None
     db.session.commit()
     click.echo(f"Re-encrypted {count} keys with the newest ENCRYPTION_KEY.")
     click.echo(f"Re-encrypted {webhooks} webhook endpoint secrets.")
+    click.echo(f"Re-encrypted {totp} two-factor secrets.")
+    if telegram:
+        click.echo("Re-encrypted the Telegram bot token.")
 
 
 @keys_cli.command("list")

@@ -20,6 +20,7 @@ from webapp.htmx import is_htmx, render_page
 from webapp.keys import bp, service
 from webapp.keys.forms import AddKeyForm
 from webapp.models import ApiKey
+from webapp.security.reauth import fresh_login_required
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ def index():
 
 
 @bp.route("/", methods=["POST"])
-@login_required
+@fresh_login_required  # re-authenticate: keys trade money
 def add():
     form = AddKeyForm()
     error = None
@@ -91,7 +92,7 @@ def add():
 
 
 @bp.route("/demo", methods=["POST"])
-@login_required
+@fresh_login_required  # re-authenticate: keys trade money
 def add_demo():
     """Add the simulator's demo account; its secret comes from config, never from the page."""
     if not _sim_mode():
@@ -136,7 +137,7 @@ def validate(key_id: int):
 
 @bp.route("/<int:key_id>", methods=["DELETE"])
 @bp.route("/<int:key_id>/delete", methods=["POST"], endpoint="delete_form")  # without JS
-@login_required
+@fresh_login_required  # re-authenticate: keys trade money
 def delete(key_id: int):
     api_key = _owned_key(key_id)
     label = api_key.label

@@ -88,6 +88,11 @@ class KeyBusy(KeysError):
         super().__init__("A bot using this key has an order being settled; try again in a minute.")
 
 
+def is_credential_text(value: str) -> bool:
+    """Printable ASCII without spaces: what an exchange's API key or secret is made of."""
+    return value.isascii() and value.isprintable() and " " not in value
+
+
 def stop_bots_for_key(key_id: int, reason: str) -> int:
     """Stop every running bot that trades with API key `key_id`; returns how many stopped.
 
@@ -151,6 +156,14 @@ def add_key(
             raise InvalidKeyInput(field, "This field is required.")
         if len(value) > limit:
             raise InvalidKeyInput(field, f"At most {limit} characters.")
+    for field, value, name in (("api_key", key, "An API key"), ("api_secret", secret, "A secret")):
+        # Exchanges issue plain ASCII; anything else could not even be sent in a header.
+        if not is_credential_text(value):
+            raise InvalidKeyInput(
+                field,
+                f"{name} holds only letters, digits and symbols such as - or _, with no "
+                "spaces, accents or emoji. Copy it again from the exchange.",
+            )
     if db.session.scalar(
         sa.select(ApiKey.id).where(ApiKey.user_id == user.id, ApiKey.label == label)
     ):
@@ -245,6 +258,9 @@ def mark_key_rejected(api_key: ApiKey, reason: str, when: datetime | None = None
 
 
 def _key_became_invalid(api_key: ApiKey, reason: str) -> None:
+    from webapp.security.audit import AuditAction, record
+
+    record(AuditAction.KEY_INVALID, api_key.user_id, f"API key “{api_key.label}”: {reason}"[:300])
     stopped = stop_bots_for_key(api_key.id, f"The exchange rejected its API key: {reason}")
     emit(
         api_key.user_id,

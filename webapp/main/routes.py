@@ -3,7 +3,7 @@ from __future__ import annotations
 import hashlib
 
 import sqlalchemy as sa
-from flask import jsonify, request
+from flask import current_app, jsonify, request, send_from_directory
 from flask_login import current_user, login_required
 
 from webapp import health
@@ -21,9 +21,7 @@ BLOCKS = {"dashboard-summary": "summary"}
 def _summary_version(bots) -> str:
     """Changes whenever anything the summary shows may have changed: a new trade, a bot's
     settings, status, position or today's PnL, or the UTC day."""
-    last_trade = db.session.scalar(
-        sa.select(sa.func.max(Trade.id)).where(Trade.user_id == current_user.id)
-    )
+    last_trade = service.last_trade_id(current_user)
     parts = [utcnow().date(), last_trade]
     for bot in bots:
         s = bot.state
@@ -80,3 +78,11 @@ def healthz():
         "checks": {name: result.as_dict(public=True) for name, result in checks.items()},
     }
     return jsonify(body), 200 if ok else 503
+
+
+@bp.route("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico on every site; pages also link the SVG version."""
+    return send_from_directory(
+        current_app.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon", max_age=86400
+    )

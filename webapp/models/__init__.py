@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from webapp.models.apikey import ApiKey
+from webapp.models.backtest import Backtest, BacktestStatus, CandleBar
 from webapp.models.bot import (
     ActivityKind,
     Bot,
@@ -22,24 +23,51 @@ from webapp.models.notification import (
     QuietHours,
     WebhookEndpoint,
 )
+from webapp.models.rollup import BotPnlDay, UserPnlDay
+from webapp.models.security import (
+    AuditEvent,
+    OperatorSetting,
+    RecoveryCode,
+    TotpCredential,
+    UserSession,
+)
+from webapp.models.sms import SmsNumber
+from webapp.models.telegram import TelegramBot, TelegramChat, TelegramLinkCode
+from webapp.models.token import ApiToken, TokenScope
 from webapp.models.user import User
 
 __all__ = [
     "ActivityKind",
     "ApiKey",
+    "ApiToken",
+    "AuditEvent",
+    "Backtest",
+    "BacktestStatus",
     "Bot",
     "BotActivity",
     "BotMode",
+    "BotPnlDay",
     "BotState",
     "BotStatus",
+    "CandleBar",
     "Notification",
     "NotificationChannel",
     "NotificationPreference",
     "NotificationStatus",
+    "OperatorSetting",
     "QuietHours",
+    "RecoveryCode",
+    "SmsNumber",
+    "TelegramBot",
+    "TelegramChat",
+    "TelegramLinkCode",
+    "TokenScope",
+    "TotpCredential",
     "Trade",
     "TradeReason",
     "TradeSide",
     "User",
+    "UserPnlDay",
+    "UserSession",
     "WebhookEndpoint",
 ]

@@ -263,8 +263,13 @@ class Trade(db.Model):
 
     __tablename__ = "trades"
     __table_args__ = (
-        sa.Index("ix_trades_user_id_executed_at", "user_id", "executed_at"),
-        sa.Index("ix_trades_bot_id_executed_at", "bot_id", "executed_at"),
+        # Ending in id, the list's tie-break: a cursor page reads the index in the list's own
+        # order (executed_at, id), with no sort of the trades that share a second.
+        sa.Index("ix_trades_user_id_executed_at_id", "user_id", "executed_at", "id"),
+        sa.Index("ix_trades_bot_id_executed_at_id", "bot_id", "executed_at", "id"),
+        # The trades page's and the API's side filter, with and without a bot.
+        sa.Index("ix_trades_user_id_side_executed_at_id", "user_id", "side", "executed_at", "id"),
+        sa.Index("ix_trades_bot_id_side_executed_at_id", "bot_id", "side", "executed_at", "id"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)

@@ -42,16 +42,22 @@ def new_public_id() -> str:
 class NotificationChannel(enum.StrEnum):
     EMAIL = "email"
     WEBHOOK = "webhook"
+    TELEGRAM = "telegram"
+    SMS = "sms"
 
     @property
     def label(self) -> str:
-        return {"email": "Email", "webhook": "Webhook"}[self.value]
+        return _CHANNEL_LABELS[self.value]
+
+
+_CHANNEL_LABELS = {"email": "Email", "webhook": "Webhook", "telegram": "Telegram", "sms": "SMS"}
 
 
 class NotificationStatus(enum.StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+    RATE_LIMITED = "rate_limited"  # over a channel's own cap (SMS per day): never sent
 
 
 class NotificationPreference(db.Model):
@@ -71,15 +77,22 @@ class NotificationPreference(db.Model):
 
 
 class WebhookEndpoint(db.Model):
-    """Where a user's webhooks go. Secrets are stored encrypted with ENCRYPTION_KEY."""
+    """One of a user's webhook receivers, with the events it wants. A user may have several,
+    each with its own secret (stored encrypted with ENCRYPTION_KEY) and its own on/off."""
 
     __tablename__ = "webhook_endpoints"
+    # One endpoint per URL and user (the URL is at most 2048 bytes, so PostgreSQL can index it).
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "url", name="uq_webhook_endpoints_user_id_url"),
+    )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     user_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("users.id", ondelete="CASCADE"), unique=True
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
     url: so.Mapped[str] = so.mapped_column(sa.String(2048))
+    # The event types (EventType values) this endpoint is sent.
+    events: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
     secret_encrypted: so.Mapped[str] = so.mapped_column(sa.Text)
     # After a rotation the old secret keeps signing too until it expires, so a receiver has
     # time to switch without rejecting our webhooks.
@@ -135,6 +148,11 @@ class Notification(db.Model):
     user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
     event_type: so.Mapped[str] = so.mapped_column(sa.String(40))
     channel: so.Mapped[NotificationChannel] = so.mapped_column(_enum(NotificationChannel))
+    # The webhook endpoint a webhook row goes to (NULL for other channels, or once the
+    # endpoint is deleted: the history keeps the row, delivery then fails).
+    endpoint_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("webhook_endpoints.id", ondelete="SET NULL"), index=True
+    )
     payload: so.Mapped[dict[str, Any]] = so.mapped_column(sa.JSON, default=dict)
     status: so.Mapped[NotificationStatus] = so.mapped_column(
         _enum(NotificationStatus), default=NotificationStatus.PENDING
@@ -150,6 +168,7 @@ class Notification(db.Model):
     sent_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
 
     user: so.Mapped[User] = so.relationship()
+    endpoint: so.Mapped[WebhookEndpoint | None] = so.relationship()
 
     def __repr__(self) -> str:
         return (

@@ -8,6 +8,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask import current_app, has_app_context
 from flask_login import UserMixin
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -24,12 +25,17 @@ class User(UserMixin, db.Model):
     is_admin: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     last_login_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    # The language the user chose in the footer; None follows the browser (webapp.i18n).
+    locale: so.Mapped[str | None] = so.mapped_column(sa.String(8))
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email}>"
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)
+        method = "scrypt"
+        if has_app_context():
+            method = current_app.config.get("PASSWORD_HASH_METHOD", method)
+        self.password_hash = generate_password_hash(password, method=method)
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
@@ -41,7 +47,10 @@ class User(UserMixin, db.Model):
         return hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.password_fingerprint}"
+        # The third part names the signed-in session (webapp.security.sessions).
+        base = f"{self.id}:{self.password_fingerprint}"
+        sid = getattr(self, "session_sid", None)
+        return f"{base}:{sid}" if sid else base
 
     @staticmethod
     def normalize_email(email: str) -> str:
@@ -54,11 +63,14 @@ class User(UserMixin, db.Model):
 
 @login.user_loader
 def load_user(session_id: str) -> User | None:
-    user_id, _, fingerprint = session_id.partition(":")
+    user_id, _, rest = session_id.partition(":")
+    fingerprint, _, sid = rest.partition(":")
     try:
         user = db.session.get(User, int(user_id))
     except (ValueError, OverflowError):
         return None
     if user is None or not hmac.compare_digest(fingerprint, user.password_fingerprint):
         return None
-    return user
+    from webapp.security import sessions
+
+    return sessions.resume(user, sid)

@@ -3,10 +3,12 @@ from __future__ import annotations
 from datetime import time
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, StringField, SubmitField, TimeField
+from wtforms import BooleanField, SelectMultipleField, StringField, SubmitField, TimeField
 from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
-from webapp.notify.endpoints import MAX_URL_LENGTH
+from webapp.notify.endpoints import MAX_URL_LENGTH, NO_EVENTS
+from webapp.notify.kinds import EventType
 from webapp.notify.limits import is_valid_timezone
 
 
@@ -23,6 +25,13 @@ class WebhookForm(FlaskForm):
             Length(max=MAX_URL_LENGTH),
         ],
         render_kw={"placeholder": "https://example.com/hooks/tradebots", "inputmode": "url"},
+    )
+    events = SelectMultipleField(
+        "Events sent to this endpoint",
+        choices=[(event.value, event.label) for event in EventType],
+        validators=[DataRequired(message=NO_EVENTS)],
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
     )
     submit = SubmitField("Save endpoint")
 
@@ -47,3 +56,26 @@ class QuietHoursForm(FlaskForm):
     def validate_end(self, field) -> None:
         if self.start.data and field.data and self.start.data == field.data:
             raise ValidationError("Quiet hours must end at a different time than they start.")
+
+
+class PhoneForm(FlaskForm):
+    phone = StringField(
+        "Phone number",
+        filters=[strip],
+        validators=[
+            DataRequired(message="Enter your mobile number with its country code."),
+            Length(max=40, message="That is too long for a phone number."),
+        ],
+        render_kw={"placeholder": "+49 151 23456789", "inputmode": "tel", "autocomplete": "tel"},
+    )
+    submit = SubmitField("Send me a code")
+
+
+class PhoneCodeForm(FlaskForm):
+    code = StringField(
+        "Code from the SMS",
+        filters=[strip],
+        validators=[DataRequired(message="Enter the 6-digit code."), Length(max=12)],
+        render_kw={"inputmode": "numeric", "autocomplete": "one-time-code"},
+    )
+    submit = SubmitField("Verify")

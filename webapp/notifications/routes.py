@@ -1,16 +1,23 @@
 from __future__ import annotations
 
 import logging
-import re
 from datetime import timedelta
 
-import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
+from jinja2_fragments.flask import render_block
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from webapp.events import EventType
 from webapp.extensions import db
 from webapp.htmx import htmx_target, is_boosted, is_htmx, render_page
 from webapp.models import (
@@ -22,24 +29,43 @@ from webapp.models import (
 )
 from webapp.models.types import utcnow
 from webapp.notifications import bp
-from webapp.notifications.forms import QuietHoursForm, WebhookForm
-from webapp.notify import endpoints, kinds, limits, netguard, outbox, preferences
-from webapp.notify.errors import EndpointError, NotResendableError
+from webapp.notifications.forms import PhoneCodeForm, PhoneForm, QuietHoursForm, WebhookForm
+from webapp.notify import (
+    channels,
+    dispatch,
+    endpoints,
+    kinds,
+    limits,
+    netguard,
+    outbox,
+    phones,
+    preferences,
+)
+from webapp.notify.errors import EndpointError, NotResendableError, PreferenceRefusedError
+from webapp.notify.kinds import EventType
+from webapp.telegram import bot as telegram_bot
+from webapp.telegram import linking
 
 logger = logging.getLogger(__name__)
 
-TEMPLATE = "notifications/index.html"
+CHANNELS = "notifications/channels.html"
+PREFERENCES = "notifications/preferences.html"
+HISTORY = "notifications/history.html"
+#: The element id an HTMX request targets -> the page template and block that render it.
+#: Whichever route answers, a swap gets the block of the page the element lives on.
 BLOCKS = {
-    "webhook-section": "webhook",
-    "quiet-hours": "quiet",
-    "recent-notifications": "recent",
+    "webhook-section": (CHANNELS, "webhook"),
+    "telegram-section": (CHANNELS, "telegram"),
+    "sms-section": (CHANNELS, "sms"),
+    "test-section": (CHANNELS, "tests"),
+    "quiet-hours": (PREFERENCES, "quiet"),
+    "recent-notifications": (HISTORY, "recent"),
 }
+#: Where a change made without HTMX lands again (a flash there says how it went).
+HOME = {CHANNELS: "notifications.index", PREFERENCES: "notifications.preferences_page"}
+HOME[HISTORY] = "notifications.history"
 RECENT_LIMIT = 50
 POLL_HORIZON = timedelta(seconds=60)
-#: Ids in URLs are checked before they reach the database: PostgreSQL refuses an integer out
-#: of its range or a string with a NUL byte with an error, which would be a 500.
-MAX_ID = 2**31 - 1
-PUBLIC_ID = re.compile(r"msg_[0-9A-Za-z_-]{1,36}")
 FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data", ""}
 _TIMEZONES: list[str] = []
 
@@ -73,22 +99,14 @@ def changed_meanwhile(error: StaleDataError):
 
 
 def _own_endpoint(endpoint_id: int) -> WebhookEndpoint:
-    if not 0 < endpoint_id <= MAX_ID:
-        abort(404)
-    endpoint = db.session.get(WebhookEndpoint, endpoint_id)
-    if endpoint is None or endpoint.user_id != current_user.id:
+    endpoint = endpoints.endpoint_of(current_user.id, endpoint_id)
+    if endpoint is None:
         abort(404)
     return endpoint
 
 
 def _own_notification(public_id: str) -> Notification:
-    if not PUBLIC_ID.fullmatch(public_id):
-        abort(404)
-    row = db.session.scalar(
-        sa.select(Notification).where(
-            Notification.public_id == public_id, Notification.user_id == current_user.id
-        )
-    )
+    row = outbox.notification_of(current_user.id, public_id)
     if row is None:
         abort(404)
     return row
@@ -116,20 +134,32 @@ def _due_soon(row: Notification, now) -> bool:
 def _context(**extra) -> dict:
     now = utcnow()
     user_id = current_user.id
-    endpoint = endpoints.endpoint_for(user_id)
     quiet = db.session.get(QuietHours, user_id)
-    recent = db.session.scalars(
-        sa.select(Notification)
-        .where(Notification.user_id == user_id)
-        .order_by(Notification.id.desc())
-        .limit(RECENT_LIMIT)
-    ).all()
+    recent = db.session.scalars(outbox.user_notifications(user_id).limit(RECENT_LIMIT)).all()
     context = {
+        "unreachable": {
+            channel: channels.unavailable(user_id, channel) for channel in NotificationChannel
+        },
+        "telegram_bot": telegram_bot.username(),
+        "telegram_ready": telegram_bot.api() is not None,
+        "telegram_chat": linking.chat_of(user_id),
+        "telegram_code": None,
+        "sms_number": phones.number_of(user_id),
+        "phone_form": PhoneForm(formdata=None),
+        "code_form": PhoneCodeForm(formdata=None),
+        "phone_display": phones.display,
+        "sms_per_day": current_app.config.get("NOTIFY_SMS_PER_DAY", 10),
         "event_types": list(EventType),
         "channels": list(NotificationChannel),
         "grid": preferences.grid_for(user_id),
-        "endpoint": endpoint,
-        "webhook_form": WebhookForm(formdata=None, url=endpoint.url if endpoint else None),
+        "blocked": {
+            channel: channels.cannot_choose(user_id, channel) for channel in NotificationChannel
+        },
+        "endpoints": endpoints.endpoints_of(user_id),
+        "max_endpoints": endpoints.MAX_ENDPOINTS,
+        "webhook_form": WebhookForm(formdata=None),
+        "edit_forms": {},
+        "revealed_for": None,
         "quiet": quiet,
         "quiet_form": _quiet_form(quiet),
         "timezones": timezones(),
@@ -140,48 +170,66 @@ def _context(**extra) -> dict:
         "masked_secret": endpoints.MASKED_SECRET,
         "revealed_secret": None,
         "notices": {},
-        "rotation_overlap_until": (
-            endpoint.previous_secret_expires_at
-            if endpoint
-            and endpoint.previous_secret_expires_at
-            and endpoint.previous_secret_expires_at > now
-            else None
-        ),
     }
     context.update(extra)
     return context
 
 
 def _page(
+    template: str = CHANNELS,
     status: int = 200,
     notice: str | None = None,
     category: str = "success",
     section: str | None = None,
     **extra,
 ):
-    """The page, or just the section an HTMX request targets; `notice` shows in `section`
-    (by default the targeted one)."""
+    """`template`'s page, or just the block an HTMX request targets (on whichever page it
+    lives); `notice` shows in `section` (by default the targeted one)."""
+    target = htmx_target()
     notices = {}
     if notice:
-        notices[section or htmx_target() or ""] = (notice, category)
-    return render_page(TEMPLATE, blocks=BLOCKS, **_context(notices=notices, **extra)), status
+        notices[section or target or ""] = (notice, category)
+    context = _context(notices=notices, **extra)
+    if target in BLOCKS and not is_boosted():
+        block_template, block = BLOCKS[target]
+        return render_block(block_template, block, **context), status
+    return render_template(template, **context), status
 
 
 def _partial() -> bool:
     return is_htmx() and not is_boosted()
 
 
-def _done(message: str, category: str = "success", **extra):
-    """Answer a change: the updated section for HTMX, else back to the page with a flash."""
+def _done(
+    message: str,
+    category: str = "success",
+    section: str | None = None,
+    template: str = CHANNELS,
+    **extra,
+):
+    """Answer a change: the updated section for HTMX, else back to its page with a flash."""
     if _partial():
-        return _page(notice=message, category=category, **extra)
+        return _page(template, notice=message, category=category, section=section, **extra)
     flash(message, category)
-    return redirect(url_for("notifications.index"))
+    return redirect(url_for(HOME[template]))
 
 
 @bp.route("/")
 def index():
-    return _page()
+    """Channels: where we can reach the user, and each channel's set-up."""
+    return _page(CHANNELS)
+
+
+@bp.route("/preferences")
+def preferences_page():
+    """What to tell me: the event x channel matrix and quiet hours."""
+    return _page(PREFERENCES)
+
+
+@bp.route("/history")
+def history():
+    """What was sent (or not, and why), with "send again"."""
+    return _page(HISTORY)
 
 
 @bp.route("/preferences/<event_type>/<channel>", methods=["POST"])
@@ -192,54 +240,70 @@ def toggle_preference(event_type: str, channel: str):
     except ValueError:
         abort(404)
     enabled = request.form.get("enabled") in {"on", "1", "true", "yes"}
-    preferences.set_preference(current_user.id, event, chan, enabled)
+    try:
+        preferences.set_preference(current_user.id, event, chan, enabled)
+    except PreferenceRefusedError as exc:
+        db.session.rollback()
+        if _partial():
+            return _cell(event, chan, preferences.grid_for(current_user.id)[(event, chan)]), 422
+        flash(str(exc), "error")
+        return redirect(url_for("notifications.preferences_page"))
     db.session.commit()
     if _partial():
-        return render_template(
-            "notifications/_pref_cell.html",
-            event=event,
-            channel=chan,
-            on=enabled,
-            saved=True,
-            endpoint=endpoints.endpoint_for(current_user.id),
-        )
+        return _cell(event, chan, enabled, saved=True)
     flash(
         f"{chan.label} notifications for “{event.label}” turned {'on' if enabled else 'off'}.",
         "success",
     )
-    return redirect(url_for("notifications.index"))
+    return redirect(url_for("notifications.preferences_page"))
 
 
-def _webhook_refused(form: WebhookForm, message: str):
-    form.url.errors = [*form.url.errors, message]
+def _cell(event: EventType, chan: NotificationChannel, on: bool, saved: bool = False) -> str:
+    """One cell of the matrix; a refused toggle shows it disabled with the reason."""
+    return render_template(
+        "notifications/_pref_cell.html",
+        event=event,
+        channel=chan,
+        on=on,
+        saved=saved,
+        unreachable={chan: channels.unavailable(current_user.id, chan)},
+        blocked={chan: channels.cannot_choose(current_user.id, chan)},
+    )
+
+
+def _webhook_refused(form: WebhookForm, message: str, endpoint_id: int | None = None):
+    field = form.events if message == endpoints.NO_EVENTS else form.url
+    field.errors = [*field.errors, message]
     db.session.rollback()
-    return _page(422, webhook_form=form)
+    if endpoint_id is None:
+        return _page(CHANNELS, 422, webhook_form=form, section="webhook-section")
+    return _page(CHANNELS, 422, edit_forms={endpoint_id: form}, section="webhook-section")
 
 
 @bp.route("/webhooks", methods=["POST"])
 def create_webhook():
     form = WebhookForm()
     if not form.validate_on_submit():
-        return _page(422, webhook_form=form)
+        return _page(CHANNELS, 422, webhook_form=form, section="webhook-section")
     try:
-        endpoint, secret = endpoints.create_endpoint(current_user.id, form.url.data)
+        endpoint, secret = endpoints.create_endpoint(
+            current_user.id, form.url.data, form.events.data
+        )
         db.session.commit()
     except (netguard.UnsafeURLError, EndpointError) as exc:
         return _webhook_refused(form, str(exc))
     except IntegrityError:
-        # A second request (a double click, another tab) created it between our check and
-        # our insert: the first one showed the secret, this one must not replace it.
-        db.session.rollback()
-        if endpoints.endpoint_for(current_user.id) is None:
-            raise
+        # Another request (a double click, another tab) added this URL between our check and
+        # our insert: the first one showed the secret, this one must not add a second.
         return _webhook_refused(form, endpoints.ALREADY_HAVE_ENDPOINT)
     # The one and only time the secret is shown: rendered into this response, never stored
     # anywhere it could be read back (not in the session cookie, not in a flash).
     return _page(
+        CHANNELS,
         revealed_secret=secret,
+        revealed_for=endpoint.id,
         notice="Webhook endpoint saved. Copy the signing secret now: it is shown only once.",
         section="webhook-section",
-        webhook_form=WebhookForm(formdata=None, url=endpoint.url),
     )
 
 
@@ -248,13 +312,34 @@ def update_webhook(endpoint_id: int):
     endpoint = _own_endpoint(endpoint_id)
     form = WebhookForm()
     if not form.validate_on_submit():
-        return _page(422, webhook_form=form)
+        return _page(CHANNELS, 422, edit_forms={endpoint_id: form}, section="webhook-section")
     try:
         endpoints.update_url(endpoint, form.url.data)
-    except netguard.UnsafeURLError as exc:
-        return _webhook_refused(form, str(exc))
+        endpoints.update_events(endpoint, form.events.data)
+    except (netguard.UnsafeURLError, EndpointError) as exc:
+        return _webhook_refused(form, str(exc), endpoint_id)
+    try:
+        db.session.commit()
+    except IntegrityError:  # another request gave another endpoint this URL meanwhile
+        return _webhook_refused(form, endpoints.ALREADY_HAVE_ENDPOINT, endpoint_id)
+    return _done("Webhook endpoint saved.", section="webhook-section")
+
+
+@bp.route("/webhooks/<int:endpoint_id>/test", methods=["POST"])
+def test_webhook(endpoint_id: int):
+    endpoint = _own_endpoint(endpoint_id)
+    if not endpoint.enabled:
+        return _done("Enable this endpoint first.", "error", section="webhook-section")
+    (row,) = dispatch.create_test(current_user.id, NotificationChannel.WEBHOOK, endpoint.id)
     db.session.commit()
-    return _done("Webhook URL saved.")
+    return _done(f"Test webhook queued ({row.public_id}).", "info", section="webhook-section")
+
+
+@bp.route("/webhooks/<int:endpoint_id>/disable", methods=["POST"])
+def disable_webhook(endpoint_id: int):
+    endpoints.turn_off(_own_endpoint(endpoint_id))
+    db.session.commit()
+    return _done("Webhook endpoint turned off.", "info", section="webhook-section")
 
 
 @bp.route("/webhooks/<int:endpoint_id>/rotate", methods=["POST"])
@@ -263,7 +348,9 @@ def rotate_webhook_secret(endpoint_id: int):
     secret = endpoints.rotate_secret(endpoint)
     db.session.commit()
     return _page(
+        CHANNELS,
         revealed_secret=secret,
+        revealed_for=endpoint.id,
         notice="New signing secret created. Copy it now: it is shown only once. For 24 hours "
         "webhooks are signed with both the new and the previous secret.",
         section="webhook-section",
@@ -275,23 +362,109 @@ def enable_webhook(endpoint_id: int):
     endpoint = _own_endpoint(endpoint_id)
     endpoints.enable(endpoint)
     db.session.commit()
-    return _done("Webhook endpoint enabled again.")
+    return _done("Webhook endpoint enabled again.", section="webhook-section")
 
 
 @bp.route("/webhooks/<int:endpoint_id>/delete", methods=["POST"])
 def delete_webhook(endpoint_id: int):
     endpoint = _own_endpoint(endpoint_id)
-    db.session.delete(endpoint)
+    endpoints.delete_endpoint(endpoint)
     db.session.commit()
-    logger.info("user %s deleted the webhook endpoint", current_user.id)
-    return _done("Webhook endpoint deleted.", "info")
+    return _done("Webhook endpoint deleted.", "info", section="webhook-section")
+
+
+@bp.route("/telegram/connect", methods=["POST"])
+def telegram_connect():
+    """A one-time link for the bot; the section then watches for the chat to be linked."""
+    if telegram_bot.api() is None:
+        return _done("Telegram is not set up on this installation.", "error")
+    code = linking.new_code(current_user.id)
+    db.session.commit()
+    return _page(CHANNELS, telegram_code=code, section="telegram-section")
+
+
+@bp.route("/telegram/status")
+def telegram_status():
+    """Polled while a link code waits: the whole section once the chat is linked (the
+    request targets only the waiting line), nothing new before."""
+    chat = linking.chat_of(current_user.id)
+    if chat is None and linking.pending_code_expires(current_user.id) is not None:
+        return render_template("notifications/_telegram_waiting.html")
+    response = make_response(render_block(CHANNELS, "telegram", **_context()))
+    response.headers["HX-Retarget"] = "#telegram-section"
+    response.headers["HX-Reswap"] = "outerHTML"
+    return response
+
+
+@bp.route("/telegram/disconnect", methods=["POST"])
+def telegram_disconnect():
+    linking.unlink(current_user.id)
+    db.session.commit()
+    return _done("Telegram disconnected: this installation's bot sends you nothing more.", "info")
+
+
+@bp.route("/sms/number", methods=["POST"])
+def sms_number():
+    """Save a (new) number and text it a code; a number that does not parse saves nothing."""
+    form = PhoneForm()
+    if not form.validate_on_submit():
+        return _page(CHANNELS, 422, phone_form=form, section="sms-section")
+    try:
+        phones.set_number(current_user.id, form.phone.data)
+    except phones.PhoneError as exc:
+        db.session.rollback()
+        form.phone.errors = [*form.phone.errors, str(exc)]
+        return _page(CHANNELS, 422, phone_form=form, section="sms-section")
+    db.session.commit()
+    return _done("We sent a 6-digit code to that number: type it below.", section="sms-section")
+
+
+@bp.route("/sms/verify", methods=["POST"])
+def sms_verify():
+    form = PhoneCodeForm()
+    row = phones.number_of(current_user.id)
+    if row is None:
+        return _done("Add a phone number first.", "error", section="sms-section")
+    if not form.validate_on_submit():
+        return _page(CHANNELS, 422, code_form=form, section="sms-section")
+    try:
+        phones.verify(row, form.code.data)
+    except phones.PhoneError as exc:
+        db.session.commit()  # a wrong code uses one of the tries
+        form.code.errors = [*form.code.errors, str(exc)]
+        return _page(CHANNELS, 422, code_form=form, section="sms-section")
+    db.session.commit()
+    return _done(
+        "Phone number verified: SMS notifications can go there now.", section="sms-section"
+    )
+
+
+@bp.route("/sms/resend", methods=["POST"])
+def sms_resend():
+    row = phones.number_of(current_user.id)
+    if row is None:
+        return _done("Add a phone number first.", "error", section="sms-section")
+    try:
+        phones.send_code(row)
+    except phones.PhoneError as exc:
+        db.session.rollback()
+        return _done(str(exc), "error", section="sms-section")
+    db.session.commit()
+    return _done("We sent a new code.", section="sms-section")
+
+
+@bp.route("/sms/remove", methods=["POST"])
+def sms_remove():
+    phones.remove(current_user.id)
+    db.session.commit()
+    return _done("Phone number removed: no SMS will be sent.", "info", section="sms-section")
 
 
 @bp.route("/quiet-hours", methods=["POST"])
 def quiet_hours():
     form = QuietHoursForm()
     if not form.validate_on_submit():
-        return _page(422, quiet_form=form)
+        return _page(PREFERENCES, 422, quiet_form=form)
     try:
         _save_quiet_hours(form)
     except IntegrityError:  # another request added them meanwhile: update those instead
@@ -302,7 +475,7 @@ def quiet_hours():
         if form.enabled.data
         else "Quiet hours off."
     )
-    return _done(message)
+    return _done(message, template=PREFERENCES)
 
 
 def _save_quiet_hours(form: QuietHoursForm) -> None:
@@ -324,13 +497,13 @@ def send_test(channel: str):
         chan = NotificationChannel(channel)
     except ValueError:
         abort(404)
-    if chan == NotificationChannel.WEBHOOK:
-        endpoint = endpoints.endpoint_for(current_user.id)
-        if endpoint is None or not endpoint.enabled:
-            return _done("Add (or enable) a webhook endpoint first.", "error")
-    row = outbox.create_test(current_user.id, chan)
+    reason = channels.unavailable(current_user.id, chan)
+    if reason is not None:
+        return _done(reason, "error")
+    rows = dispatch.create_test(current_user.id, chan)
     db.session.commit()
-    return _done(f"Test {chan.label.lower()} queued ({row.public_id}).", "info")
+    ids = ", ".join(row.public_id for row in rows)
+    return _done(f"Test {chan.label.lower()} queued ({ids}).", "info")
 
 
 @bp.route("/<public_id>")
@@ -346,6 +519,6 @@ def resend(public_id: str):
         outbox.resend(row)
     except NotResendableError as exc:
         db.session.rollback()
-        return _done(str(exc), "error")
+        return _done(str(exc), "error", template=HISTORY)
     db.session.commit()
-    return _done(f"{kinds.label(row.event_type)} will be sent again.", "info")
+    return _done(f"{kinds.label(row.event_type)} will be sent again.", "info", template=HISTORY)

@@ -8,7 +8,7 @@ from flask.cli import AppGroup
 from webapp.extensions import db
 from webapp.models import NotificationChannel, NotificationStatus, User
 from webapp.models.types import utcnow
-from webapp.notify import delivery, endpoints, outbox
+from webapp.notify import channels, delivery, dispatch, jobs, outbox
 
 notifications_cli = AppGroup("notifications", help="Notification outbox maintenance and tests.")
 
@@ -23,7 +23,7 @@ def cleanup() -> None:
 @notifications_cli.command("sweep")
 def sweep() -> None:
     """Enqueue every due notification that has no delivery job (as the scheduler does)."""
-    click.echo(f"Enqueued {outbox.sweep()} due notification(s).")
+    click.echo(f"Enqueued {jobs.sweep()} due notification(s).")
 
 
 @notifications_cli.command("test")
@@ -33,13 +33,14 @@ def send_test(email: str) -> None:
     user = User.by_email(email)
     if user is None:
         raise click.ClickException(f"No user with the email {User.normalize_email(email)}.")
-    channels = [NotificationChannel.EMAIL]
-    endpoint = endpoints.endpoint_for(user.id)
-    if endpoint is not None and endpoint.enabled:
-        channels.append(NotificationChannel.WEBHOOK)
-    elif endpoint is not None:
-        click.echo(f"webhook: skipped (endpoint disabled: {endpoint.disabled_reason})")
-    rows = [outbox.create_test(user.id, channel) for channel in channels]
+    targets, skipped = [], []
+    for channel in NotificationChannel:
+        reason = channels.unavailable(user.id, channel)
+        if reason is None:
+            targets.append(channel)
+        else:
+            skipped.append(f"{channel.value}: skipped ({reason})")
+    rows = [row for channel in targets for row in dispatch.create_test(user.id, channel)]
     ids = [(row.public_id, row.channel) for row in rows]
     db.session.commit()
     failures = 0
@@ -53,6 +54,8 @@ def send_test(email: str) -> None:
         click.echo(line)
         if outcome.status != NotificationStatus.SENT.value:
             failures += 1
+    for line in skipped:
+        click.echo(line)
     if failures:
         raise SystemExit(1)
 

@@ -1,4 +1,7 @@
-"""A user's webhook endpoint: its URL, its signing secret and its health.
+"""A user's webhook endpoints: each one's URL, events, signing secret and health.
+
+A user may have several (up to `MAX_ENDPOINTS`), each subscribed to its own event types and
+enabled or disabled on its own, as Svix and Stripe let their users do.
 
 The secret is generated here, shown to the user exactly once (the caller gets it back from
 `create_endpoint` / `rotate_secret`), and stored encrypted. A rotation keeps the previous
@@ -17,7 +20,7 @@ from webapp import crypto
 from webapp.extensions import db
 from webapp.models import WebhookEndpoint
 from webapp.models.types import utcnow
-from webapp.notify import kinds, netguard, settings, signing
+from webapp.notify import kinds, netguard, outbox, settings, signing
 from webapp.notify.errors import EndpointError
 
 logger = logging.getLogger(__name__)
@@ -25,32 +28,112 @@ logger = logging.getLogger(__name__)
 ROTATION_OVERLAP = timedelta(hours=24)
 MASKED_SECRET = signing.SECRET_PREFIX + "••••"
 MAX_URL_LENGTH = 2048
-ALREADY_HAVE_ENDPOINT = "You already have a webhook endpoint; change its URL instead."
+MAX_ENDPOINTS = 10
+ALREADY_HAVE_ENDPOINT = "You already have a webhook endpoint with this URL."
+TOO_MANY = f"You can have at most {MAX_ENDPOINTS} webhook endpoints; delete one first."
+NO_EVENTS = "Choose at least one event for this endpoint."
+NO_ENDPOINT_TO_CHOOSE = "Add a webhook endpoint first."
 
 
 def check_url(url: str) -> netguard.Target:
     """Validate a webhook URL against the operator's settings (raises UnsafeURLError)."""
     cfg = settings.load()
-    if len(url) > MAX_URL_LENGTH:
+    if len(url.encode("utf-8", "surrogatepass")) > MAX_URL_LENGTH:
         raise netguard.InvalidURLError(f"Webhook URL is longer than {MAX_URL_LENGTH} characters")
+    if any(ord(char) < 32 or ord(char) == 127 for char in url):
+        raise netguard.InvalidURLError("Webhook URL must not contain control characters")
     return netguard.check_url(url, allow_http=cfg.allow_http, allowed_hosts=cfg.allowed_hosts)
 
 
+#: Ids are checked before they reach the database: PostgreSQL refuses an integer out of its
+#: range with an error, which would be a 500.
+MAX_ID = 2**31 - 1
+
+
+def endpoints_of(user_id: int) -> list[WebhookEndpoint]:
+    """The user's endpoints, oldest first."""
+    return list(
+        db.session.scalars(
+            sa.select(WebhookEndpoint)
+            .where(WebhookEndpoint.user_id == user_id)
+            .order_by(WebhookEndpoint.id)
+        )
+    )
+
+
 def endpoint_for(user_id: int) -> WebhookEndpoint | None:
-    return db.session.scalar(sa.select(WebhookEndpoint).where(WebhookEndpoint.user_id == user_id))
+    """The user's first endpoint (what the single-endpoint API and pages used to show)."""
+    found = endpoints_of(user_id)
+    return found[0] if found else None
 
 
-def create_endpoint(user_id: int, url: str) -> tuple[WebhookEndpoint, str]:
-    """Add the user's endpoint after checking the URL; returns it with its new secret."""
-    if endpoint_for(user_id) is not None:
-        raise EndpointError(ALREADY_HAVE_ENDPOINT)
+def check_events(events) -> list[str]:
+    """The event types, validated and in a stable order (raises EndpointError)."""
+    chosen = sorted({str(event) for event in events or ()})
+    unknown = [event for event in chosen if event not in {e.value for e in kinds.EventType}]
+    if unknown:
+        raise EndpointError(f"Unknown event type: {unknown[0][:40]!r}.")
+    if not chosen:
+        raise EndpointError(NO_EVENTS)
+    return chosen
+
+
+def subscribed(user_id: int, event_type: str) -> list[WebhookEndpoint]:
+    """The user's enabled endpoints that want this event type."""
+    return [e for e in endpoints_of(user_id) if e.enabled and event_type in (e.events or [])]
+
+
+def set_event(user_id: int, event_type: str, on: bool) -> None:
+    """Turn one event on or off for every endpoint of the user (the webhook column of the
+    preferences, as it worked with one endpoint)."""
+    for endpoint in endpoints_of(user_id):
+        events = set(endpoint.events or [])
+        events = events | {event_type} if on else events - {event_type}
+        if events != set(endpoint.events or []):
+            endpoint.events = sorted(events)
+            endpoint.updated_at = utcnow()
+
+
+def _check_unique(user_id: int, url: str, endpoint_id: int | None = None) -> None:
+    for other in endpoints_of(user_id):
+        if other.url == url and other.id != endpoint_id:
+            raise EndpointError(ALREADY_HAVE_ENDPOINT)
+
+
+def endpoint_of(user_id: int, endpoint_id: int) -> WebhookEndpoint | None:
+    """The user's endpoint with this id; None for another user's (never "not yours")."""
+    if not 0 < endpoint_id <= MAX_ID:
+        return None
+    endpoint = db.session.get(WebhookEndpoint, endpoint_id)
+    if endpoint is None or endpoint.user_id != user_id:
+        return None
+    return endpoint
+
+
+def delete_endpoint(endpoint: WebhookEndpoint) -> None:
+    """Remove the endpoint (the caller commits): no webhook goes out from then on."""
+    db.session.delete(endpoint)
+    logger.info("user %s deleted the webhook endpoint", endpoint.user_id)
+
+
+def create_endpoint(user_id: int, url: str, events=None) -> tuple[WebhookEndpoint, str]:
+    """Add an endpoint after checking the URL and events; returns it with its new secret.
+
+    `events` None subscribes it to nothing yet (the preferences' webhook column then turns
+    events on, as it did with a single endpoint); an empty collection is refused.
+    """
     url = url.strip()
     check_url(url)
+    chosen = [] if events is None else check_events(events)
+    if len(endpoints_of(user_id)) >= MAX_ENDPOINTS:
+        raise EndpointError(TOO_MANY)
+    _check_unique(user_id, url)
     secret = signing.generate_secret()
     now = utcnow()
     endpoint = WebhookEndpoint(
         user_id=user_id,
         url=url,
+        events=chosen,
         secret_encrypted=crypto.encrypt(secret),
         enabled=True,
         consecutive_failures=0,
@@ -62,9 +145,18 @@ def create_endpoint(user_id: int, url: str) -> tuple[WebhookEndpoint, str]:
     return endpoint, secret
 
 
+def update_events(endpoint: WebhookEndpoint, events) -> None:
+    chosen = check_events(events)
+    if chosen != list(endpoint.events or []):
+        endpoint.events = chosen
+        endpoint.updated_at = utcnow()
+        logger.info("user %s changed webhook endpoint %s's events", endpoint.user_id, endpoint.id)
+
+
 def update_url(endpoint: WebhookEndpoint, url: str) -> None:
     url = url.strip()
     check_url(url)
+    _check_unique(endpoint.user_id, url, endpoint.id)
     if url != endpoint.url:
         endpoint.url = url
         endpoint.updated_at = utcnow()
@@ -109,9 +201,7 @@ def disable(endpoint: WebhookEndpoint, reason: str, now: datetime | None = None)
     logger.warning(
         "webhook endpoint %s of user %s disabled: %s", endpoint.id, endpoint.user_id, reason
     )
-    from webapp.notify import outbox
-
-    outbox.record_system_email(
+    outbox.record_system_notice(
         endpoint.user_id, kinds.WEBHOOK_DISABLED, {"reason": reason, "url": "/notifications/"}
     )
 
@@ -123,6 +213,18 @@ def enable(endpoint: WebhookEndpoint) -> None:
     endpoint.consecutive_failures = 0
     endpoint.updated_at = utcnow()
     logger.info("user %s re-enabled the webhook endpoint", endpoint.user_id)
+
+
+def turn_off(endpoint: WebhookEndpoint) -> None:
+    """The user pauses the endpoint (no email about it: they did it themselves)."""
+    if not endpoint.enabled:
+        return
+    now = utcnow()
+    endpoint.enabled = False
+    endpoint.disabled_reason = "Turned off by you."
+    endpoint.disabled_at = now
+    endpoint.updated_at = now
+    logger.info("user %s turned off webhook endpoint %s", endpoint.user_id, endpoint.id)
 
 
 def reencrypt_all() -> int:

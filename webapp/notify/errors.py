@@ -13,3 +13,7 @@ class EndpointError(NotifyError):
 
 class NotResendableError(NotifyError):
     """Only a failed notification can be sent again."""
+
+
+class PreferenceRefusedError(NotifyError):
+    """A preference-matrix choice that cannot be kept (no destination to keep it on)."""

@@ -10,10 +10,12 @@ import logging
 
 import sqlalchemy as sa
 
-from webapp.events import EventType
 from webapp.extensions import db
 from webapp.models import NotificationChannel, NotificationPreference
 from webapp.models.types import utcnow
+from webapp.notify import channels
+from webapp.notify.errors import PreferenceRefusedError
+from webapp.notify.kinds import EventType
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +31,20 @@ DEFAULT_EMAIL_EVENTS = frozenset(
 Grid = dict[tuple[EventType, NotificationChannel], bool]
 
 
+#: Without an explicit choice: Telegram tells what email tells, SMS only the stops;
+#: webhooks are opt-in.
+DEFAULTS: dict[NotificationChannel, frozenset[EventType]] = {
+    NotificationChannel.EMAIL: DEFAULT_EMAIL_EVENTS,
+    NotificationChannel.TELEGRAM: DEFAULT_EMAIL_EVENTS,
+    # An SMS costs the operator money and wakes people: only for a bot or key that stopped.
+    NotificationChannel.SMS: frozenset(
+        {EventType.BOT_ERROR, EventType.API_KEY_INVALID, EventType.DAILY_LOSS_LIMIT_REACHED}
+    ),
+}
+
+
 def default_enabled(event_type: EventType, channel: NotificationChannel) -> bool:
-    return channel == NotificationChannel.EMAIL and event_type in DEFAULT_EMAIL_EVENTS
+    return event_type in DEFAULTS.get(channel, frozenset())
 
 
 def grid_for(user_id: int) -> Grid:
@@ -51,6 +65,11 @@ def grid_for(user_id: int) -> Grid:
         except ValueError:  # a type that no longer exists
             continue
         grid[key] = row.enabled
+    for channel in NotificationChannel:
+        chosen = channels.get(channel).chosen_events(user_id)
+        if chosen is not None:  # e.g. webhooks: each endpoint keeps its own events
+            for event in EventType:
+                grid[(event, channel)] = event.value in chosen
     return grid
 
 
@@ -66,8 +85,21 @@ def set_preference(
 
     One INSERT ... ON CONFLICT DO UPDATE, so two requests toggling the same switch at once
     (two tabs, a double click) both succeed and the last one wins, where a read-then-insert
-    would fail one of them on the unique constraint.
+    would fail one of them on the unique constraint. A channel with nowhere to keep the
+    choice yet (webhooks without an endpoint) raises PreferenceRefusedError and saves nothing.
     """
+    reason = channels.cannot_choose(user_id, channel)
+    if reason is not None:
+        raise PreferenceRefusedError(reason)
+    if channels.get(channel).choose(user_id, event_type.value, enabled):
+        logger.info(
+            "user %s turned %s %s notifications %s",
+            user_id,
+            event_type.value,
+            channel.value,
+            "on" if enabled else "off",
+        )
+        return
     now = utcnow()
     dialect = db.session.get_bind().dialect.name
     if dialect == "postgresql":

@@ -33,12 +33,14 @@ class Counts:
         return sent / (sent + failed) if sent + failed else None
 
 
-def counts() -> Counts:
-    rows = db.session.execute(
-        sa.select(
-            Notification.channel, Notification.event_type, Notification.status, sa.func.count()
-        ).group_by(Notification.channel, Notification.event_type, Notification.status)
-    ).all()
+def counts(user_id: int | None = None) -> Counts:
+    """Notifications by status, channel and type: everyone's, or one user's."""
+    query = sa.select(
+        Notification.channel, Notification.event_type, Notification.status, sa.func.count()
+    ).group_by(Notification.channel, Notification.event_type, Notification.status)
+    if user_id is not None:
+        query = query.where(Notification.user_id == user_id)
+    rows = db.session.execute(query).all()
     by_status = {status.value: 0 for status in NotificationStatus}
     by_channel: dict[str, dict[str, int]] = {}
     by_type: dict[str, dict[str, int]] = {}
@@ -95,8 +97,40 @@ def app_config_summary() -> dict[str, object]:
     }
 
 
+def check_telegram() -> CheckResult:
+    """getMe with the installation's bot token (the error never holds the token)."""
+    from webapp.telegram import bot
+    from webapp.telegram.api import TelegramError
+
+    start = time.perf_counter()
+    client = bot.api()
+    if client is None:
+        return CheckResult(False, 0.0, "No Telegram bot token is set (flask telegram set-token).")
+    try:
+        me = client.get_me()
+    except TelegramError as exc:
+        return CheckResult(False, (time.perf_counter() - start) * 1000, str(exc))
+    elapsed = (time.perf_counter() - start) * 1000
+    return CheckResult(True, elapsed, f"@{me.get('username')}" if isinstance(me, dict) else None)
+
+
+def check_sms() -> CheckResult:
+    """The SMS provider: the console always works; Twilio must accept the account's SID and
+    token (the error never holds the token)."""
+    from webapp.notify import sms_providers
+
+    start = time.perf_counter()
+    try:
+        detail = sms_providers.provider().check()
+    except (sms_providers.ProviderNotConfigured, ValueError) as exc:
+        return CheckResult(False, (time.perf_counter() - start) * 1000, str(exc))
+    return CheckResult(True, (time.perf_counter() - start) * 1000, detail)
+
+
 CHECKS = {
     "smtp": ("SMTP", check_smtp),
+    "telegram": ("Telegram (getMe)", check_telegram),
+    "sms": ("SMS provider", check_sms),
     "redis": ("Redis", check_redis),
     "database": ("Database", check_database),
 }

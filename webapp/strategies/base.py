@@ -10,6 +10,7 @@ from __future__ import annotations
 import abc
 import enum
 import logging
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -238,12 +239,68 @@ class Strategy(abc.ABC):
     def required_candles(self) -> int:
         """How many closed candles `decide` needs to reach a buy/sell decision."""
 
-    @abc.abstractmethod
     def decide(self, candles: Sequence[Candle], position: Position) -> Decision:
-        """Decide on the latest of `candles` (oldest first, closed candles only)."""
+        """Decide on the latest of `candles` (oldest first, closed candles only).
+
+        Strategies with an incremental form inherit this: the candles go through a fresh
+        `stepper()`, so a live cycle and a backtest run the very same code. A strategy with no
+        incremental form overrides `decide` instead (and inherits a windowed `stepper`).
+        """
+        stepper = self.stepper()
+        for candle in candles:
+            stepper.update(candle)
+        return stepper.decision(position)
+
+    def stepper(self, window: int | None = None) -> Stepper:
+        """The incremental form: fed one closed candle at a time, deciding after each.
+
+        The default keeps the last `window` candles (at least `required_candles`) and calls
+        `decide` on them, which is O(window) per candle; strategies override it with O(1)
+        state (e.g. EMAs carried forward). `window` only matters for that default.
+        """
+        if type(self).decide is Strategy.decide:
+            raise NotImplementedError(f"{type(self).__name__} needs `decide` or `stepper`")
+        return WindowStepper(self, max(window or 0, self.required_candles))
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.serialize_params(self.values)}>"
+
+
+class Stepper(abc.ABC):
+    """A strategy's incremental form: `update` with each closed candle, then ask.
+
+    `signal` must agree with `decision(...).signal`; it exists so a backtest can skip building
+    the reason text on the many candles where nothing happens.
+    """
+
+    @abc.abstractmethod
+    def update(self, candle: Candle) -> None:
+        """Take the next closed candle (oldest first)."""
+
+    @abc.abstractmethod
+    def decision(self, position: Position) -> Decision:
+        """The strategy's decision after the candles seen so far."""
+
+    def signal(self, in_position: bool) -> Signal:
+        return self.decision(_OPEN if in_position else _FLAT).signal
+
+
+_OPEN = Position(Decimal(1), Decimal(1))
+_FLAT = Position()
+
+
+class WindowStepper(Stepper):
+    """Incremental form of a strategy that only has `decide`: a sliding window of candles."""
+
+    def __init__(self, strategy: Strategy, window: int) -> None:
+        self.strategy = strategy
+        self.candles: deque[Candle] = deque(maxlen=window)
+
+    def update(self, candle: Candle) -> None:
+        self.candles.append(candle)
+
+    def decision(self, position: Position) -> Decision:
+        return self.strategy.decide(list(self.candles), position)
 
 
 def _to_decimal(raw: object) -> Decimal | None:

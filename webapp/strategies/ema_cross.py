@@ -18,6 +18,7 @@ from webapp.strategies.base import (
     ParamValue,
     Position,
     Signal,
+    Stepper,
     Strategy,
     fmt_price,
 )
@@ -97,19 +98,61 @@ class EmaCrossStrategy(Strategy):
         # One more than the slow period: a cross compares the previous candle with the last.
         return self.slow + 1
 
-    def decide(self, candles: Sequence[Candle], position: Position) -> Decision:
+    def stepper(self, window: int | None = None) -> EmaCrossStepper:
+        return EmaCrossStepper(self.fast, self.slow)
+
+
+class EmaCrossStepper(Stepper):
+    """Both EMAs carried forward one close at a time: O(1) per candle.
+
+    Each update does exactly the operations of `ema()` in the same order, so after n candles
+    the lines hold the same floats as `ema(closes[:n], span)[-1]`, bit for bit.
+    """
+
+    __slots__ = ("a_f", "a_s", "close", "f", "fast", "n", "pf", "ps", "s", "slow", "w_f", "w_s")
+
+    def __init__(self, fast: int, slow: int) -> None:
+        self.fast, self.slow = fast, slow
+        self.a_f = 2.0 / (fast + 1)
+        self.w_f = 1.0 - self.a_f
+        self.a_s = 2.0 / (slow + 1)
+        self.w_s = 1.0 - self.a_s
+        self.n = 0
+        self.f = self.s = self.pf = self.ps = self.close = 0.0
+
+    def update(self, candle: Candle) -> None:
+        close = float(candle[4])  # the close; indexing skips the namedtuple's property
+        self.close = close
+        f, s = self.f, self.s
+        self.pf, self.ps = f, s
+        if self.n:
+            if f != close:
+                w, a = self.w_f, self.a_f
+                self.f = (w * f + a * close) / (w + a)
+            if s != close:
+                w, a = self.w_s, self.a_s
+                self.s = (w * s + a * close) / (w + a)
+        else:
+            self.f = self.s = close
+        self.n += 1
+
+    def signal(self, in_position: bool) -> Signal:
+        if self.n <= self.slow:
+            return Signal.HOLD
+        if in_position:
+            return Signal.SELL if self.pf >= self.ps and self.f < self.s else Signal.HOLD
+        return Signal.BUY if self.pf <= self.ps and self.f > self.s else Signal.HOLD
+
+    def decision(self, position: Position) -> Decision:
         f, s = self.fast, self.slow
-        if len(candles) < self.required_candles:
+        need = s + 1
+        if self.n < need:
             return Decision(
                 Signal.HOLD,
-                f"not enough data: need {self.required_candles} closed candles "
-                f"for EMA({f})/EMA({s}), have {len(candles)}",
+                f"not enough data: need {need} closed candles for EMA({f})/EMA({s}), have {self.n}",
             )
-        closes = [c.close for c in candles]
-        fast_line, slow_line = ema(closes, f), ema(closes, s)
-        prev_fast, prev_slow = fast_line[-2], slow_line[-2]
-        cur_fast, cur_slow = fast_line[-1], slow_line[-1]
-        values = {"fast_ema": cur_fast, "slow_ema": cur_slow, "close": closes[-1]}
+        prev_fast, prev_slow, cur_fast, cur_slow = self.pf, self.ps, self.f, self.s
+        values = {"fast_ema": cur_fast, "slow_ema": cur_slow, "close": self.close}
         fast_txt = f"fast EMA({f}) {fmt_price(cur_fast)}"
         slow_txt = f"slow EMA({s}) {fmt_price(cur_slow)}"
 

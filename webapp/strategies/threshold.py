@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Mapping
 from decimal import Decimal
 
 from webapp.strategies.base import (
@@ -14,6 +15,7 @@ from webapp.strategies.base import (
     ParamValue,
     Position,
     Signal,
+    Stepper,
     Strategy,
     fmt_price,
 )
@@ -77,20 +79,73 @@ class ThresholdStrategy(Strategy):
     def required_candles(self) -> int:
         return 1
 
-    def decide(self, candles: Sequence[Candle], position: Position) -> Decision:
-        if not candles:
+    def stepper(self, window: int | None = None) -> ThresholdStepper:
+        return ThresholdStepper(self.buy_below, self.sell_above)
+
+
+class _Level:
+    """`close <= level` / `close >= level` as the strategy means them (the float's shortest
+    repr against the Decimal), answered by float comparisons except within a float or two
+    of the level, where the exact Decimal comparison decides."""
+
+    __slots__ = ("above", "below", "level")
+
+    def __init__(self, level: Decimal) -> None:
+        self.level = level
+        nearest = float(level)
+        # Any float beyond these neighbours has a shortest repr on the same side of `level`.
+        self.below = math.nextafter(nearest, -math.inf)
+        self.above = math.nextafter(nearest, math.inf)
+
+    def at_or_below(self, close: float) -> bool:
+        if close < self.below:
+            return True
+        if close > self.above:
+            return False
+        return Decimal(repr(close)) <= self.level
+
+    def at_or_above(self, close: float) -> bool:
+        if close > self.above:
+            return True
+        if close < self.below:
+            return False
+        return Decimal(repr(close)) >= self.level
+
+
+class ThresholdStepper(Stepper):
+    """Only the last close matters: O(1) per candle."""
+
+    __slots__ = ("buy", "close", "n", "sell")
+
+    def __init__(self, buy_below: Decimal, sell_above: Decimal) -> None:
+        self.buy, self.sell = _Level(buy_below), _Level(sell_above)
+        self.close = 0.0
+        self.n = 0
+
+    def update(self, candle: Candle) -> None:
+        self.close = float(candle.close)
+        self.n += 1
+
+    def signal(self, in_position: bool) -> Signal:
+        if not self.n:
+            return Signal.HOLD
+        if in_position:
+            return Signal.SELL if self.sell.at_or_above(self.close) else Signal.HOLD
+        return Signal.BUY if self.buy.at_or_below(self.close) else Signal.HOLD
+
+    def decision(self, position: Position) -> Decision:
+        if not self.n:
             return Decision(Signal.HOLD, "no closed candle yet")
-        close_f = candles[-1].close
-        # Compare in Decimal via the float's shortest repr so 0.1 <= Decimal("0.1") holds.
-        close = Decimal(repr(close_f))
-        price, buy, sell = fmt_price(close_f), fmt_price(self.buy_below), fmt_price(self.sell_above)
+        close_f = self.close
+        price = fmt_price(close_f)
+        buy, sell = fmt_price(self.buy.level), fmt_price(self.sell.level)
         values = {"close": close_f}
         if position.is_open:
-            if close >= self.sell_above:
+            if self.sell.at_or_above(close_f):
                 return Decision(Signal.SELL, f"close {price} >= sell above {sell}", values)
             return Decision(
                 Signal.HOLD, f"close {price} below sell above {sell}; holding position", values
             )
-        if close <= self.buy_below:
+        if self.buy.at_or_below(close_f):
             return Decision(Signal.BUY, f"close {price} <= buy below {buy}", values)
         return Decision(Signal.HOLD, f"close {price} above buy below {buy}; waiting to buy", values)

@@ -190,9 +190,15 @@ class SimApp:
     def _dispatch_api(self, request: Request) -> Response:
         method, path = request.method, request.path
         self.sim.count_request(f"{method} {path}")
-        failure = self.sim.take_failure()
-        if failure is not None:
+        failure = self.sim.take_failure(f"{method} {path}")
+        if failure is not None and failure[0] is not FailureMode.LOST_ANSWER:
             return self._fail(*failure)
+        response = self._serve_api(request, method, path)
+        if failure is not None:  # carried out, but the client never hears of it
+            return self._fail(*failure)
+        return response
+
+    def _serve_api(self, request: Request, method: str, path: str) -> Response:
         route = self._routes.get((method, path))
         if route is None:
             status = 405 if any(p == path for _, p in self._routes) else 404
@@ -217,7 +223,7 @@ class SimApp:
                 "Please use WebSocket Streams for live updates to avoid polling the API."
             )
             return _json({"code": -1003, "msg": msg}, 429, {"Retry-After": "1"})
-        if mode is FailureMode.TIMEOUT:
+        if mode in (FailureMode.TIMEOUT, FailureMode.LOST_ANSWER):
             release.wait(self.sim.hang_seconds)
             return Response("Gateway Timeout", status=504, content_type="text/plain")
         return Response("Service Unavailable", status=503, content_type="text/plain")
@@ -630,11 +636,14 @@ class SimApp:
         count = data.get("count")
         if count is not None and (not isinstance(count, int) or count < 1):
             raise ConfigError("'count' must be a positive integer")
+        endpoint = data.get("endpoint")
+        if endpoint is not None and not isinstance(endpoint, str):
+            raise ConfigError("'endpoint' must look like \"POST /api/v3/order\"")
         seconds = data.get("seconds")
         if seconds is not None:
             self.sim.hang_seconds = float(seconds)
-        self.sim.set_failure(mode, count)
-        return _json({"mode": mode, "count": count})
+        self.sim.set_failure(mode, count, endpoint=endpoint)
+        return _json({"mode": mode, "count": count, "endpoint": endpoint})
 
 
 def create_sim_app(sim: Simulator) -> SimApp:

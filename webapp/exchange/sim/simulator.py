@@ -74,6 +74,16 @@ class FailureMode(enum.StrEnum):
     UNAVAILABLE = "unavailable"  # HTTP 503, as during an exchange outage
     TIMEOUT = "timeout"  # hang longer than any sane client timeout
     RATE_LIMIT = "ratelimit"  # HTTP 429 with code -1003
+    # The request is carried out, but its answer is held past any client timeout and ends in
+    # a 504: an order that executed while the client saw only a timeout.
+    LOST_ANSWER = "lost_answer"
+
+
+@dataclass
+class _FailureRule:
+    mode: FailureMode
+    left: int | None  # requests still to fail; None: until the outage is ended
+    endpoint: str | None  # e.g. "POST /api/v3/order"; None: every /api request
 
 
 def f8(value: Decimal) -> str:
@@ -248,7 +258,9 @@ class Account:
     balances: dict[str, Balance] = field(default_factory=dict)
     can_trade: bool = True
     orders: dict[int, Order] = field(default_factory=dict)
-    by_client_id: dict[str, Order] = field(default_factory=dict)
+    # (symbol, client order id) -> every order that carried it, oldest first: Binance frees an
+    # id once its order is closed, and a lookup by id finds the most recent order.
+    by_client_id: dict[tuple[str, str], list[Order]] = field(default_factory=dict)
     orders_by_symbol: dict[str, list[Order]] = field(default_factory=dict)
     trades_by_symbol: dict[str, list[Fill]] = field(default_factory=dict)
     update_time: int = 0
@@ -326,8 +338,7 @@ class Simulator:
         self._trade_ids = itertools.count(1)
         self._resting: dict[str, dict[int, Order]] = {}  # symbol -> open orders
         self._checked_until: dict[str, int] = {}  # symbol -> last second matched against
-        self._failure: FailureMode | None = None
-        self._failure_left: int | None = None
+        self._failures: list[_FailureRule] = []
         self._release = threading.Event()
         self.hang_seconds = 30.0  # how long the "timeout" failure mode holds a request
         self._stats: Counter[str] = Counter()
@@ -465,31 +476,46 @@ class Simulator:
 
     # -- failures --------------------------------------------------------------------------
 
-    def set_failure(self, mode: FailureMode | str | None, count: int | None = None) -> None:
-        """Fail the next `count` (default: all) /api requests with `mode`; None ends the outage."""
+    def set_failure(
+        self,
+        mode: FailureMode | str | None,
+        count: int | None = None,
+        *,
+        endpoint: str | None = None,
+        add: bool = False,
+    ) -> None:
+        """Fail the next `count` (default: all) /api requests with `mode`; None ends every outage.
+
+        `endpoint` ("POST /api/v3/order") limits the outage, and its count, to those requests;
+        `add` keeps the outages already set (the first one matching a request applies).
+        """
         with self._lock:
-            self._failure = FailureMode(mode) if mode else None
-            self._failure_left = count if self._failure else None
-            self._release.set()  # let go of requests hung by a previous timeout mode
-            self._release = threading.Event()
-        logger.info("simulated failure mode: %s", self._failure.value if self._failure else "none")
+            if not add:
+                self._failures = []
+                self._release.set()  # let go of requests hung by a previous outage
+                self._release = threading.Event()
+            if mode:
+                self._failures.append(_FailureRule(FailureMode(mode), count, endpoint))
+        logger.info("simulated failure mode: %s", mode or "none")
 
     def failure(self) -> FailureMode | None:
         with self._lock:
-            return self._failure
+            return self._failures[0].mode if self._failures else None
 
-    def take_failure(self) -> tuple[FailureMode, threading.Event] | None:
-        """Consume one failure for the current request, if an outage is on."""
+    def take_failure(
+        self, endpoint: str | None = None
+    ) -> tuple[FailureMode, threading.Event] | None:
+        """Consume one failure for the current request ("GET /api/v3/time"), if one applies."""
         with self._lock:
-            if self._failure is None:
-                return None
-            mode = self._failure
-            if self._failure_left is not None:
-                self._failure_left -= 1
-                if self._failure_left <= 0:
-                    self._failure = None
-                    self._failure_left = None
-            return mode, self._release
+            for rule in self._failures:
+                if rule.endpoint is not None and rule.endpoint != endpoint:
+                    continue
+                if rule.left is not None:
+                    rule.left -= 1
+                    if rule.left <= 0:
+                        self._failures.remove(rule)
+                return rule.mode, self._release
+            return None
 
     def release_hung_requests(self) -> None:
         with self._lock:
@@ -546,6 +572,10 @@ class Simulator:
 
         Parameter shape (which fields each type needs) is checked by the HTTP layer; this
         checks what depends on state: symbol, filters, client-id reuse and balances.
+
+        As on Binance, a `client_order_id` is refused (-2010 "Duplicate order sent.") only
+        while an order of this account and symbol carrying it is still open; once that order
+        is filled, canceled or expired the id may be used again.
         """
         side = Side(side)
         type = OrderType(type)
@@ -558,7 +588,9 @@ class Simulator:
                 raise ApiError(-2010, "This account may not place or cancel orders.")
             spec = self.spec(symbol)
             self._match_resting()
-            if client_order_id is not None and client_order_id in account.by_client_id:
+            if client_order_id is not None and any(
+                o.is_open for o in account.by_client_id.get((spec.id, client_order_id), ())
+            ):
                 raise errors.duplicate_order()
             current = self.market.price(spec.id)
             limit = None
@@ -601,7 +633,7 @@ class Simulator:
                 order_id=next(self._order_ids),
                 api_key=api_key,
                 symbol=spec.id,
-                client_order_id=client_order_id or self._new_client_id(account),
+                client_order_id=client_order_id or self._new_client_id(account, spec.id),
                 side=side,
                 type=type,
                 time_in_force=tif,
@@ -613,7 +645,7 @@ class Simulator:
                 update_time=now,
             )
             account.orders[order.order_id] = order
-            account.by_client_id[order.client_order_id] = order
+            account.by_client_id.setdefault((spec.id, order.client_order_id), []).append(order)
             account.orders_by_symbol.setdefault(spec.id, []).append(order)
             if marketable:
                 self._fill(account, spec, order, fill_price, maker=False, now=now)
@@ -749,10 +781,10 @@ class Simulator:
 
     # -- internals -------------------------------------------------------------------------
 
-    def _new_client_id(self, account: Account) -> str:
+    def _new_client_id(self, account: Account, symbol: str) -> str:
         while True:
             candidate = "sim" + secrets.token_hex(11)
-            if candidate not in account.by_client_id:
+            if (symbol, candidate) not in account.by_client_id:
                 return candidate
 
     @staticmethod
@@ -874,7 +906,9 @@ class Simulator:
             if order is not None and client_order_id is not None:
                 order = order if order.client_order_id == client_order_id else None
         elif client_order_id is not None:
-            order = account.by_client_id.get(client_order_id)
+            # Several closed orders (and at most one open one, the newest) may share an id.
+            same_id = account.by_client_id.get((spec.id, client_order_id))
+            order = same_id[-1] if same_id else None
         else:
             raise errors.one_of_mandatory("orderId", "origClientOrderId")
         if order is None or order.symbol != spec.id:

@@ -1,25 +1,16 @@
-"""What each channel sends: the email (text + HTML from templates) and the webhook envelope."""
+"""Words and numbers shared by the channels: labels, number formatting, subjects, links."""
 
 from __future__ import annotations
 
-import json
 import logging
-from datetime import UTC
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask import render_template
-from flask_mail import Message
-from jinja2 import TemplateNotFound
-
-from webapp.models import Notification, User
 from webapp.notify import kinds
-from webapp.notify.settings import NotifySettings
 
 logger = logging.getLogger(__name__)
 
 SETTINGS_PATH = "/notifications/"
-TEMPLATE_DIR = "email/events"
 
 # Keys shown in the headline or as links, not repeated in the details table.
 _HIDDEN_KEYS = {"url", "message", "bot_id", "user_id", "key_id", "trade_id", "quote"}
@@ -103,7 +94,8 @@ def details(data: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
-def subject_for(kind: str, data: dict[str, Any]) -> str:
+def headline(kind: str, data: dict[str, Any]) -> str:
+    """One line that says what happened (an email's subject, a message's first line)."""
     label = kinds.label(kind)
     bot = data.get("bot_name")
     if kind == "trade_executed" and data.get("side"):
@@ -113,50 +105,31 @@ def subject_for(kind: str, data: dict[str, Any]) -> str:
             text += f" at {format_value(data.get('price'))}"
             if data.get("quote"):
                 text += f" {data['quote']}"
-        return f"[Tradebots] {text}" + (f" ({bot})" if bot else "")
+        return text + (f" ({bot})" if bot else "")
     key_label = data.get("label") or data.get("key_label")
     if kind == "api_key_invalid" and key_label:
-        return f"[Tradebots] {label}: {key_label}"
-    return f"[Tradebots] {label}" + (f": {bot}" if bot else "")
+        return f"{label}: {key_label}"
+    return label + (f": {bot}" if bot else "")
 
 
-def _render(kind: str, ext: str, context: dict[str, Any]) -> str:
-    try:
-        return render_template(f"{TEMPLATE_DIR}/{kind}.{ext}", **context)
-    except TemplateNotFound:
-        logger.error("no %s email template for %s; using the generic one", ext, kind)
-        return render_template(f"{TEMPLATE_DIR}/_generic.{ext}", **context)
+def subject_for(kind: str, data: dict[str, Any]) -> str:
+    return f"[Tradebots] {headline(kind, data)}"
 
 
-def build_email(notification: Notification, user: User, cfg: NotifySettings) -> Message:
-    data = dict(notification.payload or {})
-    context = {
-        "kind": notification.event_type,
-        "label": kinds.label(notification.event_type),
-        "data": data,
-        "details": details(data),
-        "fmt": format_value,
-        "link": link_for(data, cfg.base_url),
-        "settings_link": cfg.base_url + SETTINGS_PATH,
-        "user": user,
-        "notification": notification,
-        "created_at": notification.created_at,
-    }
-    return Message(
-        subject=subject_for(notification.event_type, data),
-        recipients=[user.email],
-        body=_render(notification.event_type, "txt", context),
-        html=_render(notification.event_type, "html", context),
-        extra_headers={"X-Tradebots-Notification": notification.public_id},
-    )
-
-
-def webhook_body(notification: Notification) -> bytes:
-    """The JSON envelope; the same bytes on every retry (only the signature header changes)."""
-    created = notification.created_at.astimezone(UTC)
-    envelope = {
-        "type": notification.event_type,
-        "timestamp": created.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "data": notification.payload or {},
-    }
-    return json.dumps(envelope, separators=(",", ":"), sort_keys=True).encode()
+def short_facts(data: dict[str, Any]) -> list[str]:
+    """The few facts a short message (Telegram, SMS) carries after its headline, most
+    important first: PnL, the error or reason, and the limits that were hit."""
+    facts = []
+    quote = f" {data['quote']}" if data.get("quote") else ""
+    for key in ("realized_pnl", "realized_pnl_today"):
+        if data.get(key) not in (None, ""):
+            facts.append(f"{_KEY_LABELS[key]}: {format_value(data[key])}{quote}")
+    for key in ("target", "limit"):
+        if data.get(key) not in (None, ""):
+            facts.append(f"{_KEY_LABELS[key]}: {format_value(data[key])}{quote}")
+    for key in ("error", "reason", "bots_stopped", "paused_until"):
+        if data.get(key) not in (None, ""):
+            facts.append(f"{_KEY_LABELS[key]}: {format_value(data[key])}")
+    if data.get("message"):
+        facts.append(str(data["message"]))
+    return facts

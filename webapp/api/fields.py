@@ -1,0 +1,77 @@
+"""marshmallow fields of the API: exact decimals out as strings, RFC 3339 UTC times, and
+inputs that reach the domain's own validation untouched (so it says what is wrong, with the
+same message as the page)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import marshmallow as ma
+
+from webapp.numbers import plain
+
+
+class Money(ma.fields.Field):
+    """A decimal amount, written as a string with every stored digit and no exponent."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else plain(value)
+
+
+class Time(ma.fields.Field):
+    """An aware datetime as RFC 3339 in UTC: 2026-03-01T12:00:00Z."""
+
+    def _serialize(self, value: datetime | None, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+class NumberInput(ma.fields.Field):
+    """A number given as a string or a JSON number, passed on as text: the service parses it
+    exactly and answers NaN, 1e309 or 40 digits with a message on this field."""
+
+    default_error_messages = {"invalid": "Must be a number, as a string or a JSON number."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+            raise self.make_error("invalid")
+        return value if isinstance(value, str) else str(value)
+
+
+class IntegerInput(NumberInput):
+    """A whole number given as a string or a JSON number (the service checks its range)."""
+
+    default_error_messages = {"invalid": "Must be a whole number, as a string or a JSON number."}
+
+
+class ParamValue(ma.fields.Field):
+    """A strategy parameter: a number (string or JSON number); the strategy validates it."""
+
+    default_error_messages = {"invalid": "A parameter is a number, as a string or a JSON number."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+            raise self.make_error("invalid")
+        return value
+
+
+class StrictBoolean(ma.fields.Boolean):
+    """true or false, nothing else (marshmallow's Boolean also takes 0, 1, "yes", "on")."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if value is True or value is False:
+            return value
+        raise self.make_error("invalid", input=value)
+
+
+#: How the custom fields appear in the OpenAPI document (type, format).
+OPENAPI_TYPES = (
+    (Money, "string", "decimal"),
+    (Time, "string", "date-time"),
+    (NumberInput, ["string", "number"], "decimal"),
+    (IntegerInput, ["integer", "string"], None),
+    (ParamValue, ["string", "number"], None),
+    (StrictBoolean, "boolean", None),
+)

@@ -1,0 +1,193 @@
+"""Bots: list, create, read, change, delete, start, stop and sell, through the same
+webapp.engine.service functions as the bot pages."""
+
+from __future__ import annotations
+
+from webapp.api import ApiBlueprint, auth
+from webapp.api.routes import problems, register_domain_errors
+from webapp.api.schemas import (
+    BotActionSchema,
+    BotCreateSchema,
+    BotDeletedSchema,
+    BotListSchema,
+    BotSchema,
+    BotUpdateSchema,
+)
+from webapp.bots.display import today_pnl
+from webapp.engine import service
+from webapp.extensions import db
+from webapp.models import Bot
+
+blp = ApiBlueprint("api_bots", __name__, url_prefix="/api/v1/bots", description="Trading bots")
+register_domain_errors(blp)
+
+
+def bot_dict(bot: Bot) -> dict:
+    state = bot.state
+    return {
+        "id": bot.id,
+        "name": bot.name,
+        "api_key_id": bot.api_key_id,
+        "exchange": bot.exchange,
+        "symbol": bot.symbol,
+        "timeframe": bot.timeframe,
+        "strategy": bot.strategy,
+        "params": dict(bot.params or {}),
+        "quote_amount": bot.quote_amount,
+        "stop_loss_pct": bot.stop_loss_pct,
+        "take_profit_pct": bot.take_profit_pct,
+        "daily_profit_target": bot.daily_profit_target,
+        "daily_loss_limit": bot.daily_loss_limit,
+        "interval_seconds": bot.interval_seconds,
+        "mode": bot.mode.value,
+        "created_at": bot.created_at,
+        "updated_at": bot.updated_at,
+        "state": {
+            "status": state.status.value,
+            "paused": state.is_paused(),
+            "status_reason": state.status_reason,
+            "position_qty": state.position_qty,
+            "position_avg_price": state.position_avg_price,
+            "realized_pnl_today": today_pnl(state),
+            "order_pending": bool(state.pending_client_order_id),
+            "started_at": state.started_at,
+            "next_run_at": state.next_run_at,
+            "last_cycle_at": state.last_cycle_at,
+            "paused_until": state.paused_until,
+            "cycle_count": state.cycle_count,
+            "last_signal": state.last_signal,
+            "last_reason": state.last_reason,
+            "last_price": state.last_price,
+            "last_error": state.last_error,
+            "last_error_at": state.last_error_at,
+            "consecutive_errors": state.consecutive_errors,
+        },
+    }
+
+
+def _owned(bot_id: int) -> Bot:
+    return service.get_bot(auth.current_user(), bot_id)  # BotNotFound: 404
+
+
+def _fields(raw: dict) -> dict:
+    """Body fields for create_bot/update_bot; a null optional amount turns it off."""
+    return {name: ("" if value is None else value) for name, value in raw.items()}
+
+
+@blp.route("", methods=["GET"])
+@blp.response(200, BotListSchema)
+@problems(blp)
+def list_bots():
+    """Your bots, by name, with their state."""
+    return {"items": [bot_dict(b) for b in service.user_bots(auth.current_user())]}
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(BotCreateSchema)
+@blp.response(201, BotSchema)
+@problems(blp, 400, 413, 415, 503)
+def create_bot(fields):
+    """Create a stopped bot (validated exactly as the bot form is)."""
+    try:
+        bot = service.create_bot(auth.current_user(), **_fields(fields))
+    except Exception:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    return bot_dict(bot), 201, {"Location": f"/api/v1/bots/{bot.id}"}
+
+
+@blp.route("/<id:bot_id>", methods=["GET"])
+@blp.response(200, BotSchema)
+@problems(blp, 404)
+def get_bot(bot_id: int):
+    """One of your bots with its state."""
+    return bot_dict(_owned(bot_id))
+
+
+@blp.route("/<id:bot_id>", methods=["PATCH"])
+@blp.arguments(BotUpdateSchema)
+@blp.response(200, BotSchema)
+@problems(blp, 400, 404, 413, 415, 503)
+def update_bot(fields, bot_id: int):
+    """Change some settings; they take effect at the bot's next cycle."""
+    bot = _owned(bot_id)
+    try:
+        service.update_bot(bot, **_fields(fields))
+    except Exception:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    return bot_dict(bot)
+
+
+@blp.route("/<id:bot_id>", methods=["DELETE"])
+@blp.response(200, BotDeletedSchema)
+@problems(blp, 404, 409)
+def delete_bot(bot_id: int):
+    """Delete a bot with its trades and activity log (stopping it first if it runs)."""
+    bot = _owned(bot_id)
+    name = bot.name
+    try:
+        service.remove_bot(bot)
+    except Exception:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    return {"deleted": True, "message": f"Deleted bot “{name}” with its trades and activity log."}
+
+
+@blp.route("/<id:bot_id>/start", methods=["POST"])
+@blp.response(200, BotActionSchema)
+@problems(blp, 404, 409)
+def start_bot(bot_id: int):
+    """Start a bot (its key must be valid); its first cycle runs at the next tick."""
+    bot = _owned(bot_id)
+    try:
+        service.start_bot(bot)
+    except Exception:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    message = f"Bot “{bot.name}” started: its first cycle runs shortly."
+    return {"outcome": "started", "message": message, "trade_ids": [], "bot": bot_dict(bot)}
+
+
+@blp.route("/<id:bot_id>/stop", methods=["POST"])
+@blp.response(200, BotActionSchema)
+@problems(blp, 404)
+def stop_bot(bot_id: int):
+    """Stop a bot; a cycle already running finishes, no further cycle starts."""
+    bot = _owned(bot_id)
+    if service.stop_by_owner(bot):
+        db.session.commit()
+    message = f"Bot “{bot.name}” stopped."
+    return {"outcome": "stopped", "message": message, "trade_ids": [], "bot": bot_dict(bot)}
+
+
+@blp.route("/<id:bot_id>/sell", methods=["POST"])
+@blp.response(200, BotActionSchema, description="The position was sold")
+@blp.alt_response(202, schema=BotActionSchema, description="An earlier order is being settled")
+@problems(blp, 404, 409)
+def sell(bot_id: int):
+    """Sell the bot's whole position now, through the engine (as "Sell position now")."""
+    from webapp.api.problems import ApiError
+    from webapp.engine.cycle import Outcome, close_position
+
+    bot = _owned(bot_id)
+    result = close_position(bot.id)
+    db.session.expire_all()
+    bot = _owned(bot_id)
+    answer = {
+        "outcome": result.outcome.value,
+        "message": result.message,
+        "trade_ids": list(result.trade_ids),
+        "bot": bot_dict(bot),
+    }
+    if result.outcome is Outcome.TRADED:
+        return answer
+    if result.outcome is Outcome.WAITING:
+        return answer, 202
+    if result.outcome is Outcome.LOCKED:
+        raise ApiError(409, result.message, code="busy", headers={"Retry-After": "5"})
+    raise ApiError(422, result.message, code="refused")
