@@ -2,7 +2,7 @@
 
 The statements are the ones the app really sends (recorded while the pages are requested),
 explained with their own parameters against a table holding several users' histories, after
-ANALYZE as autovacuum would: none of them may read the trades table sequentially. A page of
+VACUUM ANALYZE as autovacuum would: none of them may read the trades table sequentially. A page of
 trades deep in the history (a cursor thousands of trades in) walks an index in the list's own
 order, on SQLite and PostgreSQL: no sort, no OFFSET.
 """
