@@ -4,6 +4,8 @@ and compile the catalogs the app reads (.mo files are built, never committed).
     python scripts/translations.py check    # extract, then fail naming each missing entry
     python scripts/translations.py compile  # webapp/translations/*/LC_MESSAGES/messages.mo
     python scripts/translations.py update   # add new msgids to each .po, untranslated
+    python scripts/translations.py merge FILE.po...  # take a translator's entries into the
+                                                     # catalog of the file's Language header
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
+from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOGS = ROOT / "webapp" / "translations"
@@ -102,6 +104,33 @@ def compile_catalogs() -> int:
     return 0
 
 
+def merge(paths: list[str]) -> int:
+    """Entries translated in the given files replace or join those of the catalog of the same
+    language, so translators can work on a piece of the product in a file of their own."""
+    for name in paths:
+        with open(name, "rb") as f:
+            piece = read_po(f)
+        locale = str(piece.locale or "")
+        if locale not in LOCALES:
+            print(f"{name}: no Language header naming one of {', '.join(LOCALES)}", file=sys.stderr)
+            return 1
+        with po_path(locale).open("rb") as f:
+            catalog = read_po(f, locale=locale)
+        taken = 0
+        for message in piece:
+            if not message.id or not message.string or message.fuzzy:
+                continue
+            catalog.delete(message.id, message.context)
+            catalog.add(message.id, message.string, context=message.context)
+            taken += 1
+        with po_path(locale).open("wb") as f:
+            write_po(f, catalog, width=100, omit_header=False, no_location=True)
+        print(f"{name}: {taken} entries into {locale}")
+    return 0
+
+
 if __name__ == "__main__":
     command = sys.argv[1] if len(sys.argv) > 1 else "check"
+    if command == "merge":
+        sys.exit(merge(sys.argv[2:]))
     sys.exit({"check": check, "compile": compile_catalogs, "update": update}[command]())

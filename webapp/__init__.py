@@ -35,8 +35,9 @@ def create_app(config_class: type[Config] = Config) -> Flask:
     mail.init_app(app)
     redis_ext.init_app(app)
     from webapp.i18n import select_locale
+    from webapp.i18n.timezones import select_timezone
 
-    babel.init_app(app, locale_selector=select_locale)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
 
     init_http(app)
     init_observability(app)

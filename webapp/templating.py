@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 
 from flask import Flask, current_app, request
-from flask_babel import get_locale
+from flask_babel import format_date as babel_format_date
+from flask_babel import format_datetime as babel_format_datetime
+from flask_babel import get_locale, get_timezone
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
@@ -36,10 +39,32 @@ def nav_items() -> list[tuple[str, str]]:
     return items
 
 
-def format_datetime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+#: How each language writes a day. English keeps ISO 8601, which no reader misreads; the
+#: others take CLDR's short date with a four-digit year (`04.12.2026`, `04/12/2026`).
+ISO_DATE = "yyyy-MM-dd"
+#: The `dt` filter's styles, as Babel time patterns (24-hour in all three languages).
+TIME_PATTERNS = {"seconds": "HH:mm:ss", "minutes": "HH:mm", "time": "HH:mm", "date": ""}
+
+
+def date_pattern() -> str:
+    locale = get_locale()
+    if locale is None or locale.language == "en":
+        return ISO_DATE
+    return re.sub(r"y+", "yyyy", locale.date_formats["short"].pattern)
+
+
+def format_datetime(value: datetime | None, style: str = "seconds") -> str:
+    """A moment in the reader's language and time zone, the zone named (`14:05:09 UTC`,
+    `17:05:09 GMT+03:00`). Naive values are UTC, as the database keeps them."""
     if value is None:
         return "—"
-    return value.strftime(fmt) + (" UTC" if value.utcoffset() is not None else "")
+    if style == "date":
+        return babel_format_date(value, date_pattern())
+    time_part = TIME_PATTERNS[style]
+    pattern = time_part if style == "time" else f"{date_pattern()} {time_part}"
+    zone = get_timezone()
+    label = "UTC" if zone is None or str(zone) == "UTC" else babel_format_datetime(value, "ZZZZ")
+    return f"{babel_format_datetime(value, pattern)} {label}"
 
 
 def format_number(value: Decimal | float | int | None, places: int = 2) -> str:

@@ -95,3 +95,70 @@ def english_left(html: str, fragments: set[str]) -> list[str]:
     """The English fragments that appear as whole words in the page's visible text."""
     text = visible_text(html)
     return sorted(f for f in fragments if re.search(rf"(?<!\w){re.escape(f)}(?!\w)", text))
+
+
+#: Shown the same in every language: the brand, the languages' own names, symbols, units.
+EVERYWHERE = {"Tradebots", "English", "Türkçe", "Français", "BTC/USDT", "ETH/USDT", "USDT", "BTC"}
+#: Words the language's catalog spells as English does.
+SAME_WORDS = {
+    "tr": {"Bot", "API", "Webhook", "Telegram", "SMS", "E-posta"},
+    "fr": {
+        "Bot",
+        "Bots",
+        "Position",
+        "Notifications",
+        "Backtests",
+        "Backtest",
+        "API",
+        "Webhook",
+        "Telegram",
+        "SMS",
+        "Action",
+        "Actions",
+        "Stop-loss",
+        "Take-profit",
+        "Paper",
+        "Mode",
+        "Description",
+        "Date",
+        "Type",
+        "Source",
+        "Statut",
+        "Total",
+        "Message",
+        "Code",
+        "Session",
+        "Sessions",
+        "Notification",
+    },
+}
+
+
+def set_locale(user, locale: str) -> None:
+    from webapp.extensions import db
+
+    user.locale = locale
+    db.session.commit()
+
+
+def assert_translated(
+    client, user, path: str, locale: str, allowed: set[str] = frozenset(), *, sources=()
+) -> str:
+    """Request `path` in English and in `locale` (as `user`, signed in on `client`) and fail
+    naming any text that reads the same in both (nothing marked for translation) or any
+    English msgid of `sources` left in the translated page. Returns the translated page."""
+    set_locale(user, "en")
+    english = client.get(path)
+    assert english.status_code == 200, path
+    set_locale(user, locale)
+    response = client.get(path)
+    assert response.status_code == 200, path
+    page = response.get_data(as_text=True)
+    same = same_as_english(
+        english.get_data(as_text=True), page, EVERYWHERE | SAME_WORDS[locale] | set(allowed)
+    )
+    assert same == [], f"{path} ({locale}): text not translated: {same}"
+    if sources:
+        left = english_left(page, english_fragments(english_msgids(*sources), locale))
+        assert left == [], f"{path} ({locale}): English left: {left}"
+    return page

@@ -1,0 +1,66 @@
+"""Which time zone a page or a message shows its times in: the user's (the setting kept with
+quiet hours), else UTC. Flask-Babel asks `select_timezone`; messages rendered for someone other
+than the signed-in user (notifications, the Telegram bot) use `as_recipient`."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+from flask import g, has_app_context, has_request_context
+from flask_babel import force_locale, refresh
+from flask_login import current_user
+
+from webapp.extensions import db
+from webapp.i18n.locales import DEFAULT_LOCALE, LOCALES
+
+UTC_NAME = "UTC"
+_OVERRIDE = "_recipient_timezone"
+
+
+def valid_timezone(name: str | None) -> str:
+    """`name` when it is an IANA zone this machine knows, else UTC."""
+    if not name:
+        return UTC_NAME
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC_NAME
+    return name
+
+
+def user_timezone(user_id: int) -> str:
+    from webapp.models import QuietHours
+
+    name = db.session.scalar(sa.select(QuietHours.timezone).where(QuietHours.user_id == user_id))
+    return valid_timezone(name)
+
+
+def select_timezone() -> str:
+    """Flask-Babel's time zone selector: a recipient's while rendering for one, else the
+    signed-in user's (looked up once per request), else UTC."""
+    if has_app_context() and getattr(g, _OVERRIDE, None):
+        return getattr(g, _OVERRIDE)
+    if not has_request_context() or not current_user.is_authenticated:
+        return UTC_NAME
+    if "_user_timezone" not in g:
+        g._user_timezone = user_timezone(current_user.id)
+    return g._user_timezone
+
+
+@contextlib.contextmanager
+def as_recipient(user) -> Iterator[None]:
+    """Render in `user`'s language and time zone, whoever caused the message (a job has no
+    request; a command may come from another user's request)."""
+    locale = user.locale if getattr(user, "locale", None) in LOCALES else DEFAULT_LOCALE
+    previous = getattr(g, _OVERRIDE, None)
+    setattr(g, _OVERRIDE, user_timezone(user.id))
+    refresh()
+    try:
+        with force_locale(locale):
+            yield
+    finally:
+        setattr(g, _OVERRIDE, previous)
+        refresh()
