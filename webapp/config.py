@@ -109,6 +109,13 @@ class Config:
     TESTNET_URL = os.environ.get("TESTNET_URL") or None
     EXCHANGE_SIM_URL = os.environ.get("EXCHANGE_SIM_URL") or None
     EXCHANGE_TIMEOUT_MS = env_int("EXCHANGE_TIMEOUT_MS", 10_000)
+    # The request budget every process shares per exchange host (webapp.exchange.budget):
+    # the exchange's REQUEST_WEIGHT limit per IP and window, the share of it to use, and how
+    # long a request may wait for room before it fails as rate limited.
+    EXCHANGE_WEIGHT_LIMIT = env_int("EXCHANGE_WEIGHT_LIMIT", 6000, minimum=1)
+    EXCHANGE_WEIGHT_BUDGET_PCT = env_int("EXCHANGE_WEIGHT_BUDGET_PCT", 80, minimum=1)
+    EXCHANGE_WEIGHT_WINDOW_SECONDS = env_int("EXCHANGE_WEIGHT_WINDOW_SECONDS", 60, minimum=1)
+    EXCHANGE_BUDGET_MAX_WAIT_SECONDS = env_int("EXCHANGE_BUDGET_MAX_WAIT_SECONDS", 30)
     # The simulator account `make run` creates; the keys page offers it while EXCHANGE_SIM_URL
     # is set, so a newcomer can start without an exchange account.
     DEMO_API_KEY = os.environ.get("DEMO_API_KEY", "demo-key-0001")

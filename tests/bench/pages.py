@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(size) for size in args.sizes.split(",")]
     workdir = Path(tempfile.mkdtemp(prefix="bench-pages-"))
     redis_server = RedisServer(workdir).start()
-    simulator = Simulator(seed=3, frozen=True)
+    simulator = Simulator(seed=3, frozen=True, weight_limit=None)  # pages, not a request budget
     simulator.add_account(SIM_KEY, SIM_SECRET, {"USDT": "100000"})
     try:
         with SimServer(simulator) as sim, private_database(args.database_url, workdir) as url:

@@ -33,7 +33,12 @@ def test_accounts_can_be_added_listed_and_revoked(server: SimServer) -> None:
     )
     assert created.status_code == 201 and created.json() == {"api_key": "alice"}
     client = server.client("alice", "a-secret")
-    assert client.fetch_balance()["total"] == {"USDT": 50.0, "ETH": 2.0}
+    total = client.fetch_balance()["total"]
+    assert {asset: amount for asset, amount in total.items() if amount} == {
+        "USDT": 50.0,
+        "ETH": 2.0,
+    }
+    assert total["BTC"] == 0.0  # as on Binance, every listed asset, held or not
 
     listed = requests.get(server.url + "/sim/accounts", timeout=5).json()
     assert {row["api_key"] for row in listed} == {KEY, "alice"}

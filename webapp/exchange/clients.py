@@ -67,7 +67,9 @@ def _new_client(exchange_id: str, **credentials: str) -> ccxt.Exchange:
     timeout = int(current_app.config.get("EXCHANGE_TIMEOUT_MS") or DEFAULT_TIMEOUT_MS)
     client = exchange_class(
         {
-            "enableRateLimit": True,
+            # ccxt's throttle only knows this process; the shared budget attached below
+            # paces every process of the installation instead.
+            "enableRateLimit": False,
             "timeout": timeout,
             # Spot only: skip loading futures markets and the (signed) currency list.
             "options": {
@@ -78,9 +80,11 @@ def _new_client(exchange_id: str, **credentials: str) -> ccxt.Exchange:
             **credentials,
         }
     )
+    from webapp.exchange.budget import attach, budgets_of
     from webapp.metrics import count_exchange_requests
 
     count_exchange_requests(client, exchange_id)
+    attach(client, budgets_of(current_app._get_current_object()))
     return client
 
 

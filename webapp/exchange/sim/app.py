@@ -19,8 +19,9 @@ from urllib.parse import parse_qsl
 
 from werkzeug.wrappers import Request, Response
 
-from . import errors
+from . import book, errors
 from .errors import ApiError, ConfigError, SimError
+from .limits import Verdict, request_weight
 from .market import INTERVALS
 from .simulator import (
     API_KEY_RE,
@@ -143,7 +144,12 @@ class SimApp:
             ("GET", f"{api}/avgPrice", self.avg_price, False),
             ("GET", f"{api}/klines", self.klines, False),
             ("GET", f"{api}/uiKlines", self.klines, False),
+            ("GET", f"{api}/depth", self.depth, False),
+            ("GET", f"{api}/trades", self.trades, False),
+            ("GET", f"{api}/aggTrades", self.agg_trades, False),
             ("GET", "/sapi/v1/system/status", self.system_status, False),
+            ("GET", "/sapi/v1/asset/tradeFee", self.trade_fee, True),
+            ("GET", "/sapi/v1/account/apiRestrictions", self.api_restrictions, True),
             ("GET", f"{api}/account", self.account, True),
             ("POST", f"{api}/order", self.new_order, True),
             ("POST", f"{api}/order/test", self.test_order, True),
@@ -163,6 +169,7 @@ class SimApp:
             ("GET", "/sim/orders"): self.c_orders,
             ("GET", "/sim/accounts"): self.c_accounts,
             ("POST", "/sim/accounts"): self.c_add_account,
+            ("POST", "/sim/accounts/restrictions"): self.c_restrictions,
             ("GET", "/sim/stats"): self.c_stats,
             ("POST", "/sim/stats/reset"): self.c_reset_stats,
             ("POST", "/sim/fail"): self.c_fail,
@@ -190,12 +197,18 @@ class SimApp:
     def _dispatch_api(self, request: Request) -> Response:
         method, path = request.method, request.path
         self.sim.count_request(f"{method} {path}")
+        ip = request.remote_addr or "unknown"
+        verdict = self.sim.limits.admit(ip, request_weight(method, path, request.args))
+        if verdict.status != 200:
+            return self._refused(verdict, ip)
         failure = self.sim.take_failure(f"{method} {path}")
         if failure is not None and failure[0] is not FailureMode.LOST_ANSWER:
             return self._fail(*failure)
         response = self._serve_api(request, method, path)
         if failure is not None:  # carried out, but the client never hears of it
             return self._fail(*failure)
+        if path.startswith("/api/"):
+            response.headers["X-MBX-USED-WEIGHT-1M"] = str(verdict.used)
         return response
 
     def _serve_api(self, request: Request, method: str, path: str) -> Response:
@@ -207,14 +220,47 @@ class SimApp:
         query = request.query_string.decode("latin-1")
         body = request.get_data(as_text=False).decode("latin-1") if method != "GET" else ""
         call = Call(request, query, body)
+        headers: dict[str, str] = {}
         try:
             if signed:
                 self._authenticate(call)
-            return _json(handler(call))
+            if (method, path) == ("POST", "/api/v3/order"):
+                headers, refusal = self._count_order(call.api_key)
+                if refusal is not None:
+                    raise refusal
+            return _json(handler(call), headers=headers)
         except ApiError as exc:
             self.sim.count_error(exc.code)
             logger.debug("%s %s -> %s %s", method, path, exc.code, exc.msg)
-            return _json(exc.to_json(), exc.status)
+            return _json(exc.to_json(), exc.status, headers)
+
+    def _count_order(self, api_key: str) -> tuple[dict[str, str], ApiError | None]:
+        """Binance's per-account order counters, as headers; -1015 past either limit."""
+        allowed, in_10s, today, limit = self.sim.limits.count_order(api_key)
+        headers = {"X-MBX-ORDER-COUNT-10S": str(in_10s), "X-MBX-ORDER-COUNT-1D": str(today)}
+        if allowed:
+            return headers, None
+        return headers, ApiError(-1015, f"Too many new orders; current limit is {limit}.", 429)
+
+    def _refused(self, verdict: Verdict, ip: str) -> Response:
+        headers = {
+            "Retry-After": str(verdict.retry_after),
+            "X-MBX-USED-WEIGHT-1M": str(verdict.used),
+        }
+        if verdict.status == 418:
+            until = self.sim.server_time_ms() + verdict.retry_after * 1000
+            msg = (
+                f"Way too many requests; IP({ip}) banned until {until}. "
+                "Please use the websocket for live updates to avoid bans."
+            )
+        else:
+            limit = self.sim.limits.weight_limit
+            msg = (
+                f"Too much request weight used; current limit is {limit} request weight per "
+                "1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API."
+            )
+        self.sim.count_error(verdict.status)
+        return _json({"code": -1003, "msg": msg}, verdict.status, headers)
 
     def _fail(self, mode: FailureMode, release: Any) -> Response:
         if mode is FailureMode.RATE_LIMIT:
@@ -409,7 +455,31 @@ class SimApp:
         candles = self.sim.market.klines(spec.id, interval, start, end, limit)
         return [c.to_binance() for c in candles]
 
+    def depth(self, call: Call) -> object:
+        return book.depth(self.sim.market, self._spec(call.symbol()), call.int("limit"))
+
+    def trades(self, call: Call) -> object:
+        return book.recent_trades(self.sim.market, self._spec(call.symbol()), call.int("limit"))
+
+    def agg_trades(self, call: Call) -> object:
+        return book.agg_trades(
+            self.sim.market,
+            self._spec(call.symbol()),
+            from_id=call.int("fromId"),
+            start_ms=call.int("startTime"),
+            end_ms=call.int("endTime"),
+            limit=call.int("limit"),
+        )
+
     # -- signed endpoints ------------------------------------------------------------------
+
+    def trade_fee(self, call: Call) -> object:
+        symbol = call.symbol(required=False)
+        ids = [self._spec(symbol).id] if symbol is not None else list(self.sim.market.specs)
+        return self.sim.trade_fees_json(ids)
+
+    def api_restrictions(self, call: Call) -> object:
+        return self.sim.restrictions_json(call.api_key)
 
     def account(self, call: Call) -> object:
         omit = (call.get("omitZeroBalances") or "").lower() == "true"
@@ -622,6 +692,15 @@ class SimApp:
         if not self.sim.remove_account(api_key):
             return _json({"error": "no such account"}, 404)
         return _json({"removed": api_key})
+
+    def c_restrictions(self, request: Request) -> Response:
+        data = self._body(request)
+        api_key = data.pop("api_key", None)
+        if not isinstance(api_key, str) or self.sim.account(api_key) is None:
+            return _json({"error": "no such account"}, 404)
+        if not all(isinstance(v, bool) for v in data.values()):
+            raise ConfigError("restrictions are true or false")
+        return _json(self.sim.set_restrictions(api_key, **data))
 
     def c_stats(self, request: Request) -> Response:
         return _json(self.sim.stats())

@@ -27,6 +27,13 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 
 from . import errors
 from .errors import ApiError, ConfigError
+from .limits import (
+    DEFAULT_ORDERS_PER_10S,
+    DEFAULT_ORDERS_PER_DAY,
+    DEFAULT_WEIGHT_LIMIT,
+    DEFAULT_WEIGHT_WINDOW,
+    RateLimits,
+)
 from .market import Market, MarketSpec
 
 logger = logging.getLogger(__name__)
@@ -264,12 +271,31 @@ class Account:
     orders_by_symbol: dict[str, list[Order]] = field(default_factory=dict)
     trades_by_symbol: dict[str, list[Fill]] = field(default_factory=dict)
     update_time: int = 0
+    created_ms: int = 0
+    #: What `/sapi/v1/account/apiRestrictions` reports besides trading (which is `can_trade`).
+    restrictions: dict[str, bool] = field(default_factory=lambda: dict(DEFAULT_RESTRICTIONS))
 
     def balance(self, asset: str) -> Balance:
         balance = self.balances.get(asset)
         if balance is None:
             balance = self.balances[asset] = Balance()
         return balance
+
+
+#: A key as Binance creates it by default: reading on, withdrawals off, any IP.
+DEFAULT_RESTRICTIONS = {
+    "ipRestrict": False,
+    "enableReading": True,
+    "enableWithdrawals": False,
+    "enableInternalTransfer": False,
+    "enableMargin": False,
+    "enableFutures": False,
+    "permitsUniversalTransfer": False,
+    "enableVanillaOptions": False,
+    "enableFixApiTrade": False,
+    "enableFixReadOnly": False,
+    "enablePortfolioMarginTrading": False,
+}
 
 
 @dataclass(frozen=True)
@@ -316,6 +342,9 @@ class Simulator:
         fee_rate: Decimal | str = "0.001",
         specs: list[MarketSpec] | None = None,
         fee_asset: str = "quote",
+        weight_limit: int | None = DEFAULT_WEIGHT_LIMIT,
+        order_limits: bool = True,
+        weight_window: int = DEFAULT_WEIGHT_WINDOW,
     ) -> None:
         """`clock` drives prices, candles and order times; `wall_clock` checks request timestamps.
 
@@ -324,6 +353,11 @@ class Simulator:
 
         Both default to `time.time`; a test can pin `clock` to make prices reproducible while
         ccxt's real timestamps still pass the recvWindow check.
+
+        `weight_limit` is the REQUEST_WEIGHT allowed per IP and wall-clock minute (Binance's
+        6,000; None counts and reports weight but never refuses; `weight_window` shortens the
+        minute for tests), and `order_limits` applies
+        Binance's 50 new orders per 10 s and 160,000 per day per account (see `limits`).
         """
         self.market = Market(seed=seed, specs=specs, clock=clock, frozen=frozen)
         self.seed = seed
@@ -344,6 +378,16 @@ class Simulator:
         self._stats: Counter[str] = Counter()
         self._errors: Counter[str] = Counter()
         self._stats_since = self.wall_clock()
+        self._assets = dict.fromkeys(
+            a for spec in self.market.specs.values() for a in (spec.base, spec.quote)
+        )
+        self.limits = RateLimits(
+            self.wall_clock,
+            weight_limit,
+            DEFAULT_ORDERS_PER_10S if order_limits else None,
+            DEFAULT_ORDERS_PER_DAY if order_limits else None,
+            weight_window,
+        )
         for spec in accounts:
             self.add_account(spec.api_key, spec.secret, spec.balances)
 
@@ -379,7 +423,9 @@ class Simulator:
             old = self._accounts.get(api_key)
             if old is not None:
                 self._drop_resting(old)
-            account = Account(api_key, secret, can_trade=can_trade)
+            account = Account(
+                api_key, secret, can_trade=can_trade, created_ms=self.server_time_ms()
+            )
             for asset, amount in amounts.items():
                 account.balance(asset).free = amount
             account.update_time = self.now_ms()
@@ -402,6 +448,33 @@ class Simulator:
     def account(self, api_key: str) -> Account | None:
         return self._accounts.get(api_key)
 
+    def set_restrictions(self, api_key: str, **flags: bool) -> dict[str, object]:
+        """Change what a key may do, as its owner would on Binance's API management page:
+        `enableWithdrawals=True`, `ipRestrict=True`, `enableSpotAndMarginTrading=False`..."""
+        with self._lock:
+            account = self._require(api_key)
+            for name, value in flags.items():
+                if name == "enableSpotAndMarginTrading":
+                    account.can_trade = bool(value)
+                elif name in DEFAULT_RESTRICTIONS:
+                    account.restrictions[name] = bool(value)
+                else:
+                    raise ConfigError(f"unknown API key restriction {name!r}")
+            return self.restrictions_json(api_key)
+
+    def restrictions_json(self, api_key: str) -> dict[str, object]:
+        with self._lock:
+            account = self._require(api_key)
+            return {
+                **account.restrictions,
+                "createTime": account.created_ms,
+                "enableSpotAndMarginTrading": account.can_trade,
+            }
+
+    def trade_fees_json(self, symbols: list[str]) -> list[dict[str, str]]:
+        rate = f8(self.fee_rate)
+        return [{"symbol": s, "makerCommission": rate, "takerCommission": rate} for s in symbols]
+
     def api_keys(self) -> list[str]:
         with self._lock:
             return list(self._accounts)
@@ -417,11 +490,15 @@ class Simulator:
         with self._lock:
             account = self._require(api_key)
             self._match_resting()
-            rows = [
-                {"asset": asset, "free": f8(b.free), "locked": f8(b.locked)}
-                for asset, b in account.balances.items()
-                if not (omit_zero and b.free == 0 and b.locked == 0)
-            ]
+            # Like Binance, every asset the exchange lists, held or not, unless told to omit
+            # the zero ones.
+            empty = Balance()
+            rows = []
+            for asset in {**account.balances, **self._assets}:
+                b = account.balances.get(asset, empty)
+                if omit_zero and b.free == 0 and b.locked == 0:
+                    continue
+                rows.append({"asset": asset, "free": f8(b.free), "locked": f8(b.locked)})
             bps = int(self.fee_rate * 10000)
             rate = f8(self.fee_rate)
             return {
@@ -543,6 +620,7 @@ class Simulator:
                 "market_data": market_data,
                 "orders_created": requests.get("POST /api/v3/order", 0),
                 "errors": dict(sorted(self._errors.items())),
+                "refused": {str(k): v for k, v in self.limits.refused.items()},
                 "since": self._stats_since,
             }
 
@@ -551,6 +629,7 @@ class Simulator:
             self._stats.clear()
             self._errors.clear()
             self._stats_since = self.wall_clock()
+        self.limits.reset()
 
     # -- orders ----------------------------------------------------------------------------
 

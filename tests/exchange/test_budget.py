@@ -1,0 +1,215 @@
+"""One request budget per exchange host, shared by every process through Redis, against the
+simulator enforcing Binance's limits, through the real ccxt client the app builds."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from tests.exchange.helpers import KEY, SECRET
+from tests.support.processes import ROOT, process_env
+from webapp.exchange import budget as budget_module
+from webapp.exchange import clients
+from webapp.exchange.budget import BudgetSettings, SharedBudget
+from webapp.exchange.errors import RateLimited, translate_errors
+from webapp.exchange.sim import SimServer, Simulator
+
+KLINES = {"symbol": "BTCUSDT", "interval": "1m", "limit": 1}  # weight 2
+
+
+def _fresh_window(seconds: int) -> None:
+    """Start just after a window boundary, so a test's requests do not straddle two."""
+    time.sleep(seconds - time.time() % seconds + 0.05)
+
+
+@pytest.fixture
+def limited_sim() -> Iterator[tuple[Simulator, SimServer]]:
+    """An exchange allowing 100 weight per 3-second window."""
+    sim = Simulator(seed=11, frozen=True, weight_limit=100, weight_window=3)
+    sim.add_account(KEY, SECRET, {"USDT": "100000"})
+    with SimServer(sim) as server:
+        yield sim, server
+
+
+def configure(app, server: SimServer, *, limit: int, window: int, max_wait: int = 10) -> None:
+    app.config.update(
+        EXCHANGE_SIM_URL=server.url,
+        EXCHANGE_WEIGHT_LIMIT=limit,
+        EXCHANGE_WEIGHT_BUDGET_PCT=80,
+        EXCHANGE_WEIGHT_WINDOW_SECONDS=window,
+        EXCHANGE_BUDGET_MAX_WAIT_SECONDS=max_wait,
+    )
+    app.extensions.pop("exchange_budgets", None)
+
+
+def host_budget(app, server: SimServer) -> SharedBudget:
+    host = server.url.split("//", 1)[1]
+    return budget_module.budgets_of(app)(host)
+
+
+def test_past_the_budget_requests_wait_for_the_next_window_and_never_meet_a_429(app, limited_sim):
+    sim, server = limited_sim
+    configure(app, server, limit=100, window=3)
+    client = clients.public_client()
+    _fresh_window(3)
+    started = time.time()
+    for _ in range(50):  # 100 weight: more than the 72 market data may use in a window
+        client.publicGetKlines(KLINES)
+    assert time.time() - started >= 2.5  # the requests past the budget waited for a window
+    assert sim.limits.refused == {429: 0, 418: 0}
+    assert max(sim.limits.served.values()) <= 80
+    snapshot = host_budget(app, server).snapshot()
+    assert snapshot["waits"] >= 1 and snapshot["429"] == 0
+    assert snapshot["budget"] == 80
+
+
+def test_the_exchanges_own_count_corrects_the_shared_one(app, limited_sim):
+    """Weight the exchange saw from elsewhere (another tool on the same IP) is learnt from
+    X-MBX-USED-WEIGHT-1M, and what would not fit waits instead of meeting a 429."""
+    sim, server = limited_sim
+    configure(app, server, limit=100, window=3)
+    client = clients.public_client()
+    _fresh_window(3)
+    requests.get(server.url + "/api/v3/exchangeInfo", timeout=5)  # 20, not through the budget
+    requests.get(server.url + "/api/v3/exchangeInfo", timeout=5)
+    requests.get(server.url + "/api/v3/exchangeInfo", timeout=5)  # 60 used
+    client.publicGetKlines(KLINES)  # 62: the answer says so
+    assert host_budget(app, server).snapshot()["used"] == 62
+    for _ in range(10):  # another 20 would pass 72 without the correction
+        client.publicGetKlines(KLINES)
+    assert sim.limits.refused[429] == 0
+
+
+def test_orders_go_before_market_data(app, limited_sim):
+    _, server = limited_sim
+    configure(app, server, limit=100, window=3, max_wait=0)
+    budget = host_budget(app, server)
+    _fresh_window(3)
+    budget.reserve(72)  # market data's whole share
+    with pytest.raises(RateLimited):
+        budget.reserve(2)  # more market data waits (here: may not wait, so it gives up)
+    assert budget.reserve(1, order=True) < 0.01  # an order still goes at once
+
+
+def test_a_429_stops_every_process_until_retry_after(app, limited_sim, caplog):
+    """The exchange is busier than the budget knows (its limit is lower than configured):
+    its first 429 holds every other process's requests back until Retry-After."""
+    sim, server = limited_sim
+    configure(app, server, limit=1000, window=3)
+    first, second = clients.public_client(), clients.public_client()
+    _fresh_window(3)
+    with translate_errors():
+        for _ in range(50):
+            first.publicGetKlines(KLINES)  # 100: the exchange's whole limit
+    with pytest.raises(RateLimited), translate_errors():
+        first.publicGetKlines(KLINES)
+    assert sim.limits.refused[429] == 1
+    sent = sim.stats()["total"]
+    app.extensions.pop("exchange_budgets")  # the other process has budget objects of its own
+    started = time.time()
+    second.publicGetKlines(KLINES)  # waits out Retry-After rather than being refused
+    assert time.time() - started >= 1
+    assert sim.stats()["total"] == sent + 1
+    assert sim.limits.refused == {429: 1, 418: 0}
+    assert "answered 429" in caplog.text
+
+
+def test_a_418_stops_every_process_and_tells_the_operator(app, limited_sim, caplog):
+    sim, server = limited_sim
+    configure(app, server, limit=1000, window=3, max_wait=5)
+    _fresh_window(3)
+    for _ in range(62):  # a tool that ignores the 429s gets the IP banned (120 s)
+        requests.get(server.url + "/api/v3/exchangeInfo", timeout=5)
+    client = clients.public_client()
+    with caplog.at_level(logging.ERROR), pytest.raises(RateLimited), translate_errors():
+        client.publicGetKlines(KLINES)  # sent (nobody knew), answered 418
+    assert "banned this installation's IP" in caplog.text
+    sent = sim.stats()["total"]
+    with pytest.raises(RateLimited), translate_errors():
+        clients.public_client().publicGetKlines(KLINES)  # the ban outlasts any wait: give up
+    assert sim.stats()["total"] == sent  # nothing more was sent while banned
+    snapshot = host_budget(app, server).snapshot()
+    assert snapshot["418"] == 1 and snapshot["blocked_until"] > time.time() + 100
+
+
+def test_each_key_keeps_under_its_order_limit(redis_server):
+    from redis import Redis
+
+    now = [time.time() // 10 * 10 + 1]  # 1 s into a 10-second order window
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += seconds
+
+    budget = SharedBudget(
+        Redis.from_url(redis_server.url),
+        f"orders-{uuid.uuid4().hex}.example",
+        BudgetSettings(orders_per_10s=3, max_wait=15),
+        clock=lambda: now[0],
+        sleep=sleep,
+    )
+    for _ in range(3):
+        budget.reserve(1, order=True, api_key="key-a")
+    budget.reserve(1, order=True, api_key="key-b")  # another key has its own count
+    assert waits == []
+    budget.reserve(1, order=True, api_key="key-a")  # the fourth waits for the next window
+    assert waits == [pytest.approx(9, abs=0.01)]
+
+
+WORKER = """
+import sys
+from webapp import create_app
+app = create_app()
+with app.app_context():
+    from webapp.exchange.clients import public_client
+    client = public_client()
+    for _ in range(int(sys.argv[1])):
+        client.publicGetKlines({"symbol": "BTCUSDT", "interval": "1m", "limit": 1})
+print("done")
+"""
+
+
+@pytest.mark.slow
+def test_four_processes_share_one_budget_and_use_it(app):
+    """Four processes together ask for twice what a window allows: the exchange refuses
+    nothing, and the windows they fill use at least 80% of the budget."""
+    sim = Simulator(seed=11, frozen=True, weight_limit=1500, weight_window=4)
+    with SimServer(sim) as server:
+        env = process_env(
+            app,
+            EXCHANGE_SIM_URL=server.url,
+            EXCHANGE_WEIGHT_LIMIT="1500",
+            EXCHANGE_WEIGHT_BUDGET_PCT="80",  # a budget of 1,200 per window
+            EXCHANGE_WEIGHT_WINDOW_SECONDS="4",
+            EXCHANGE_BUDGET_MAX_WAIT_SECONDS="30",
+        )
+        _fresh_window(4)
+        workers = [
+            subprocess.Popen(
+                [sys.executable, "-c", WORKER, "300"],  # 600 weight each, 2,400 in all
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(4)
+        ]
+        for worker in workers:
+            out, err = worker.communicate(timeout=90)
+            assert worker.returncode == 0, err
+            assert out.strip() == "done"
+    assert sim.limits.refused == {429: 0, 418: 0}
+    served = sim.limits.served
+    assert sum(served.values()) == 4 * 300 * 2
+    assert all(weight <= 1200 for weight in served.values()), served
+    full = sorted(served.values())[-2:]  # the windows the backlog filled
+    assert all(weight >= 0.8 * 1200 for weight in full), served

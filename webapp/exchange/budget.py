@@ -1,0 +1,294 @@
+"""One request budget per exchange host, shared by every process of the installation.
+
+Binance limits REQUEST_WEIGHT per IP, and every worker, web process, scheduler and CLI run of
+an installation leaves from the same IP; ccxt's own throttle only knows its process. So before
+any request leaves, it reserves its documented weight (`webapp.exchange.weights`) in Redis,
+in the same per-minute windows Binance counts in, up to `EXCHANGE_WEIGHT_BUDGET_PCT` of the
+limit. A request that does not fit sleeps until the next window (never spinning); market data
+stops at 90% of the budget so that orders, which may use all of it, go first. Each answer's
+`X-MBX-USED-WEIGHT-1M` corrects the shared count upwards (the exchange also counts what did
+not come through here), a 429 or 418 stops every process's requests to that host until its
+`Retry-After` (a 418 is also logged as an error for the operator), and new orders keep under
+each key's 10-second order limit.
+
+If Redis cannot be reached the request goes ahead uncounted: a missed count risks a 429,
+refusing to trade would certainly hurt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlsplit
+
+from redis import Redis
+from redis.exceptions import RedisError
+
+from webapp.exchange import weights
+from webapp.exchange.errors import RateLimited
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "xbudget"
+#: Share of the budget market data may use; the rest is kept for orders.
+MARKET_DATA_SHARE = 0.9
+ORDER_WINDOW_SECONDS = 10
+USED_HEADER = "X-MBX-USED-WEIGHT-1M"
+
+# Reserve `weight` in the window counter unless the host is blocked or the window is full.
+# KEYS: window counter, blocked-until. ARGV: weight, cap, counter ttl (ms), now (ms).
+# Answers {0, used} (go), {1, blocked until ms}, {2, used} (full: wait for the next window).
+_RESERVE = """
+local blocked = tonumber(redis.call('GET', KEYS[2]) or '0')
+if blocked > tonumber(ARGV[4]) then return {1, blocked} end
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+if used + tonumber(ARGV[1]) > tonumber(ARGV[2]) then return {2, used} end
+used = redis.call('INCRBY', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return {0, used}
+"""
+# Raise the window counter to what the exchange says was used (never lower it).
+_CORRECT = """
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > used then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""
+# Push blocked-until later (never earlier). ARGV: until (ms), ttl (ms).
+_BLOCK = """
+local blocked = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > blocked then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
+return 0
+"""
+
+
+@dataclass(frozen=True)
+class BudgetSettings:
+    limit: int = weights.BINANCE_WEIGHT_LIMIT
+    pct: int = 80
+    window: int = 60  # seconds, as Binance counts; settable for tests
+    max_wait: float = 30.0  # seconds a request may wait before giving up (RateLimited)
+    orders_per_10s: int = weights.BINANCE_ORDERS_PER_10S
+
+    @property
+    def cap(self) -> int:
+        return max(1, self.limit * self.pct // 100)
+
+    @classmethod
+    def from_config(cls, config: Mapping) -> BudgetSettings:
+        return cls(
+            limit=int(config.get("EXCHANGE_WEIGHT_LIMIT", weights.BINANCE_WEIGHT_LIMIT)),
+            pct=int(config.get("EXCHANGE_WEIGHT_BUDGET_PCT", 80)),
+            window=int(config.get("EXCHANGE_WEIGHT_WINDOW_SECONDS", 60)),
+            max_wait=float(config.get("EXCHANGE_BUDGET_MAX_WAIT_SECONDS", 30)),
+        )
+
+
+class SharedBudget:
+    """The budget of one exchange host (e.g. `api.binance.com`), kept in Redis."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        host: str,
+        settings: BudgetSettings,
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.redis = redis
+        self.host = host
+        self.settings = settings
+        self.clock = clock
+        self.sleep = sleep
+        self._reserve = redis.register_script(_RESERVE)
+        self._correct = redis.register_script(_CORRECT)
+        self._block = redis.register_script(_BLOCK)
+
+    def _key(self, *parts: object) -> str:
+        return ":".join((PREFIX, self.host, *map(str, parts)))
+
+    def _window_key(self, now: float) -> str:
+        return self._key("w", int(now // self.settings.window))
+
+    # -- before a request ----------------------------------------------------------------
+
+    def reserve(self, weight: int, *, order: bool = False, api_key: str | None = None) -> float:
+        """Wait until `weight` fits (orders may use the whole budget, market data 90% of it);
+        answer how long it waited. Raises RateLimited past `max_wait`."""
+        if weight <= 0:
+            return 0.0
+        started = self.clock()
+        cap = self.settings.cap if order else max(1, int(self.settings.cap * MARKET_DATA_SHARE))
+        ttl_ms = self.settings.window * 2000
+        while True:
+            now = self.clock()
+            try:
+                state, value = self._reserve(
+                    keys=[self._window_key(now), self._key("blocked")],
+                    args=[weight, cap, ttl_ms, int(now * 1000)],
+                )
+            except RedisError as exc:
+                logger.warning("request budget unavailable, sending uncounted: %s", exc)
+                return 0.0
+            if state == 0:
+                break
+            if state == 1:
+                resume = int(value) / 1000
+            else:
+                resume = (int(now // self.settings.window) + 1) * self.settings.window
+            resume += random.uniform(0, 0.05)  # spread the waiters out
+            if resume - started > self.settings.max_wait:
+                self._count("gave_up")
+                raise RateLimited()
+            self._count("waits")
+            self.sleep(max(0.0, resume - self.clock()))
+        if order and api_key is not None:
+            self._reserve_order(api_key, started)
+        waited = self.clock() - started
+        if waited > 0.001:
+            self._count("wait_ms", int(waited * 1000))
+        return waited
+
+    def _reserve_order(self, api_key: str, started: float) -> None:
+        """Keep each key under its new-order limit per 10 seconds."""
+        key_id = hashlib.sha256(api_key.encode()).hexdigest()[:16]
+        while True:
+            now = self.clock()
+            window = int(now // ORDER_WINDOW_SECONDS)
+            try:
+                state, _ = self._reserve(  # the host's block was already waited out
+                    keys=[self._key("o", key_id, window), self._key("o", "never-blocked")],
+                    args=[1, self.settings.orders_per_10s, ORDER_WINDOW_SECONDS * 2000, 0],
+                )
+            except RedisError:
+                return
+            if state == 0:
+                return
+            resume = (window + 1) * ORDER_WINDOW_SECONDS
+            if resume - started > self.settings.max_wait:
+                raise RateLimited()
+            self._count("order_waits")
+            self.sleep(max(0.0, resume - now))
+
+    # -- after an answer -----------------------------------------------------------------
+
+    def observe(self, status: int, headers: Mapping[str, str]) -> None:
+        """Learn from an answer: the exchange's own count, and any order to stop."""
+        now = self.clock()
+        try:
+            used = headers.get(USED_HEADER)
+            if used is not None and used.isdigit():
+                self._correct(
+                    keys=[self._window_key(now)], args=[int(used), self.settings.window * 2000]
+                )
+            if status in (429, 418):
+                self._stop(status, headers, now)
+        except RedisError as exc:
+            logger.warning("request budget unavailable: %s", exc)
+
+    def _stop(self, status: int, headers: Mapping[str, str], now: float) -> None:
+        retry_after = headers.get("Retry-After", "")
+        wait = int(retry_after) if retry_after.isdigit() else self.settings.window
+        until_ms = int((now + wait) * 1000)
+        self._block(keys=[self._key("blocked")], args=[until_ms, wait * 1000 + 1000])
+        self._count(str(status))
+        self.redis.hset(self._key("stats"), f"last_{status}", int(now))
+        if status == 418:
+            logger.error(
+                "%s banned this installation's IP for %s s (HTTP 418): every request to it "
+                "waits until then",
+                self.host,
+                wait,
+            )
+        else:
+            logger.warning("%s answered 429: requests wait %s s", self.host, wait)
+
+    # -- what the admin page shows -------------------------------------------------------
+
+    def _count(self, field: str, amount: int = 1) -> None:
+        with contextlib.suppress(RedisError):
+            self.redis.hincrby(self._key("stats"), field, amount)
+
+    def snapshot(self) -> dict[str, object]:
+        """Weight used in this window and the last, blocked-until, waits and refusals."""
+        now = self.clock()
+        window = int(now // self.settings.window)
+        current, previous, blocked, stats = (
+            self.redis.pipeline()
+            .get(self._key("w", window))
+            .get(self._key("w", window - 1))
+            .get(self._key("blocked"))
+            .hgetall(self._key("stats"))
+            .execute()
+        )
+        counts = {k.decode(): int(v) for k, v in stats.items()}
+        blocked_until = int(blocked) / 1000 if blocked and int(blocked) / 1000 > now else None
+        return {
+            "host": self.host,
+            "limit": self.settings.limit,
+            "budget": self.settings.cap,
+            "used": int(current or 0),
+            "used_last_window": int(previous or 0),
+            "blocked_until": blocked_until,
+            "waits": counts.get("waits", 0) + counts.get("order_waits", 0),
+            "wait_seconds": counts.get("wait_ms", 0) / 1000,
+            "gave_up": counts.get("gave_up", 0),
+            "429": counts.get("429", 0),
+            "418": counts.get("418", 0),
+            "last_429": counts.get("last_429"),
+            "last_418": counts.get("last_418"),
+        }
+
+
+def request_of(url: str, method: str, body: str | None) -> tuple[str, str, dict[str, str]]:
+    """(host, path, parameters) of a request ccxt is about to send."""
+    parts = urlsplit(url)
+    params = dict(parse_qsl(parts.query))
+    if body and method != "GET":
+        params.update(parse_qsl(body))
+    return parts.netloc, parts.path, params
+
+
+def attach(client, budget_for: Callable[[str], SharedBudget]) -> None:
+    """Make every request of a ccxt `client` go through its host's shared budget."""
+    fetch = client.fetch
+
+    def budgeted_fetch(url, method="GET", headers=None, body=None):
+        host, path, params = request_of(url, method, body)
+        weight = weights.request_weight(method, path, params)
+        if weight:
+            order = (method, path) == weights.ORDER
+            budget_for(host).reserve(weight, order=order, api_key=client.apiKey or None)
+        return fetch(url, method, headers, body)
+
+    def observe(response, *args, **kwargs):
+        parts = urlsplit(response.url)
+        if parts.path.startswith("/api/"):  # /sapi has limits of its own
+            budget_for(parts.netloc).observe(response.status_code, response.headers)
+
+    session = getattr(client, "session", None)
+    if session is not None and hasattr(session, "hooks"):
+        session.hooks.setdefault("response", []).append(observe)
+    client.fetch = budgeted_fetch
+
+
+def budgets_of(app) -> Callable[[str], SharedBudget]:
+    """The app's budget per host (one object per host and process, settings from the config)."""
+    budgets: dict[str, SharedBudget] = app.extensions.setdefault("exchange_budgets", {})
+    settings = BudgetSettings.from_config(app.config)
+
+    def budget_for(host: str) -> SharedBudget:
+        budget = budgets.get(host)
+        if budget is None:
+            budget = budgets[host] = SharedBudget(app.extensions["redis"], host, settings)
+        return budget
+
+    return budget_for
