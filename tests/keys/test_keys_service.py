@@ -264,7 +264,10 @@ def test_testnet_flag_and_setting_choose_the_testnet(app):
     assert "testnet" in testnet.urls["api"]["private"]
     app.config["VALIDATE_API_ON_TESTNET"] = True
     assert "testnet" in clients.client_for_credentials("binance", "k", "s").urls["api"]["private"]
-    assert live.timeout == 10_000 and live.enableRateLimit
+    assert live.timeout == 10_000
+    # Paced by the budget every process shares (tests/exchange/test_budget.py), not by ccxt's
+    # throttle, which only knows its own process.
+    assert not live.enableRateLimit and live.fetch.__name__ == "budgeted_fetch"
 
 
 def test_public_client_honours_testnet_url_and_simulator(app, sim_server):
