@@ -133,6 +133,12 @@ def test_the_list_and_a_finished_backtest_have_no_english_left(client, user, loc
     assert f'href="/backtests/{done.id}"' in listed
     page = check(client, user, f"/backtests/{done.id}", locale, reasons(done))
     assert 'data-testid="bt-equity-chart"' in page and 'data-testid="bt-trades-table"' in page
+    # Figures in the language's decimal separator; the percentage sign where it goes.
+    pnl, ret = done.summary["total_pnl"], done.summary["return_pct"]
+    assert "." in pnl and "." in ret
+    assert f'data-testid="bt-total-pnl">{pnl.replace(".", ",")}<' in page
+    shown_ret = f"%{ret.replace('.', ',')}" if locale == "tr" else f"{ret.replace('.', ',')} %"
+    assert f'data-testid="bt-return">{shown_ret}<' in page
     text = visible_text(page)
     if locale == "tr":
         assert "Geriye dönük test #" in text and "Toplam kâr/zarar (USDT)" in text

@@ -11,6 +11,7 @@ import io
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -29,6 +30,7 @@ from webapp.engine.accounting import to_decimal
 from webapp.engine.errors import BotNotFound
 from webapp.extensions import db
 from webapp.htmx import is_htmx, render_page
+from webapp.i18n.numbers import quantity_text
 from webapp.models import Backtest, Bot
 from webapp.models.bot import TIMEFRAMES
 from webapp.strategies import Candle, UnknownStrategyError, get_strategy
@@ -97,6 +99,27 @@ def bot_backtests(bot_id: int, limit: int = 5) -> list[Backtest]:
 def sign_of(text: str | None) -> str:
     """CSS class for an amount the results store as text."""
     return display.sign_class(None if text is None else to_decimal(text))
+
+
+@bp.app_template_filter("bt_num")
+def bt_num(value: object) -> str:
+    """A figure the results store as plain text, in the reader's decimal separator (as many
+    decimals as it has, ungrouped: English reads it as stored)."""
+    if value is None or value == "":
+        return "—"
+    try:
+        number = Decimal(str(value))
+    except ArithmeticError:
+        return str(value)
+    return quantity_text(number) if number.is_finite() else str(value)
+
+
+@bp.app_template_filter("bt_pct")
+def bt_pct(value: object) -> str:
+    """A stored percentage with the sign where the language puts it (`12.5%`, `%12,5`)."""
+    if value is None or value == "":
+        return "—"
+    return _("%(value)s%%", value=bt_num(value))
 
 
 def _owned(backtest_id: int) -> Backtest:
