@@ -162,7 +162,15 @@ def test_runs_in_progress_and_their_polling_fragments_are_translated(client, use
     running = going(user, BacktestStatus.RUNNING, progress=70)
     cancelling = going(user, BacktestStatus.RUNNING, progress=10, cancel_requested=True)
     failed = going(user, BacktestStatus.FAILED, error=service.ABANDONED_MESSAGE, finished_at=START)
-    for backtest in (queued, fetching, running, cancelling, failed):
+    no_candles = going(
+        user,
+        BacktestStatus.FAILED,
+        finished_at=START,
+        error=service.NO_CANDLES
+        % {"symbol": "BTC/USDT", "timeframe": "1m", "source": "binance",
+           "start": "2026-01-05 00:00", "end": "2026-01-05 00:10"},
+    )  # fmt: skip
+    for backtest in (queued, fetching, running, cancelling, failed, no_candles):
         path = f"/backtests/{backtest.id}"
         page = check(client, user, path, locale)
         fragment = client.get(
@@ -180,6 +188,14 @@ def test_runs_in_progress_and_their_polling_fragments_are_translated(client, use
                 "Bu geriye dönük testi çalıştıran işlem bitmeden durdu"
                 if locale == "tr"
                 else "Le worker qui exécutait ce backtest s'est arrêté"
+            )
+            assert expected in visible_text(page)
+        if backtest is no_candles:
+            expected = (
+                "2026-01-05 00:00 ile 2026-01-05 00:10 arasında binance kaynağından BTC/USDT 1m "
+                "mumu yok"
+                if locale == "tr"
+                else "Aucune bougie BTC/USDT 1m de binance entre 2026-01-05 00:00 et 2026-01-05"
             )
             assert expected in visible_text(page)
     check(client, user, "/backtests/", locale)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -84,9 +85,23 @@ STATUS_LABELS = {
 }
 
 
+def _stored_pattern(template: str) -> re.Pattern:
+    """`template` with each %(name)s as a group: finds the values of a stored message."""
+    return re.compile(re.sub(r"%\\\((\w+)\\\)s", r"(?P<\1>.+?)", re.escape(template)))
+
+
+STORED_PATTERNS = [(t, _stored_pattern(t)) for t in service.STORED_TEMPLATES]
+
+
 def error_text(message: str | None) -> str:
     """A backtest's stored error in the reader's language (jobs store them in English)."""
-    return _(message) if message else ""
+    if not message:
+        return ""
+    for template, pattern in STORED_PATTERNS:
+        found = pattern.fullmatch(message)
+        if found:
+            return _(template, **found.groupdict())
+    return _(message)
 
 
 @bp.app_template_global("bot_backtests")

@@ -361,6 +361,12 @@ ABANDONED_MESSAGE = N_("The worker running this backtest stopped before it finis
 CANCELLED_EARLY = N_("Cancelled before it started.")
 CANCELLED = N_("The backtest was cancelled.")
 CANCELLED_FETCHING = N_("The backtest was cancelled while fetching candles.")
+NO_CANDLES = N_(
+    "No %(symbol)s %(timeframe)s candles from %(source)s between %(start)s and %(end)s: "
+    "fetch or import them first."
+)
+#: Stored errors with values in them: a page finds the values again to translate the text.
+STORED_TEMPLATES = (NO_CANDLES,)
 
 
 def sweep_abandoned() -> int:
@@ -478,8 +484,14 @@ def replay(
     loaded = store.load(source, settings.symbol, settings.timeframe, first, end_ms)
     if not loaded.candles:
         raise NoCandles(
-            f"No {settings.symbol} {settings.timeframe} candles from {source} between "
-            f"{store.ms_text(start_ms)} and {store.ms_text(end_ms)}: fetch or import them first."
+            NO_CANDLES
+            % {
+                "symbol": settings.symbol,
+                "timeframe": settings.timeframe,
+                "source": source,
+                "start": store.ms_text(start_ms),
+                "end": store.ms_text(end_ms),
+            }
         )
     result = engine.run(settings, loaded.candles, warm.candles, progress=progress)
     checksum = store.checksum(warm.candles, loaded.candles)
