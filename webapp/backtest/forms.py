@@ -6,16 +6,22 @@ the strategy's ParamSpecs (the bot form's `bots/_params.html`) and posted as `pa
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
+from babel.numbers import get_decimal_symbol
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectChoice, SelectField, StringField, TextAreaField
 
 from webapp.backtest import candles as store
+from webapp.backtest.service import SettingsError
 from webapp.bots.forms import strip
+from webapp.i18n.numbers import NumberInputError, canonical_number, number_input_text
 from webapp.models import Bot
 from webapp.models.bot import TIMEFRAMES
 from webapp.models.types import utcnow
-from webapp.numbers import plain
 from webapp.strategies import choices
 
 #: Form fields handed to `build_settings` as they are.
@@ -32,59 +38,79 @@ SETTINGS_FIELDS = (
     "slippage_bps",
     "exit_model",
 )
+#: The settings typed as numbers, in the page's language (`1,5` on a Turkish page).
+NUMBER_FIELDS = (
+    "quote_amount",
+    "stop_loss_pct",
+    "take_profit_pct",
+    "daily_profit_target",
+    "daily_loss_limit",
+    "fee_rate",
+    "slippage_bps",
+)
+#: What the form starts with (a blank field means the same to `build_settings`).
+DEFAULT_FEE, DEFAULT_SLIPPAGE = Decimal("0.1"), Decimal(0)
 
 
 class BacktestForm(FlaskForm):
     bot_id = HiddenField()
-    symbol = StringField("Symbol", filters=[strip], description="e.g. BTC/USDT")
+    symbol = StringField(_l("Symbol"), filters=[strip], description=_l("e.g. BTC/USDT"))
     timeframe = SelectField(
-        "Timeframe",
+        _l("Timeframe"),
         choices=[SelectChoice(t, t) for t in TIMEFRAMES],
         default="1m",
         validate_choice=False,
     )
-    strategy = SelectField("Strategy", choices=[], validate_choice=False)
-    quote_amount = StringField("Order size", filters=[strip], description="In the quote currency.")
-    stop_loss_pct = StringField("Stop-loss %", filters=[strip], description="Blank: off.")
-    take_profit_pct = StringField("Take-profit %", filters=[strip], description="Blank: off.")
-    daily_profit_target = StringField("Daily profit target", filters=[strip])
-    daily_loss_limit = StringField("Daily loss limit", filters=[strip])
-    fee_rate = StringField("Fee %", filters=[strip], default="0.1")
-    slippage_bps = StringField("Slippage (basis points)", filters=[strip], default="0")
+    strategy = SelectField(_l("Strategy"), choices=[], validate_choice=False)
+    quote_amount = StringField(
+        _l("Order size"), filters=[strip], description=_l("In the quote currency.")
+    )
+    stop_loss_pct = StringField(_l("Stop-loss %"), filters=[strip], description=_l("Blank: off."))
+    take_profit_pct = StringField(
+        _l("Take-profit %"), filters=[strip], description=_l("Blank: off.")
+    )
+    daily_profit_target = StringField(_l("Daily profit target"), filters=[strip])
+    daily_loss_limit = StringField(_l("Daily loss limit"), filters=[strip])
+    fee_rate = StringField(_l("Fee %"), filters=[strip])
+    slippage_bps = StringField(_l("Slippage (basis points)"), filters=[strip])
     exit_model = SelectField(
-        "Stop-loss / take-profit",
+        _l("Stop-loss / take-profit"),
         choices=[
-            SelectChoice("intrabar", "inside each candle (its high and low)"),
-            SelectChoice("open", "at each candle's open only, as a live cycle sees them"),
+            SelectChoice("intrabar", _l("inside each candle (its high and low)")),
+            SelectChoice("open", _l("at each candle's open only, as a live cycle sees them")),
         ],
         default="intrabar",
         validate_choice=False,
     )
     candles = SelectField(
-        "Candles",
+        _l("Candles"),
         choices=[],
         default="fetch",
         validate_choice=False,
     )
     dataset = SelectField(
-        "Stored dataset",
+        _l("Stored dataset"),
         choices=[],
         validate_choice=False,
-        description="With “stored candles only”: bars fetched or imported under this source "
-        "(flask candles fetch / import --source).",
+        description=_l(
+            "With “stored candles only”: bars fetched or imported under this source "
+            "(flask candles fetch / import --source)."
+        ),
     )
-    start = StringField("From", filters=[strip], description="UTC, e.g. 2026-01-01")
-    end = StringField("To", filters=[strip], description="UTC, exclusive; blank: now")
+    start = StringField(_l("From"), filters=[strip], description=_l("UTC, e.g. 2026-01-01"))
+    end = StringField(_l("To"), filters=[strip], description=_l("UTC, exclusive; blank: now"))
     grid = TextAreaField(
-        "Parameters to sweep",
+        _l("Parameters to sweep"),
         filters=[strip],
-        description="One per line, e.g. fast=5:30:5 (start:stop:step) or slow=20,50,100. "
-        "Blank: one backtest with the values above.",
+        description=_l(
+            "One per line, e.g. fast=5:30:5 (start:stop:step) or slow=20,50,100. "
+            "Blank: one backtest with the values above."
+        ),
     )
     oos = StringField(
-        "Keep out of sample",
+        _l("Keep out of sample"),
         filters=[strip],
-        description="e.g. 30%: the sweep also reports the last 30% of the range on its own.",
+        description=_l("e.g. 30%: the sweep also reports the last 30% of the range on its own."),
     )
 
     def grid_lines(self) -> list[str]:
@@ -98,11 +124,13 @@ class BacktestForm(FlaskForm):
         """The candle choices: fetch from the exchange now, or a dataset already stored."""
         fetched = store.source_for(exchange)
         self.candles.choices = [
-            SelectChoice("fetch", f"Fetch what is missing from {fetched}, then replay"),
-            SelectChoice("stored", "Stored candles only (fetched or imported earlier)"),
+            SelectChoice(
+                "fetch", _("Fetch what is missing from %(source)s, then replay", source=fetched)
+            ),
+            SelectChoice("stored", _("Stored candles only (fetched or imported earlier)")),
         ]
         sources = store.stored_sources()
-        self.dataset.choices = [SelectChoice("", "—" if sources else "none stored yet")] + [
+        self.dataset.choices = [SelectChoice("", "—" if sources else _("none stored yet"))] + [
             SelectChoice(source, source) for source in sources
         ]
 
@@ -112,20 +140,67 @@ class BacktestForm(FlaskForm):
         form = cls(formdata=None)
         form.start.data = (today - timedelta(days=7)).isoformat()
         form.end.data = today.isoformat()
+        form.fee_rate.data = number_input_text(DEFAULT_FEE)
+        form.slippage_bps.data = number_input_text(DEFAULT_SLIPPAGE)
         if bot is not None:
             form.bot_id.data = str(bot.id)
             form.symbol.data = bot.symbol
             form.timeframe.data = bot.timeframe
             form.strategy.data = bot.strategy
-            form.quote_amount.data = plain(bot.quote_amount, empty="")
+            form.quote_amount.data = number_input_text(bot.quote_amount)
             for name in ("stop_loss_pct", "take_profit_pct", "daily_profit_target",
                          "daily_loss_limit"):  # fmt: skip
                 value = getattr(bot, name)
-                getattr(form, name).data = "" if value is None else plain(value, empty="")
+                getattr(form, name).data = number_input_text(value)
         return form
 
     def settings_fields(self) -> dict[str, str]:
-        return {name: getattr(self, name).data or "" for name in SETTINGS_FIELDS}
+        """The settings as `build_settings` reads them, numbers in plain text whatever the
+        page's language; SettingsError names each number written the way it does not read."""
+        fields = {name: getattr(self, name).data or "" for name in SETTINGS_FIELDS}
+        errors = {}
+        for name in NUMBER_FIELDS:
+            try:
+                fields[name] = canonical_number(fields[name])
+            except NumberInputError as exc:
+                errors[name] = str(exc)
+        if errors:
+            raise SettingsError(errors)
+        return fields
+
+    def canonical_grid(self) -> list[str]:
+        """The sweep's lines with their numbers in plain text. Values are listed with `,`, or
+        with `;` where the language writes decimals with a comma (`slow=1,5;2,5` in Turkish)."""
+        comma_decimals = get_decimal_symbol(get_locale() or "en") == ","
+        lines = []
+        try:
+            for line in self.grid_lines():
+                name, sep, values = line.partition("=")
+                if not sep:
+                    lines.append(line)
+                    continue
+                if ":" in values:
+                    parts = values.split(":")
+                    joined = ":".join(canonical_number(p) for p in parts)
+                else:
+                    pieces = values.split(";") if ";" in values or comma_decimals else None
+                    parts = pieces if pieces is not None else values.split(",")
+                    joined = ",".join(canonical_number(p) for p in parts)
+                lines.append(f"{name}={joined}")
+        except NumberInputError as exc:
+            raise SettingsError({"grid": str(exc)}) from None
+        return lines
+
+    def canonical_oos(self) -> str | None:
+        """The out-of-sample share (`30%`, `%30`, `30 %`) as `30%`, or None when blank."""
+        text = (self.oos.data or "").strip()
+        if not text:
+            return None
+        share = text.strip("%").strip()
+        try:
+            return canonical_number(share) + "%"
+        except NumberInputError as exc:
+            raise SettingsError({"oos": str(exc)}) from None
 
     def show_errors(self, errors: dict[str, str]) -> dict[str, str]:
         """Put each error on its field; return the ones that belong to no field."""

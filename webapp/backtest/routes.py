@@ -9,10 +9,14 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from redis.exceptions import RedisError
 
@@ -27,6 +31,7 @@ from webapp.engine.accounting import to_decimal
 from webapp.engine.errors import BotNotFound
 from webapp.extensions import db
 from webapp.htmx import is_htmx, render_page
+from webapp.i18n.numbers import quantity_text
 from webapp.models import Backtest, Bot
 from webapp.models.bot import TIMEFRAMES
 from webapp.strategies import Candle, UnknownStrategyError, get_strategy
@@ -37,6 +42,66 @@ DETAIL = "backtest/detail.html"
 DETAIL_BLOCKS = {"backtest-run": "run"}
 POLL_SECONDS = 1
 TRADES_SHOWN = 200
+
+#: The sweep table's sort keys (the CLI's --sort names) as a reader reads them.
+METRIC_LABELS = {
+    "total_pnl": _l("Total PnL"),
+    "return_pct": _l("Return %"),
+    "max_drawdown": _l("Max drawdown"),
+    "win_rate_pct": _l("Win rate"),
+    "profit_factor": _l("Profit factor"),
+    "sharpe_daily": _l("Daily Sharpe"),
+    "trades": _l("Trades"),
+}
+#: A run's stored settings, named as the form names them.
+SETTING_LABELS = {
+    "symbol": _l("Symbol"),
+    "timeframe": _l("Timeframe"),
+    "strategy": _l("Strategy"),
+    "quote_amount": _l("Order size"),
+    "stop_loss_pct": _l("Stop-loss %"),
+    "take_profit_pct": _l("Take-profit %"),
+    "daily_profit_target": _l("Daily profit target"),
+    "daily_loss_limit": _l("Daily loss limit"),
+    "fee_rate": _l("Fee rate"),
+    "slippage_bps": _l("Slippage (basis points)"),
+    "exit_model": _l("Stop-loss / take-profit"),
+    "amount_step": _l("Amount step"),
+    "min_qty": _l("Minimum quantity"),
+    "max_qty": _l("Maximum quantity"),
+    "min_notional": _l("Minimum order value"),
+}
+SETTING_VALUES = {
+    "intrabar": _l("inside each candle (its high and low)"),
+    "open": _l("at each candle's open only, as a live cycle sees them"),
+}
+STATUS_LABELS = {
+    "queued": _l("Queued"),
+    "fetching": _l("Fetching"),
+    "running": _l("Running"),
+    "done": _l("Done"),
+    "failed": _l("Failed"),
+    "cancelled": _l("Cancelled"),
+}
+
+
+def _stored_pattern(template: str) -> re.Pattern:
+    """`template` with each %(name)s as a group: finds the values of a stored message."""
+    return re.compile(re.sub(r"%\\\((\w+)\\\)s", r"(?P<\1>.+?)", re.escape(template)))
+
+
+STORED_PATTERNS = [(t, _stored_pattern(t)) for t in service.STORED_TEMPLATES]
+
+
+def error_text(message: str | None) -> str:
+    """A backtest's stored error in the reader's language (jobs store them in English)."""
+    if not message:
+        return ""
+    for template, pattern in STORED_PATTERNS:
+        found = pattern.fullmatch(message)
+        if found:
+            return _(template, **found.groupdict())
+    return _(message)
 
 
 @bp.app_template_global("bot_backtests")
@@ -49,6 +114,27 @@ def bot_backtests(bot_id: int, limit: int = 5) -> list[Backtest]:
 def sign_of(text: str | None) -> str:
     """CSS class for an amount the results store as text."""
     return display.sign_class(None if text is None else to_decimal(text))
+
+
+@bp.app_template_filter("bt_num")
+def bt_num(value: object) -> str:
+    """A figure the results store as plain text, in the reader's decimal separator (as many
+    decimals as it has, ungrouped: English reads it as stored)."""
+    if value is None or value == "":
+        return "—"
+    try:
+        number = Decimal(str(value))
+    except ArithmeticError:
+        return str(value)
+    return quantity_text(number) if number.is_finite() else str(value)
+
+
+@bp.app_template_filter("bt_pct")
+def bt_pct(value: object) -> str:
+    """A stored percentage with the sign where the language puts it (`12.5%`, `%12,5`)."""
+    if value is None or value == "":
+        return "—"
+    return _("%(value)s%%", value=bt_num(value))
 
 
 def _owned(backtest_id: int) -> Backtest:
@@ -111,18 +197,18 @@ def new():
     form = BacktestForm()
     bot = _bot(form.bot_id.data)
     if not form.validate_on_submit():
-        return _form_page(form, bot, {}, {"csrf": "The form expired; send it again."}, 400)
+        return _form_page(form, bot, {}, {"csrf": _("The form expired; send it again.")}, 400)
     strategy = _strategy(form.strategy.data)
     params = param_values(strategy, request.form) if strategy else {}
     exchange = bot.exchange if bot else "binance"
     try:
-        start = service.parse_day(form.start.data, "From")
-        end = service.parse_day(form.end.data, "To")
+        start = service.parse_day(form.start.data, _("From"))
+        end = service.parse_day(form.end.data, _("To"))
         if form.grid_lines():
             start, end = service.check_range(start, end)
             return _start_sweep(form, bot, strategy, params, exchange, start, end)
         if form.oos.data:
-            raise service.SettingsError({"oos": "Out of sample applies to a sweep only."})
+            raise service.SettingsError({"oos": _("Out of sample applies to a sweep only.")})
         settings = service.build_settings(exchange, form.settings_fields(), params)
         start, end = service.check_range(start, end)
         source, fetch_missing = service.candle_source(
@@ -141,7 +227,7 @@ def new():
         db.session.rollback()
         logger.warning("backtest not queued, Redis: %s", exc)
         return _form_page(
-            form, bot, params, {"queue": "The job queue is unreachable; try again shortly."}, 503
+            form, bot, params, {"queue": _("The job queue is unreachable; try again shortly.")}, 503
         )
     db.session.commit()
     return redirect(url_for("backtest.detail", backtest_id=backtest.id))
@@ -150,16 +236,36 @@ def new():
 def _start_sweep(form, bot, strategy, params, exchange, start, end):
     """One queued backtest per combination of the grid; the sweep's page shows them."""
     try:
-        grid = service.parse_grid(form.grid_lines())
+        grid = service.parse_grid(form.canonical_grid())
     except BacktestError as exc:
         raise service.SettingsError({"grid": exc.message}) from None
     known = {spec.name for spec in strategy.params} if strategy else set()
     unknown = sorted(set(grid) - known)
     if unknown:
-        names = ", ".join(sorted(known)) or "none"
+        names = ", ".join(sorted(known)) or _("none")
         raise service.SettingsError(
-            {"grid": f"{unknown[0]} is not a parameter of this strategy (it has: {names})."}
+            {
+                "grid": _(
+                    "%(name)s is not a parameter of this strategy (it has: %(names)s).",
+                    name=unknown[0],
+                    names=names,
+                )
+            }
         )
+    oos = form.canonical_oos()
+    if oos:
+        try:
+            service.split_oos(start, end, oos)
+        except BacktestError:
+            raise service.SettingsError(
+                {
+                    "oos": _(
+                        "Out of sample takes a share of the range between 0%% and 100%%, "
+                        "not %(typed)s.",
+                        typed=repr(form.oos.data),
+                    )
+                }
+            ) from None
     fields = form.settings_fields()
     # The market as build_settings will take it (a bad symbol is reported there first).
     symbol, timeframe = fields["symbol"].strip().upper(), fields["timeframe"].strip()
@@ -179,12 +285,10 @@ def _start_sweep(form, bot, strategy, params, exchange, start, end):
             grid,
             start,
             end,
-            form.oos.data or None,
+            oos,
         )
     except BacktestError as exc:
-        field = "oos" if "--oos" in exc.message else "grid"
-        message = exc.message.replace("--oos takes", "Out of sample takes")
-        raise service.SettingsError({field: message}) from None
+        raise service.SettingsError({"grid": exc.message}) from None
     for run in runs:
         service.enqueue(run, fetch_missing=fetch_missing)
     db.session.commit()
@@ -221,7 +325,7 @@ def _charts(backtest: Backtest) -> tuple[str, str]:
     equity = display._script_json(
         {
             "kind": "pnl",
-            "label": f"Equity ({backtest.symbol.split('/')[-1]})",
+            "label": _("Equity (%(quote)s)", quote=backtest.symbol.split("/")[-1]),
             "x": [ts / 1000 for ts, _, _ in points],
             "y": [eq for _, eq, _ in points],
         }
@@ -242,6 +346,9 @@ def _detail_context(backtest: Backtest) -> dict:
         "poll": POLL_SECONDS,
         "from_ms": store.from_ms,
         "quote": backtest.symbol.split("/")[-1],
+        "error_text": error_text(backtest.error),
+        "setting_labels": SETTING_LABELS,
+        "setting_values": SETTING_VALUES,
     }
 
 
@@ -258,9 +365,9 @@ def cancel(backtest_id: int):
     backtest = _owned(backtest_id)
     if service.request_cancel(backtest):
         db.session.commit()
-        message = "Cancelling…"
+        message = _("Cancelling…")
     else:
-        message = "This backtest has already finished."
+        message = _("This backtest has already finished.")
     if not is_htmx():
         flash(message, "info")
         return redirect(url_for("backtest.detail", backtest_id=backtest.id))
@@ -315,7 +422,10 @@ def sweep(sweep: str):
         split=split,
         sort=sort,
         sortable=service.SORTABLE,
-        warning=service.OVERFIT_WARNING if split else None,
+        warning=_(service.OVERFIT_WARNING) if split else None,
+        metric_labels=METRIC_LABELS,
+        status_labels=STATUS_LABELS,
+        error_text=error_text,
         finished=all(r.status.finished for r in runs),
         poll=POLL_SECONDS * 2,  # a table of many runs: less often than one run's bar
         now=datetime.now(UTC),

@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
@@ -34,6 +35,12 @@ from webapp.strategies import StrategyError, get_strategy
 from webapp.strategies.base import StrategyParamError
 
 logger = logging.getLogger(__name__)
+
+
+def N_(message: str) -> str:
+    """Marks a message stored in English (a job has no reader): pages translate it on show."""
+    return message
+
 
 #: The longest range one backtest replays (two years of 1m candles is ~1M bars).
 MAX_DAYS = 800
@@ -75,20 +82,28 @@ def parse_day(text: str | date | datetime | None, label: str) -> datetime | None
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        raise BadRange(f"{label} {raw!r} is not a date like 2026-01-31.") from None
+        raise BadRange(
+            _("%(label)s %(typed)s is not a date like 2026-01-31.", label=label, typed=repr(raw))
+        ) from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def check_range(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
     if start is None:
-        raise BadRange("Give the start of the range (from).")
+        raise BadRange(_("Give the start of the range (from)."))
     end = end or utcnow()
     if start >= end:
-        raise BadRange(f"From ({start:%Y-%m-%d %H:%M}) must be before to ({end:%Y-%m-%d %H:%M}).")
+        raise BadRange(
+            _(
+                "From (%(start)s) must be before to (%(end)s).",
+                start=f"{start:%Y-%m-%d %H:%M}",
+                end=f"{end:%Y-%m-%d %H:%M}",
+            )
+        )
     if end - start > timedelta(days=MAX_DAYS):
-        raise BadRange(f"A backtest covers at most {MAX_DAYS} days.")
+        raise BadRange(_("A backtest covers at most %(days)s days.", days=MAX_DAYS))
     if start.year < 2009:
-        raise BadRange("From must be after 2009.")
+        raise BadRange(_("From must be after 2009."))
     return start, end
 
 
@@ -108,7 +123,9 @@ def build_settings(
     timeframe = str(raw.get("timeframe") or "").strip()
     strategy = str(raw.get("strategy") or "").strip()
     if timeframe not in TIMEFRAMES:
-        errors["timeframe"] = f"Timeframe must be one of {', '.join(TIMEFRAMES)}."
+        errors["timeframe"] = _(
+            "Timeframe must be one of %(choices)s.", choices=", ".join(TIMEFRAMES)
+        )
     values: dict[str, Any] = {}
     try:
         cls = get_strategy(strategy)
@@ -118,49 +135,52 @@ def build_settings(
         errors.update({f"param_{k}": m for k, m in exc.errors.items()})
         params_out = {}
     except StrategyError:
-        errors["strategy"] = f"Unknown strategy {strategy!r}."
+        errors["strategy"] = _("Unknown strategy %(name)s.", name=repr(strategy))
         params_out = {}
-    quote = v.decimal("quote_amount", raw.get("quote_amount"), "Order size", required=True)
+    quote = v.decimal("quote_amount", raw.get("quote_amount"), _("Order size"), required=True)
     pct = Decimal(100)
     sl = v.decimal(
-        "stop_loss_pct", raw.get("stop_loss_pct"), "Stop-loss", required=False, maximum=pct
+        "stop_loss_pct", raw.get("stop_loss_pct"), _("Stop-loss"), required=False, maximum=pct
     )
     tp = v.decimal(
         "take_profit_pct",
         raw.get("take_profit_pct"),
-        "Take-profit",
+        _("Take-profit"),
         required=False,
         maximum=Decimal(10000),
     )
     target = v.decimal(
-        "daily_profit_target", raw.get("daily_profit_target"), "Daily profit target", required=False
+        "daily_profit_target",
+        raw.get("daily_profit_target"),
+        _("Daily profit target"),
+        required=False,
     )
     limit = v.decimal(
-        "daily_loss_limit", raw.get("daily_loss_limit"), "Daily loss limit", required=False
+        "daily_loss_limit", raw.get("daily_loss_limit"), _("Daily loss limit"), required=False
     )
-    fee = _nonneg(v, "fee_rate", raw.get("fee_rate"), "Fee", Decimal("0.1"), Decimal(10))
+    fee = _nonneg(v, "fee_rate", raw.get("fee_rate"), _("Fee"), Decimal("0.1"), Decimal(10))
     slip = _nonneg(
-        v, "slippage_bps", raw.get("slippage_bps"), "Slippage", Decimal(0), Decimal(1000)
+        v, "slippage_bps", raw.get("slippage_bps"), _("Slippage"), Decimal(0), Decimal(1000)
     )
     exit_model = str(raw.get("exit_model") or "intrabar").strip()
     if exit_model not in engine.EXIT_MODELS:
-        errors["exit_model"] = "Exits are checked 'intrabar' or at the 'open'."
+        errors["exit_model"] = _("Exits are checked 'intrabar' or at the 'open'.")
     errors.update(v.errors)
     market = None
     if not symbol:
-        errors["symbol"] = "Symbol is required."
+        errors["symbol"] = _("Symbol is required.")
     elif "/" not in symbol:
-        errors["symbol"] = f"Write the symbol as BASE/QUOTE.{_did_you_mean(exchange, symbol)}"
+        errors["symbol"] = _("Write the symbol as BASE/QUOTE.") + _did_you_mean(exchange, symbol)
     else:
         try:
             market = marketdata.market_info(exchange, symbol)
         except ExchangeError as exc:
-            errors["symbol"] = f"The market list cannot be read now: {exc.message}"
+            errors["symbol"] = _("The market list cannot be read now: %(why)s", why=exc.message)
         else:
             if market is None:
-                errors["symbol"] = (
-                    f"The exchange does not list {symbol}.{_did_you_mean(exchange, symbol)}"
-                )
+                errors["symbol"] = _(
+                    "The exchange does not list %(symbol)s.", symbol=symbol
+                ) + _did_you_mean(exchange, symbol)
     if errors:
         raise SettingsError(errors)
     return engine.Settings(
@@ -219,7 +239,7 @@ def candle_source(
         picked = CandleChoice(choice or CandleChoice.FETCH)
     except ValueError:
         raise SettingsError(
-            {"candles": "Candles come from the exchange (fetch) or a stored dataset."}
+            {"candles": _("Candles come from the exchange (fetch) or a stored dataset.")}
         ) from None
     if picked is CandleChoice.FETCH:
         return store.source_for(exchange), True
@@ -228,17 +248,22 @@ def candle_source(
     if not sources:
         raise SettingsError(
             {
-                "dataset": "The store holds no candles yet: fetch them from the exchange, "
-                "or import files with `flask candles import`."
+                "dataset": _(
+                    "The store holds no candles yet: fetch them from the exchange, "
+                    "or import files with `flask candles import`."
+                )
             }
         )
     if not dataset:
-        raise SettingsError({"dataset": "Choose a stored dataset."})
+        raise SettingsError({"dataset": _("Choose a stored dataset.")})
     if dataset not in sources:
         raise SettingsError(
             {
-                "dataset": f"No candles are stored from {dataset[:40]!r}; "
-                f"stored: {', '.join(sources)}."
+                "dataset": _(
+                    "No candles are stored from %(dataset)s; stored: %(stored)s.",
+                    dataset=repr(dataset[:40]),
+                    stored=", ".join(sources),
+                )
             }
         )
     step = store.timeframe_ms(timeframe)
@@ -251,16 +276,19 @@ def candle_source(
             if s != dataset and store.has_bars(s, symbol, timeframe, first, end_ms)
         ]
         hint = (
-            f" Stored for this range: {', '.join(others)}."
+            _("Stored for this range: %(stored)s.", stored=", ".join(others))
             if others
-            else " Fetch them from the exchange, or import them with `flask candles import`."
+            else _("Fetch them from the exchange, or import them with `flask candles import`.")
         )
-        raise SettingsError(
-            {
-                "dataset": f"No {symbol} {timeframe} candles from {dataset} between "
-                f"{store.ms_text(start_ms)} and {store.ms_text(end_ms)}.{hint}"
-            }
+        missing = _(
+            "No %(symbol)s %(timeframe)s candles from %(dataset)s between %(start)s and %(end)s.",
+            symbol=symbol,
+            timeframe=timeframe,
+            dataset=dataset,
+            start=store.ms_text(start_ms),
+            end=store.ms_text(end_ms),
         )
+        raise SettingsError({"dataset": f"{missing} {hint}"})
     return dataset, False
 
 
@@ -329,7 +357,16 @@ def enqueue(backtest: Backtest, *, fetch_missing: bool = True) -> str:
 
 
 #: Why a backtest left behind by its job failed: the page shows it and stops polling.
-ABANDONED_MESSAGE = "The worker running this backtest stopped before it finished; run it again."
+ABANDONED_MESSAGE = N_("The worker running this backtest stopped before it finished; run it again.")
+CANCELLED_EARLY = N_("Cancelled before it started.")
+CANCELLED = N_("The backtest was cancelled.")
+CANCELLED_FETCHING = N_("The backtest was cancelled while fetching candles.")
+NO_CANDLES = N_(
+    "No %(symbol)s %(timeframe)s candles from %(source)s between %(start)s and %(end)s: "
+    "fetch or import them first."
+)
+#: Stored errors with values in them: a page finds the values again to translate the text.
+STORED_TEMPLATES = (NO_CANDLES,)
 
 
 def sweep_abandoned() -> int:
@@ -391,7 +428,7 @@ def request_cancel(backtest: Backtest) -> bool:
         return False
     backtest.cancel_requested = True
     if backtest.status is BacktestStatus.QUEUED:
-        _finish(backtest, BacktestStatus.CANCELLED, "Cancelled before it started.")
+        _finish(backtest, BacktestStatus.CANCELLED, CANCELLED_EARLY)
     return True
 
 
@@ -447,8 +484,14 @@ def replay(
     loaded = store.load(source, settings.symbol, settings.timeframe, first, end_ms)
     if not loaded.candles:
         raise NoCandles(
-            f"No {settings.symbol} {settings.timeframe} candles from {source} between "
-            f"{store.ms_text(start_ms)} and {store.ms_text(end_ms)}: fetch or import them first."
+            NO_CANDLES
+            % {
+                "symbol": settings.symbol,
+                "timeframe": settings.timeframe,
+                "source": source,
+                "start": store.ms_text(start_ms),
+                "end": store.ms_text(end_ms),
+            }
         )
     result = engine.run(settings, loaded.candles, warm.candles, progress=progress)
     checksum = store.checksum(warm.candles, loaded.candles)
@@ -485,7 +528,7 @@ def execute(backtest_id: int, fetch_missing: bool = True) -> Backtest | None:
     if backtest is None or backtest.status.finished:
         return backtest
     if backtest.cancel_requested:
-        _finish(backtest, BacktestStatus.CANCELLED, "Cancelled before it started.")
+        _finish(backtest, BacktestStatus.CANCELLED, CANCELLED_EARLY)
         db.session.commit()
         return backtest
     backtest.started_at = utcnow()
@@ -520,7 +563,7 @@ def execute(backtest_id: int, fetch_missing: bool = True) -> Backtest | None:
         return backtest
     db.session.expire(backtest)
     if backtest.cancel_requested:
-        _finish(backtest, BacktestStatus.CANCELLED, "The backtest was cancelled.")
+        _finish(backtest, BacktestStatus.CANCELLED, CANCELLED)
         db.session.commit()
         return backtest
     backtest.summary = outcome.result.summary
@@ -547,7 +590,7 @@ def _fetch_missing(backtest: Backtest, settings: engine.Settings) -> None:
 
     def progress(done: int, total: int) -> None:
         if not _set_progress(backtest_id, BacktestStatus.FETCHING, done * 100 // max(total, 1)):
-            raise Cancelled("The backtest was cancelled while fetching candles.")
+            raise Cancelled(CANCELLED_FETCHING)
 
     exchange = store.exchange_of(backtest.source)
     if store.source_for(exchange) != backtest.source:
@@ -569,7 +612,12 @@ def parse_grid(specs: Sequence[str]) -> dict[str, list[str]]:
         name, sep, values = spec.partition("=")
         name = name.strip()
         if not sep or not name or not values.strip():
-            raise BadRange(f"Write a grid as NAME=START:STOP:STEP or NAME=A,B,C, not {spec!r}.")
+            raise BadRange(
+                _(
+                    "Write a grid as NAME=START:STOP:STEP or NAME=A,B,C, not %(spec)s.",
+                    spec=repr(spec),
+                )
+            )
         if ":" in values:
             parts = values.split(":")
             try:
@@ -577,9 +625,20 @@ def parse_grid(specs: Sequence[str]) -> dict[str, list[str]]:
             except ArithmeticError:
                 a = None
             if a is None or not (a.is_finite() and b.is_finite() and s.is_finite()) or s <= 0:
-                raise BadRange(f"Grid {spec!r}: START:STOP:STEP needs three numbers, STEP > 0.")
+                raise BadRange(
+                    _(
+                        "Grid %(spec)s: START:STOP:STEP needs three numbers, STEP > 0.",
+                        spec=repr(spec),
+                    )
+                )
             if (b - a) / s > MAX_COMBINATIONS:
-                raise BadRange(f"Grid {spec!r} has more than {MAX_COMBINATIONS} values.")
+                raise BadRange(
+                    _(
+                        "Grid %(spec)s has more than %(most)s values.",
+                        spec=repr(spec),
+                        most=MAX_COMBINATIONS,
+                    )
+                )
             items, x = [], a
             while x <= b:
                 items.append(format(x.normalize(), "f"))
@@ -587,7 +646,7 @@ def parse_grid(specs: Sequence[str]) -> dict[str, list[str]]:
         else:
             items = [p.strip() for p in values.split(",") if p.strip()]
         if not items:
-            raise BadRange(f"Grid {spec!r} has no values.")
+            raise BadRange(_("Grid %(spec)s has no values.", spec=repr(spec)))
         grid[name] = items
     return grid
 
@@ -627,7 +686,13 @@ def create_sweep(
     names = list(grid)
     combos = list(itertools.product(*(grid[n] for n in names)))
     if len(combos) > MAX_COMBINATIONS:
-        raise BadRange(f"{len(combos)} combinations; a sweep runs at most {MAX_COMBINATIONS}.")
+        raise BadRange(
+            _(
+                "%(count)s combinations; a sweep runs at most %(most)s.",
+                count=len(combos),
+                most=MAX_COMBINATIONS,
+            )
+        )
     sweep = secrets.token_hex(6)
     runs: list[Backtest] = []
     problems: dict[str, str] = {}
@@ -646,7 +711,13 @@ def create_sweep(
             runs.append(create(user, settings, source, cut, end, sweep=sweep, segment="out"))
     if not runs:
         first = next(iter(problems.items()))
-        raise BadRange(f"No valid combination in the grid ({first[0]}: {first[1]}).")
+        raise BadRange(
+            _(
+                "No valid combination in the grid (%(combination)s: %(why)s).",
+                combination=first[0],
+                why=first[1],
+            )
+        )
     return sweep, runs, problems
 
 
@@ -698,7 +769,7 @@ def sweep_table(runs: Sequence[Backtest], metric: str = "total_pnl") -> list[Swe
     return sorted(rows.values(), key=key)
 
 
-OVERFIT_WARNING = (
+OVERFIT_WARNING = N_(
     "The best parameters in sample are chosen after the fact; expect the out-of-sample "
     "figures, not the in-sample ones. Many combinations make a lucky winner more likely."
 )
