@@ -77,6 +77,13 @@ class _TextNodes(_VisibleText):
         self.skip = tag in {"script", "style"}
         super().handle_starttag(tag, attrs)
 
+    def handle_endtag(self, tag) -> None:
+        self.skip = False
+
+    def handle_data(self, data) -> None:
+        if not self.skip:  # chart data and code are not text a reader sees
+            super().handle_data(data)
+
 
 def text_nodes(html: str) -> set[str]:
     """Each piece of text a reader sees (outside scripts), whitespace folded."""
