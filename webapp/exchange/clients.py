@@ -81,10 +81,12 @@ def _new_client(exchange_id: str, **credentials: str) -> ccxt.Exchange:
         }
     )
     from webapp.exchange.budget import attach, budgets_of
+    from webapp.exchange.clock import keep_in_step
     from webapp.metrics import count_exchange_requests
 
     count_exchange_requests(client, exchange_id)
     attach(client, budgets_of(current_app._get_current_object()))
+    keep_in_step(client)
     return client
 
 
