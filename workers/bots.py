@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 
 from flask import current_app
+from redis.exceptions import RedisError
 
 from webapp import metrics
 from workers import app_job
@@ -28,8 +30,13 @@ def run_cycles(bot_ids: list[int], slot: int) -> dict[str, int]:
     Returns how many cycles ended in each outcome (kept briefly as the job's result).
     """
     from webapp.engine.cycle import run_cycle
+    from webapp.engine.tick import QUEUED_KEY
+    from webapp.extensions import redis_ext
     from webapp.logs import current_bot_id
 
+    # These bots' cycles are out of the queue now: the next tick may queue them again.
+    with contextlib.suppress(RedisError):
+        redis_ext.conn.delete(*(QUEUED_KEY.format(bot_id) for bot_id in bot_ids))
     counts: dict[str, int] = {}
     for bot_id in bot_ids:
         token = current_bot_id.set(bot_id)

@@ -9,10 +9,12 @@ import sqlalchemy as sa
 
 from tests.engine.conftest import API_KEY, API_SECRET, events, step, trades
 from webapp.engine.cycle import Outcome, run_cycle
+from webapp.engine.tick import slot_for
 from webapp.exchange.sim import FailureMode
 from webapp.extensions import db
 from webapp.keys import service as keys
 from webapp.models import ActivityKind, BotStatus
+from webapp.models.types import utcnow
 
 UNREACHABLE = "The exchange could not be reached; try again in a minute."
 
@@ -65,7 +67,7 @@ def test_a_failed_fetch_is_shared_by_the_bots_of_its_slot(bot_app, sim, clock, m
     bots = [make_bot(mode="paper") for _ in range(4)]
     sim.set_failure(FailureMode.UNAVAILABLE)
     sim.reset_stats()
-    assert [run_cycle(bot.id, 77).outcome for bot in bots] == [Outcome.ERROR] * 4
+    assert [run_cycle(bot.id, slot_for(utcnow())).outcome for bot in bots] == [Outcome.ERROR] * 4
     assert sim.stats()["total"] == 1
 
 

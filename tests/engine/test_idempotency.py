@@ -8,18 +8,21 @@ import time
 from tests.engine.conftest import step, trades
 from webapp.engine.cycle import Outcome, run_cycle
 from webapp.engine.locks import bot_lock
+from webapp.engine.tick import slot_for
 from webapp.extensions import redis_ext
+from webapp.models.types import utcnow
 
 
 def test_the_same_slot_twice_trades_once(bot_app, sim, clock, make_bot):
     bot = make_bot()
+    slot = slot_for(utcnow())
     step(sim, clock, "BTC/USDT", "49000")
-    assert run_cycle(bot.id, 1000).outcome is Outcome.TRADED
+    assert run_cycle(bot.id, slot).outcome is Outcome.TRADED
     step(sim, clock, "BTC/USDT", "52000")  # the strategy would now sell ...
-    assert run_cycle(bot.id, 1000).outcome is Outcome.ALREADY_RAN  # ... but not in slot 1000
+    assert run_cycle(bot.id, slot).outcome is Outcome.ALREADY_RAN  # ... but not in this slot
     assert len(trades(bot)) == 1
     assert len(sim.orders()) == 1
-    assert run_cycle(bot.id, 1001).outcome is Outcome.TRADED  # the next slot does
+    assert run_cycle(bot.id, slot + 1).outcome is Outcome.TRADED  # the next slot does
     assert [t.side.value for t in trades(bot)] == ["buy", "sell"]
 
 

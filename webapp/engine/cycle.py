@@ -45,6 +45,7 @@ from webapp.engine.accounting import (
 from webapp.engine.errors import BotError, LiveTradingDisabled
 from webapp.engine.locks import bot_lock
 from webapp.engine.service import log_activity, prune_activity, stop_bot
+from webapp.engine.tick import count_late_cycle
 from webapp.events import EventType, emit
 from webapp.exchange.errors import ExchangeError, UnknownSymbol
 from webapp.extensions import db, redis_ext
@@ -88,6 +89,7 @@ class Outcome(enum.StrEnum):
     ALREADY_RAN = "already_ran"
     NOT_RUNNING = "not_running"
     NOT_FOUND = "not_found"
+    LATE = "late"  # due more than one interval ago: dropped rather than act on stale intent
 
 
 @dataclass
@@ -191,6 +193,13 @@ class _Cycle:
                 return self.result(Outcome.ALREADY_RAN, f"slot {self.slot} already ran")
             # The same job again after a crash: settle its order, but decide nothing new.
             return self.settle_only(bot, state)
+        if self.is_late(bot) and not state.pending_client_order_id:
+            state.last_slot = self.slot
+            db.session.commit()
+            count_late_cycle(self.now)
+            return self.result(
+                Outcome.LATE, f"slot {self.slot} was due more than one interval ago; dropped"
+            )
         self.roll_day(bot, state)
         if not self.force and state.is_paused(self.now):
             db.session.commit()
@@ -215,6 +224,15 @@ class _Cycle:
         except Exception as exc:
             logger.exception("bot %s: cycle failed", self.bot_id)
             return self.failed(exc, traceback=True)
+
+    def is_late(self, bot: Bot) -> bool:
+        """Whether this slot's cycle was due more than one of the bot's intervals ago (the
+        workers fell behind): what it would decide belongs to a market that has moved on."""
+        if self.slot is None or self.force:
+            return False
+        tick = max(1, int(self.cfg["BOT_TICK_SECONDS"]))
+        due = datetime.fromtimestamp(self.slot * tick, UTC)
+        return self.now - due > timedelta(seconds=bot.interval_seconds + tick)
 
     def close(self) -> CycleResult:
         bot = db.session.get(

@@ -17,10 +17,11 @@ import hashlib
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from redis.exceptions import RedisError
 from rq import Queue
 
 from webapp.engine.locks import RedisLock
@@ -32,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 CYCLE_JOB = "workers.bots.run_cycles"
 TICK_LOCK_KEY = "bots:tick:lock"
+#: Set while a bot's cycle waits in the queue: the tick queues no second one behind it.
+QUEUED_KEY = "bots:queued:{}"
 
 
 @dataclass
@@ -107,6 +110,16 @@ def _tick(now: datetime, slot: int, queue: Queue) -> TickResult:
         return result
     groups: dict[tuple[str, str, str], list[int]] = defaultdict(list)
     updates = []
+    conn = redis_ext.conn
+    waiting = conn.mget([QUEUED_KEY.format(row.bot_id) for row in rows])
+    behind = [row for row, queued in zip(rows, waiting, strict=True) if queued]
+    if behind:  # the workers have not reached their last cycle yet: one is enough
+        logger.info("tick %s: %s bots still have a cycle queued", slot, len(behind))
+        rows = [row for row, queued in zip(rows, waiting, strict=True) if not queued]
+        result.bots = len(rows)
+        if not rows:
+            db.session.rollback()
+            return result
     for row in rows:
         interval = timedelta(seconds=row.interval_seconds)
         next_run = row.next_run_at + interval  # from the due time: no drift
@@ -150,6 +163,10 @@ def _tick(now: datetime, slot: int, queue: Queue) -> TickResult:
             result.job_ids.append(job_id)
     try:
         queue.enqueue_many(jobs)
+        marks = conn.pipeline(transaction=False)
+        for row in rows:
+            marks.set(QUEUED_KEY.format(row.bot_id), slot, ex=max(60, 12 * tick_seconds))
+        marks.execute()
     except Exception:
         db.session.rollback()
         logger.warning("tick %s: queueing failed; %s bots stay due", slot, len(rows))
@@ -158,3 +175,23 @@ def _tick(now: datetime, slot: int, queue: Queue) -> TickResult:
     result.markets = len(groups)
     logger.info("tick %s", result)
     return result
+
+
+LATE_KEY = "bots:late:{:%Y-%m-%d}"
+
+
+def count_late_cycle(now: datetime) -> None:
+    """Count a dropped late cycle for the admin page (per UTC day, kept a week)."""
+    key = LATE_KEY.format(now.astimezone(UTC))
+    try:
+        redis_ext.conn.pipeline(transaction=False).incr(key).expire(key, 8 * 86400).execute()
+    except RedisError:
+        logger.warning("a late cycle could not be counted: Redis is unreachable")
+
+
+def late_cycles(now: datetime) -> int:
+    """Late cycles dropped today (UTC)."""
+    try:
+        return int(redis_ext.conn.get(LATE_KEY.format(now.astimezone(UTC))) or 0)
+    except RedisError:
+        return 0
