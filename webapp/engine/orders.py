@@ -12,7 +12,9 @@ by its id, and only Binance's "Order does not exist." (-2013) counts as never pl
 Fees are returned in the quote currency (see webapp.engine.accounting). When an exchange
 charges a buy's fee in the base currency (Binance without BNB), the bot holds that much less:
 the fill's quantity is the net amount and the fee is valued at the fill price, so quantity *
-price + fee is still exactly what the buy cost.
+price + fee is still exactly what the buy cost. A fee paid in BNB (neither asset of the
+market) is valued at BNB's price in the quote currency just after the fill, and counts in PnL
+like any other.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import enum
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -37,6 +40,7 @@ from webapp.exchange.errors import ExchangeError, KeyRejected, OrderNotFound, tr
 from webapp.models import Bot
 from webapp.models.bot import quantize
 from webapp.models.types import utcnow
+from webapp.numbers import plain as _fmt
 
 logger = logging.getLogger(__name__)
 
@@ -244,7 +248,10 @@ def _outcome(
     fills = info.get("fills")
     if not fills:
         fills = _trades_of(client, symbol or bot.symbol, order_id)
-    fee, qty, note = _fees(fills, market, qty, price, order.get("side") or info.get("side"))
+    side = order.get("side") or info.get("side")
+    fee, qty, note = _fees(
+        fills, market, qty, price, side, lambda a: _quote_price(client, a, market)
+    )
     return Fill(
         qty=qty,
         price=price,
@@ -263,11 +270,32 @@ def _trades_of(client: ccxt.Exchange, symbol: str, order_id: str | None) -> list
     return [t.get("info") or {} for t in trades]
 
 
+def _quote_price(client: ccxt.Exchange, asset: str, market: MarketInfo) -> Decimal | None:
+    """What one `asset` (the BNB a fee was paid in) is worth in the market's quote currency
+    now, just after the fill; None when the exchange lists no such market."""
+    try:
+        with translate_errors():  # the client knows only its bot's market: ask Binance directly
+            last = client.publicGetTickerPrice({"symbol": f"{asset}{market.quote}"}).get("price")
+    except ExchangeError as exc:
+        logger.warning("fee asset %s has no price in %s: %s", asset, market.quote, exc.summary())
+        return None
+    price = to_decimal(last or 0)
+    return price if price > 0 else None
+
+
 def _fees(
-    fills: list[dict[str, Any]], market: MarketInfo, qty: Decimal, price: Decimal, side
+    fills: list[dict[str, Any]],
+    market: MarketInfo,
+    qty: Decimal,
+    price: Decimal,
+    side,
+    quote_price: Callable[[str], Decimal | None] | None = None,
 ) -> tuple[Decimal, Decimal, str]:
+    """The fill's fees in the quote currency, the quantity the bot holds after them, and a
+    note on how a fee not paid in quote was valued. A fee paid in a third asset (BNB) is
+    valued at that asset's price in the quote currency (`quote_price`)."""
     quote_fee = base_fee = ZERO
-    other: set[str] = set()
+    other: dict[str, Decimal] = {}
     for fill in fills:
         amount = to_decimal(fill.get("commission") or 0)
         asset = str(fill.get("commissionAsset") or "").upper()
@@ -278,17 +306,25 @@ def _fees(
         elif asset == market.base.upper():
             base_fee += amount
         else:
-            other.add(asset)
-    note = ""
+            other[asset] = other.get(asset, ZERO) + amount
+    notes = []
     if base_fee and str(side).lower() == "buy":
         qty -= base_fee
         quote_fee += base_fee * price
-        note = f"fee of {base_fee} {market.base} valued at the fill price"
+        notes.append(f"fee of {base_fee} {market.base} valued at the fill price")
     elif base_fee:
         quote_fee += base_fee * price
-    if other:
-        note = f"fee paid in {', '.join(sorted(other))} is not counted in PnL"
-    return quantize(quote_fee), qty, note
+    uncounted = []
+    for asset, amount in sorted(other.items()):
+        rate = quote_price(asset) if quote_price is not None else None
+        if rate is None:
+            uncounted.append(asset)
+            continue
+        quote_fee += amount * rate
+        notes.append(f"fee of {_fmt(amount)} {asset} valued at {_fmt(rate)} {market.quote}")
+    if uncounted:
+        notes.append(f"fee paid in {', '.join(uncounted)} is not counted in PnL")
+    return quantize(quote_fee), qty, "; ".join(notes)
 
 
 def _when(info: dict[str, Any], order: dict[str, Any], sent_after: datetime) -> datetime:

@@ -700,6 +700,9 @@ class SimApp:
             return _json({"error": "no such account"}, 404)
         if not all(isinstance(v, bool) for v in data.values()):
             raise ConfigError("restrictions are true or false")
+        bnb_fees = data.pop("bnbFees", None)
+        if bnb_fees is not None:
+            self.sim.set_bnb_fees(api_key, bnb_fees)
         return _json(self.sim.set_restrictions(api_key, **data))
 
     def c_stats(self, request: Request) -> Response:

@@ -272,6 +272,9 @@ class Account:
     trades_by_symbol: dict[str, list[Fill]] = field(default_factory=dict)
     update_time: int = 0
     created_ms: int = 0
+    #: Pay trading fees in BNB (25% off) while the BNB balance covers them, as a Binance
+    #: account with "Use BNB to pay for fees" does.
+    bnb_fees: bool = False
     #: What `/sapi/v1/account/apiRestrictions` reports besides trading (which is `can_trade`).
     restrictions: dict[str, bool] = field(default_factory=lambda: dict(DEFAULT_RESTRICTIONS))
 
@@ -281,6 +284,9 @@ class Account:
             balance = self.balances[asset] = Balance()
         return balance
 
+
+#: Binance's discount on fees paid in BNB.
+BNB_DISCOUNT = Decimal("0.75")
 
 #: A key as Binance creates it by default: reading on, withdrawals off, any IP.
 DEFAULT_RESTRICTIONS = {
@@ -878,6 +884,25 @@ class Simulator:
             raise errors.filter_failure("LOT_SIZE")
         return qty
 
+    def _bnb_fee(self, account: Account, spec: MarketSpec, quote_fee: Decimal) -> Decimal | None:
+        """The fee in BNB (25% off, at the BNB price in the market's quote), or None when the
+        account pays in the trade's own assets: BNB fees off, no BNB market in that quote,
+        or too little BNB (Binance then charges the usual asset)."""
+        if not account.bnb_fees or spec.base == "BNB" or spec.quote == "BNB":
+            return None
+        bnb_market = f"BNB{spec.quote}"
+        if bnb_market not in self.market.specs:
+            return None
+        bnb_price = self.market.price(bnb_market)
+        fee = (quote_fee * BNB_DISCOUNT / bnb_price).quantize(Q8, ROUND_HALF_UP)
+        if account.balance("BNB").free < fee:
+            return None
+        return fee
+
+    def set_bnb_fees(self, api_key: str, enabled: bool = True) -> None:
+        with self._lock:
+            self._require(api_key).bnb_fees = enabled
+
     def _costs(self, notional: Decimal) -> tuple[Decimal, Decimal]:
         notional = notional.quantize(Q8, ROUND_HALF_UP)
         return notional, (notional * self.fee_rate).quantize(Q8, ROUND_HALF_UP)
@@ -924,7 +949,17 @@ class Simulator:
         notional, fee = self._costs(qty * price)
         base, quote = account.balance(spec.base), account.balance(spec.quote)
         fee_asset = spec.quote
-        if order.side is Side.BUY and self.fee_asset == "base":
+        bnb_fee = self._bnb_fee(account, spec, fee)
+        if bnb_fee is not None:
+            fee, fee_asset = bnb_fee, "BNB"
+            account.balance("BNB").free -= fee
+            if order.side is Side.BUY:
+                quote.free -= notional
+                base.free += qty
+            else:
+                base.free -= qty
+                quote.free += notional
+        elif order.side is Side.BUY and self.fee_asset == "base":
             fee = (qty * self.fee_rate).quantize(Q8, ROUND_HALF_UP)
             fee_asset = spec.base
             quote.free -= notional
