@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from flask import Flask, current_app, request
@@ -67,6 +67,11 @@ def format_datetime(value: datetime | None, style: str = "seconds") -> str:
     return f"{babel_format_datetime(value, pattern)} {label}"
 
 
+def from_timestamp(seconds: float | None) -> datetime | None:
+    """A Unix time (as Redis keeps them) as an aware UTC datetime, for `dt`."""
+    return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
+
+
 def format_number(value: Decimal | float | int | None, places: int = 2) -> str:
     if value is None:
         return "—"
@@ -108,3 +113,4 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["nav_items"] = nav_items
     app.jinja_env.filters["dt"] = format_datetime
     app.jinja_env.filters["num"] = format_number
+    app.jinja_env.filters["ts"] = from_timestamp

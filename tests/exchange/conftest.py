@@ -30,3 +30,12 @@ def exchange(server: SimServer) -> ccxt.binance:
     client = server.client(KEY, SECRET, timeout_ms=5000)
     client.load_markets()
     return client
+
+
+@pytest.fixture
+def limited_sim() -> Iterator[tuple[Simulator, SimServer]]:
+    """An exchange allowing 100 weight per 3-second window."""
+    sim = Simulator(seed=11, frozen=True, weight_limit=100, weight_window=3)
+    sim.add_account(KEY, SECRET, {"USDT": "100000"})
+    with SimServer(sim) as server:
+        yield sim, server

@@ -8,12 +8,10 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 
 import pytest
 import requests
 
-from tests.exchange.helpers import KEY, SECRET
 from tests.support.processes import ROOT, process_env
 from webapp.exchange import budget as budget_module
 from webapp.exchange import clients
@@ -27,15 +25,6 @@ KLINES = {"symbol": "BTCUSDT", "interval": "1m", "limit": 1}  # weight 2
 def _fresh_window(seconds: int) -> None:
     """Start just after a window boundary, so a test's requests do not straddle two."""
     time.sleep(seconds - time.time() % seconds + 0.05)
-
-
-@pytest.fixture
-def limited_sim() -> Iterator[tuple[Simulator, SimServer]]:
-    """An exchange allowing 100 weight per 3-second window."""
-    sim = Simulator(seed=11, frozen=True, weight_limit=100, weight_window=3)
-    sim.add_account(KEY, SECRET, {"USDT": "100000"})
-    with SimServer(sim) as server:
-        yield sim, server
 
 
 def configure(app, server: SimServer, *, limit: int, window: int, max_wait: int = 10) -> None:
@@ -171,6 +160,8 @@ app = create_app()
 with app.app_context():
     from webapp.exchange.clients import public_client
     client = public_client()
+    print("ready", flush=True)
+    sys.stdin.readline()  # all four start together, at the start of a window
     for _ in range(int(sys.argv[1])):
         client.publicGetKlines({"symbol": "BTCUSDT", "interval": "1m", "limit": 1})
 print("done")
@@ -179,24 +170,25 @@ print("done")
 
 @pytest.mark.slow
 def test_four_processes_share_one_budget_and_use_it(app):
-    """Four processes together ask for twice what a window allows: the exchange refuses
-    nothing, and the windows they fill use at least 80% of the budget."""
-    sim = Simulator(seed=11, frozen=True, weight_limit=1500, weight_window=4)
+    """Four processes together ask for more than three windows allow: the exchange refuses
+    nothing, no window goes past the budget, and every window they keep busy uses at least
+    80% of it."""
+    sim = Simulator(seed=11, frozen=True, weight_limit=750, weight_window=5)
     with SimServer(sim) as server:
         env = process_env(
             app,
             EXCHANGE_SIM_URL=server.url,
-            EXCHANGE_WEIGHT_LIMIT="1500",
-            EXCHANGE_WEIGHT_BUDGET_PCT="80",  # a budget of 1,200 per window
-            EXCHANGE_WEIGHT_WINDOW_SECONDS="4",
+            EXCHANGE_WEIGHT_LIMIT="750",
+            EXCHANGE_WEIGHT_BUDGET_PCT="80",  # a budget of 600 per window
+            EXCHANGE_WEIGHT_WINDOW_SECONDS="5",
             EXCHANGE_BUDGET_MAX_WAIT_SECONDS="30",
         )
-        _fresh_window(4)
         workers = [
             subprocess.Popen(
-                [sys.executable, "-c", WORKER, "300"],  # 600 weight each, 2,400 in all
+                [sys.executable, "-c", WORKER, "250"],  # 500 weight each, 2,000 in all
                 cwd=ROOT,
                 env=env,
+                stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
@@ -204,12 +196,18 @@ def test_four_processes_share_one_budget_and_use_it(app):
             for _ in range(4)
         ]
         for worker in workers:
-            out, err = worker.communicate(timeout=90)
+            assert worker.stdout.readline().strip() == "ready"
+        _fresh_window(5)
+        for worker in workers:
+            worker.stdin.write("go\n")
+            worker.stdin.flush()
+        for worker in workers:
+            out, err = worker.communicate(timeout=120)
             assert worker.returncode == 0, err
             assert out.strip() == "done"
     assert sim.limits.refused == {429: 0, 418: 0}
-    served = sim.limits.served
-    assert sum(served.values()) == 4 * 300 * 2
-    assert all(weight <= 1200 for weight in served.values()), served
-    full = sorted(served.values())[-2:]  # the windows the backlog filled
-    assert all(weight >= 0.8 * 1200 for weight in full), served
+    served = [weight for _, weight in sorted(sim.limits.served.items())]
+    assert sum(served) == 4 * 250 * 2
+    assert all(weight <= 600 for weight in served), served
+    busy = served[:-1]  # every window but the one the last requests fell in
+    assert busy and all(weight >= 0.8 * 600 for weight in busy), served

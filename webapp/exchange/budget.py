@@ -292,3 +292,11 @@ def budgets_of(app) -> Callable[[str], SharedBudget]:
         return budget
 
     return budget_for
+
+
+def known_hosts(redis: Redis) -> list[str]:
+    """Every exchange host any process has a budget for (from the keys in Redis)."""
+    hosts = set()
+    for key in redis.scan_iter(match=f"{PREFIX}:*:stats", count=100):
+        hosts.add(key.decode().split(":", 1)[1].rsplit(":", 1)[0])
+    return sorted(hosts)
