@@ -30,7 +30,12 @@ from webapp.engine.errors import (
 )
 from webapp.engine.locks import bot_lock
 from webapp.engine.reports import BotReport
-from webapp.engine.validation import FIELDS, live_trading_allowed, validate
+from webapp.engine.validation import (
+    FIELDS,
+    PAPER_ONLY_KEY_MESSAGE,
+    live_trading_allowed,
+    validate,
+)
 from webapp.exchange.errors import ExchangeError
 from webapp.extensions import db, redis_ext
 from webapp.models import (
@@ -347,6 +352,8 @@ def start_bot(bot: Bot) -> BotState:
         )
     if bot.mode == BotMode.LIVE and not live_trading_allowed():
         raise BotStartError(LIVE_DISABLED_MESSAGE)
+    if bot.mode == BotMode.LIVE and bot.api_key.can_trade is False:
+        raise BotStartError(PAPER_ONLY_KEY_MESSAGE)
     try:
         get_strategy(bot.strategy)
     except UnknownStrategyError:
@@ -388,16 +395,20 @@ def stop_by_owner(bot: Bot) -> bool:
     return True
 
 
-def stop_bots_for_key(key_id: int, reason: str) -> int:
-    """Stop every running bot trading with API key `key_id`; returns how many stopped.
+def stop_bots_for_key(key_id: int, reason: str, *, live_only: bool = False) -> int:
+    """Stop every running bot trading with API key `key_id` (`live_only`: its live bots, when
+    the key may no longer trade); returns how many stopped.
 
     Called by webapp.keys before a key is deleted and when the exchange rejects a key.
     """
-    bots = db.session.scalars(
+    query = (
         sa.select(Bot)
         .join(BotState)
         .where(Bot.api_key_id == key_id, BotState.status == BotStatus.RUNNING)
-    ).all()
+    )
+    if live_only:
+        query = query.where(Bot.mode == BotMode.LIVE)
+    bots = db.session.scalars(query).all()
     for bot in bots:
         stop_bot(bot, reason)
     return len(bots)

@@ -39,6 +39,10 @@ MAX_PCT = Decimal(1000)
 MAX_AMOUNT = Decimal(10) ** 15
 
 BASE_QUOTE_MESSAGE = "Write the symbol as BASE/QUOTE, e.g. BTC/USDT."
+PAPER_ONLY_KEY_MESSAGE = (
+    "This API key may not trade spot at the exchange, so it serves paper bots only. Enable "
+    "spot trading for it in the exchange's API Management, or choose paper mode."
+)
 
 #: Fields `create_bot` / `update_bot` accept.
 FIELDS = (
@@ -200,6 +204,8 @@ class Validator:
 
         self._interval(merged.get("interval_seconds"))
         self._mode(merged.get("mode"))
+        if v.get("mode") is BotMode.LIVE and api_key is not None and api_key.can_trade is False:
+            self.fail("mode", PAPER_ONLY_KEY_MESSAGE)
         self._symbol(merged.get("symbol"), exchange, quote_amount)
         if self.bot is not None:
             self._position_bound()

@@ -107,6 +107,18 @@ class KeyUnreadable(ExchangeError):
     invalidates_key = True
 
 
+class WithdrawalsEnabled(ExchangeError):
+    """The key may withdraw funds: a bot never needs that, and a leaked key could empty the
+    account, so such a key is refused (and a stored one invalidated)."""
+
+    message = (
+        "This key is allowed to withdraw funds. Trading bots never need that, and a leaked key "
+        'could empty the account: at the exchange, open API Management, untick "Enable '
+        'Withdrawals" for this key (or create a new key without it), then add it again.'
+    )
+    invalidates_key = True
+
+
 class InsufficientFunds(ExchangeError):
     message = "The exchange account does not have enough balance for this order."
 

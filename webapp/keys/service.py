@@ -8,6 +8,7 @@ written to the notifications outbox by `emit`) are committed together or not at 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 
 import ccxt
@@ -27,6 +28,7 @@ from webapp.exchange.errors import (
     ExchangeError,
     ExchangeUnavailable,
     RateLimited,
+    WithdrawalsEnabled,
     translate_errors,
 )
 from webapp.extensions import db
@@ -93,7 +95,7 @@ def is_credential_text(value: str) -> bool:
     return value.isascii() and value.isprintable() and " " not in value
 
 
-def stop_bots_for_key(key_id: int, reason: str) -> int:
+def stop_bots_for_key(key_id: int, reason: str, *, live_only: bool = False) -> int:
     """Stop every running bot that trades with API key `key_id`; returns how many stopped.
 
     THE hook between keys and bots, called inside the caller's transaction (it never commits)
@@ -103,7 +105,7 @@ def stop_bots_for_key(key_id: int, reason: str) -> int:
     """
     from webapp.engine.service import stop_bots_for_key as stop_engine_bots
 
-    return stop_engine_bots(key_id, reason)
+    return stop_engine_bots(key_id, reason, live_only=live_only)
 
 
 def key_for_user(user: User | int, key_id: int) -> sa.Select[tuple[ApiKey]]:
@@ -122,13 +124,44 @@ def keys_for_user(user: User) -> list[ApiKey]:
     )
 
 
-def _verify(client: ccxt.Exchange) -> None:
-    """Ask the exchange for the account balance: proof the key and secret work for reading."""
+@dataclass(frozen=True)
+class Permissions:
+    """What the exchange says a key may do; None where it does not say."""
+
+    can_trade: bool | None = None
+    ip_restricted: bool | None = None
+
+    def apply_to(self, api_key: ApiKey) -> None:
+        api_key.can_trade = self.can_trade
+        api_key.ip_restricted = self.ip_restricted
+
+
+def _verify(client: ccxt.Exchange) -> Permissions:
+    """Ask the exchange for the account balance (proof the key and secret work for reading),
+    then for the key's restrictions: a key that may withdraw is refused (WithdrawalsEnabled)."""
     try:
         with translate_errors():
             client.fetch_balance()
+        return _permissions(client)
     finally:
         client.close()
+
+
+def _permissions(client: ccxt.Exchange) -> Permissions:
+    try:
+        with translate_errors():
+            restrictions = client.sapiGetAccountApiRestrictions()
+    except ExchangeError as exc:  # e.g. a testnet, which has no /sapi: nothing is known
+        logger.info("api key restrictions not available: %s", exc.summary())
+        return Permissions()
+    if restrictions.get("enableWithdrawals") is True:
+        raise WithdrawalsEnabled()
+    can_trade = restrictions.get("enableSpotAndMarginTrading")
+    ip_restricted = restrictions.get("ipRestrict")
+    return Permissions(
+        can_trade=can_trade if isinstance(can_trade, bool) else None,
+        ip_restricted=ip_restricted if isinstance(ip_restricted, bool) else None,
+    )
 
 
 def add_key(
@@ -170,7 +203,7 @@ def add_key(
         raise LabelTaken()
 
     try:
-        _verify(client_for_credentials(exchange, key, secret, testnet=testnet))
+        permissions = _verify(client_for_credentials(exchange, key, secret, testnet=testnet))
     except ExchangeError as exc:
         logger.info("new api key for user %s not saved: %s", user.id, exc.summary())
         raise KeyNotSaved(exc) from None
@@ -187,6 +220,7 @@ def add_key(
         last_validated_at=utcnow(),
         last_error=None,
     )
+    permissions.apply_to(api_key)
     try:
         with db.session.begin_nested():
             db.session.add(api_key)
@@ -211,7 +245,7 @@ def revalidate(api_key_id: int) -> ApiKey | None:
     if api_key is None:
         return None
     try:
-        _verify(client_for_key(api_key))
+        permissions = _verify(client_for_key(api_key))
     except ExchangeError as exc:
         if not exc.invalidates_key:
             logger.info("api key %s not checked: %s", api_key.id, exc.summary())
@@ -223,6 +257,9 @@ def revalidate(api_key_id: int) -> ApiKey | None:
     api_key.is_valid = True
     api_key.last_error = None
     api_key.last_validated_at = utcnow()
+    permissions.apply_to(api_key)
+    if permissions.can_trade is False:
+        stop_bots_for_key(api_key.id, "Its API key can no longer trade spot.", live_only=True)
     return api_key
 
 

@@ -32,6 +32,11 @@ class ApiKey(db.Model):
     # User-facing text of the last failed check, never a raw exchange message.
     last_error: so.Mapped[str | None] = so.mapped_column(sa.String(500))
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    # What the exchange says the key may do (Binance's apiRestrictions), as of the last check;
+    # None where the exchange does not tell (a testnet). A key that cannot trade spot serves
+    # paper bots only; one not bound to IP addresses gets a warning.
+    can_trade: so.Mapped[bool | None] = so.mapped_column(default=None)
+    ip_restricted: so.Mapped[bool | None] = so.mapped_column(default=None)
 
     user: so.Mapped[User] = so.relationship()
 
