@@ -7,12 +7,14 @@ strategy's `ParamSpec`s and posted as `param_<name>`.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, SelectField, StringField
 
 from webapp.exchange.clients import exchange_name
+from webapp.i18n.numbers import NumberInputError, canonical_number, number_input_text
 from webapp.models import ApiKey, Bot, BotMode
 from webapp.models.bot import TIMEFRAMES
 from webapp.numbers import plain
@@ -20,6 +22,15 @@ from webapp.strategies import ParamSpec, Strategy, choices
 
 PARAM_PREFIX = "param_"
 
+#: The fields a person types numbers into, in the page's language.
+NUMBER_FIELDS = (
+    "quote_amount",
+    "stop_loss_pct",
+    "take_profit_pct",
+    "daily_profit_target",
+    "daily_loss_limit",
+    "interval_seconds",
+)
 #: Form fields passed to the service as they are (strings; the service coerces them).
 SERVICE_FIELDS = (
     "name",
@@ -134,8 +145,20 @@ class BotForm(FlaskForm):
         return cls(formdata=None, data=data, api_keys=api_keys)
 
     def service_fields(self) -> dict[str, str]:
-        """What the user typed, for create_bot/update_bot (which validate everything)."""
-        return {name: self[name].data or "" for name in SERVICE_FIELDS}
+        """What the user typed, for create_bot/update_bot (which validate everything), with
+        numbers read in the page's language (`1,5` on a Turkish page is 1.5). A number whose
+        separators do not fit the language lands in `number_errors` instead of a guess."""
+        self.number_errors: dict[str, str] = {}
+        fields = {}
+        for name in SERVICE_FIELDS:
+            value = self[name].data or ""
+            if name in NUMBER_FIELDS:
+                try:
+                    value = canonical_number(value)
+                except NumberInputError as exc:
+                    self.number_errors[name] = str(exc)
+            fields[name] = value
+        return fields
 
     def set_errors(self, errors: Mapping[str, str]) -> None:
         """Show the service's per-field messages on their fields."""
@@ -145,9 +168,8 @@ class BotForm(FlaskForm):
 
 
 def _text(value: object) -> str:
-    if value is None:
-        return ""
-    return plain(value, empty="")
+    """A stored number as the form shows it, in the reader's language (`61234,5`)."""
+    return "" if value is None else number_input_text(Decimal(str(value)))
 
 
 def param_values(strategy: type[Strategy], source: Mapping[str, Any]) -> dict[str, str]:

@@ -147,12 +147,16 @@ def _submit(form: BotForm, keys: list[ApiKey], bot: Bot | None):
     strategy = _strategy(form.strategy.data)
     params = param_values(strategy, request.form) if strategy else {}
     if form.validate_on_submit():
+        fields = form.service_fields()
+        if form.number_errors:  # written for another language: nothing is guessed or saved
+            form.set_errors(form.number_errors)
+            return _form_page(form, keys, bot=bot, params=params, status=422)
         try:
             if bot is None:
-                saved = service.create_bot(current_user, **form.service_fields(), params=params)
+                saved = service.create_bot(current_user, **fields, params=params)
                 message = f"Bot “{saved.name}” created. Start it when you are ready."
             else:
-                saved = service.update_bot(bot, **form.service_fields(), params=params)
+                saved = service.update_bot(bot, **fields, params=params)
                 message = f"Bot “{saved.name}” saved."
         except BotValidationError as exc:
             db.session.rollback()
