@@ -207,3 +207,20 @@ def test_command_line_serves_and_shows_keys_but_not_secrets() -> None:
     output = first + second + out + err
     assert "stopped" in out
     assert "env-secret-123" not in output and "cli-secret-456" not in output
+
+
+def test_command_line_weight_limit() -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SIM_WEIGHT_LIMIT": "25"}
+    command = [sys.executable, "-m", "webapp.exchange.sim", "--port", "0"]
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT
+    )
+    try:
+        first = process.stdout.readline()
+        assert "25 weight/min per IP" in first
+        url = re.search(r"http://127\.0\.0\.1:\d+", first).group(0)
+        statuses = [requests.get(url + "/api/v3/exchangeInfo", timeout=5).status_code for _ in "ab"]
+        assert statuses == [200, 429]  # 20 fits in 25, 40 does not
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=10)

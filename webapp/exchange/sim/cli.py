@@ -52,19 +52,35 @@ def _accounts(values: tuple[str, ...]) -> list[AccountSpec]:
     help="Account to create (repeatable); also read from SIM_ACCOUNTS, separated by ';'.",
 )
 @click.option("--frozen", is_flag=True, help="Start with every price frozen.")
+@click.option(
+    "--weight-limit",
+    default=6000,
+    show_default=True,
+    type=click.IntRange(min=0),
+    envvar="SIM_WEIGHT_LIMIT",
+    help="Request weight per IP and minute, as Binance enforces it; 0 = never refuse.",
+)
 @click.option("--log-requests", is_flag=True, help="Log each request (method, path, status).")
 def serve(
-    host: str, port: int, seed: int, accounts: tuple[str, ...], frozen: bool, log_requests: bool
+    host: str,
+    port: int,
+    seed: int,
+    accounts: tuple[str, ...],
+    frozen: bool,
+    weight_limit: int,
+    log_requests: bool,
 ) -> None:
     """Serve the simulated exchange until Ctrl-C."""
     specs = _accounts(accounts)
     if log_requests:
         logging.basicConfig(level=logging.INFO)
         logging.getLogger("webapp.exchange.sim").setLevel(logging.DEBUG)
-    sim = Simulator(seed=seed, accounts=specs, frozen=frozen)
+    sim = Simulator(seed=seed, accounts=specs, frozen=frozen, weight_limit=weight_limit or None)
     server = make_sim_server(sim, host, port)
     url = server_url(host, server.server_port)
-    click.echo(f"Simulated exchange on {url} (seed {seed}{', prices frozen' if frozen else ''})")
+    limit = f"{weight_limit} weight/min per IP" if weight_limit else "no weight limit"
+    frozen_note = ", prices frozen" if frozen else ""
+    click.echo(f"Simulated exchange on {url} (seed {seed}{frozen_note}, {limit})")
     if specs:
         click.echo("Accounts: " + ", ".join(spec.api_key for spec in specs))
     else:
