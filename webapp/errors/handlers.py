@@ -3,6 +3,8 @@ from __future__ import annotations
 import logging
 
 from flask import render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -13,17 +15,24 @@ from webapp.http import NulCharacter
 logger = logging.getLogger(__name__)
 
 MESSAGES = {
-    400: ("Bad request", "The request could not be understood. Reload the page and try again."),
-    403: ("Forbidden", "You do not have access to this page."),
-    404: ("Not found", "There is nothing here. It may have been deleted, or never existed."),
-    405: ("Method not allowed", "This page does not accept that kind of request."),
-    429: ("Too many requests", "Slow down a little and try again shortly."),
-    500: ("Something went wrong", "An unexpected error happened. It has been logged."),
+    400: (
+        _l("Bad request"),
+        _l("The request could not be understood. Reload the page and try again."),
+    ),
+    403: (_l("Forbidden"), _l("You do not have access to this page.")),
+    404: (
+        _l("Not found"),
+        _l("There is nothing here. It may have been deleted, or never existed."),
+    ),
+    405: (_l("Method not allowed"), _l("This page does not accept that kind of request.")),
+    413: (_l("Too large"), _l("What was sent is larger than this page accepts.")),
+    429: (_l("Too many requests"), _l("Slow down a little and try again shortly.")),
+    500: (_l("Something went wrong"), _l("An unexpected error happened. It has been logged.")),
 }
 
 
 def _page(code: int, message: str | None = None):
-    title, default = MESSAGES.get(code, ("Error", "Something went wrong."))
+    title, default = MESSAGES.get(code, (_l("Error"), _l("Something went wrong.")))
     return render_template(
         "errors/error.html", code=code, title=title, message=message or default
     ), code
@@ -34,7 +43,10 @@ def csrf_error(error: CSRFError):
     db.session.rollback()
     return _page(
         400,
-        "Your form expired or was sent without its security token. Reload the page and try again.",
+        _(
+            "Your form expired or was sent without its security token. Reload the page and try "
+            "again."
+        ),
     )
 
 
