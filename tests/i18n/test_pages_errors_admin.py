@@ -1,4 +1,5 @@
-"""Error pages speak the reader's language; the JSON API's problems stay as they are."""
+"""Error pages and the admin page speak the reader's language; the JSON API's problems stay as
+they are."""
 
 from __future__ import annotations
 
@@ -36,3 +37,19 @@ def test_an_expired_form_is_told_in_the_users_language(app, client, auth):
     response = client.post("/auth/logout", data={"csrf_token": "stale"})
     assert response.status_code == 400
     assert "jeton de sécurité" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("locale", ["tr", "fr"])
+def test_the_admin_page_speaks_the_admins_language(client, auth, locale):
+    from tests.i18n.conftest import assert_translated
+
+    admin = auth.register_and_login("boss@example.com", admin=True)
+    page = assert_translated(
+        client,
+        admin,
+        "/admin/",
+        locale,
+        {"boss@example.com", "Redis", "Service", "Services"},  # French spells these the same
+        sources=("templates/admin/index.html",),
+    )
+    assert {"tr": "Veritabanı", "fr": "Base de données"}[locale] in page
