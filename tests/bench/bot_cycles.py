@@ -124,6 +124,12 @@ def main(argv: list[str] | None = None) -> int:
         "--trading-pct", type=int, default=20, help="%% of bots whose levels make them trade"
     )
     parser.add_argument(
+        "--binance-limits",
+        action="store_true",
+        help="the simulator enforces 6,000 weight/min and 50 orders/10 s, and the app's shared "
+        "budget paces every process under them (default: the engine alone, unlimited)",
+    )
+    parser.add_argument(
         "--database-url",
         default=os.environ.get("TEST_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/test",
     )
@@ -131,9 +137,12 @@ def main(argv: list[str] | None = None) -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-bots-"))
     redis_server = RedisServer(workdir).start()
-    # One account trades for every bot, far past Binance's per-account order limits, and the
-    # run measures the engine, not a request budget: the simulator counts weight, never refuses.
-    sim = Simulator(seed=3, weight_limit=None, order_limits=False)
+    # By default the run measures the engine alone: one account trades for every bot, far past
+    # Binance's per-account order limits, and the simulator counts weight but never refuses.
+    if args.binance_limits:
+        sim = Simulator(seed=3)
+    else:
+        sim = Simulator(seed=3, weight_limit=None, order_limits=False)
     sim.add_account(API_KEY, API_SECRET, {"USDT": "1000000000000"})
     try:
         with SimServer(sim) as sim_server, private_database(args.database_url, workdir) as url:
@@ -148,6 +157,8 @@ def run(args, workdir: Path, redis_server, sim: Simulator, sim_server, url: str)
         "BOT_BATCH_SIZE": str(args.batch),
         "LOG_LEVEL": "WARNING",
     }
+    if not args.binance_limits:  # no shared budget either: the engine's own speed
+        settings.update(EXCHANGE_WEIGHT_LIMIT=str(10**9), EXCHANGE_ORDERS_PER_10S=str(10**9))
 
     class BenchConfig(Config):
         SECRET_KEY = "bench-secret-key-" + "x" * 32
@@ -160,6 +171,8 @@ def run(args, workdir: Path, redis_server, sim: Simulator, sim_server, url: str)
         LOG_LEVEL = "WARNING"
 
     app = create_app(BenchConfig)
+    if not args.binance_limits:
+        app.config.update(EXCHANGE_WEIGHT_LIMIT=10**9, EXCHANGE_ORDERS_PER_10S=10**9)
     with app.app_context():
         db.create_all()
         symbols = [spec.symbol for spec in default_specs()][: args.symbols]

@@ -88,6 +88,9 @@ class BudgetSettings:
             pct=int(config.get("EXCHANGE_WEIGHT_BUDGET_PCT", 80)),
             window=int(config.get("EXCHANGE_WEIGHT_WINDOW_SECONDS", 60)),
             max_wait=float(config.get("EXCHANGE_BUDGET_MAX_WAIT_SECONDS", 30)),
+            orders_per_10s=int(
+                config.get("EXCHANGE_ORDERS_PER_10S", weights.BINANCE_ORDERS_PER_10S)
+            ),
         )
 
 
