@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from html.parser import HTMLParser
 
@@ -152,12 +152,18 @@ def text(html: str, testid: str) -> str:
     return found
 
 
-def bulk_trades(bot: Bot, count: int, *, start: datetime = T0, chunk: int = 5000) -> None:
-    """`count` trades of `bot`, alternating buy and sell one minute apart, inserted in bulk
-    (a history as long as a busy bot's, in seconds rather than minutes), then the owner's
-    rollups rebuilt as the migration would."""
-    from datetime import timedelta
-
+def bulk_trades(
+    bot: Bot,
+    count: int,
+    *,
+    start: datetime = T0,
+    every: timedelta | None = None,
+    chunk: int = 5000,
+) -> None:
+    """`count` trades of `bot`, alternating buy and sell `every` apart (a minute unless told),
+    inserted in bulk (a history as long as a busy bot's, in seconds rather than minutes), then
+    the owner's rollups rebuilt as the migration would."""
+    every = every or timedelta(minutes=1)
     from webapp.engine import rollups
 
     table = Trade.__table__
@@ -180,8 +186,8 @@ def bulk_trades(bot: Bot, count: int, *, start: datetime = T0, chunk: int = 5000
                     "client_order_id": f"{prefix}{n}",
                     "exchange_order_id": None,
                     "mode": bot.mode,
-                    "executed_at": start + timedelta(minutes=n),
-                    "created_at": start + timedelta(minutes=n),
+                    "executed_at": start + every * n,
+                    "created_at": start + every * n,
                 }
             )
         db.session.execute(table.insert(), rows)
