@@ -190,8 +190,6 @@ class Config:
     BOT_ACTIVITY_KEEP = env_int("BOT_ACTIVITY_KEEP", 500)  # activity rows kept per bot
     BOT_JOB_TIMEOUT = env_int("BOT_JOB_TIMEOUT", 900)
     BOT_PAGE_POLL_SECONDS = env_int("BOT_PAGE_POLL_SECONDS", 5)  # live parts of the bot pages
-    # Tests only: seconds a cycle sleeps after sending an order, before recording its trade.
-    BOT_TEST_PAUSE_AFTER_ORDER = float(os.environ.get("BOT_TEST_PAUSE_AFTER_ORDER") or 0)
 
     # JSON API: requests per token per window ("60/min", "5/s", "1000/hour"), and how long
     # the answer to a POST with an Idempotency-Key is kept for its retries (seconds).

@@ -11,6 +11,7 @@ from tests.engine.conftest import step, trades
 from tests.support.processes import BIN, ROOT, alive, descendants, kill_tree, process_env, run
 from webapp.engine.cycle import Outcome, run_cycle
 from webapp.engine.tick import CYCLE_JOB, tick
+from webapp.exchange.sim import FailureMode
 from webapp.extensions import db, redis_ext
 
 pytestmark = pytest.mark.slow
@@ -31,21 +32,24 @@ def test_sigkill_after_the_order_then_the_job_again_trades_once(bot_app, sim, cl
     [job_id] = tick().job_ids
     slot = redis_ext.queue("bots").fetch_job(job_id).args[1]
 
-    # A real worker whose cycle stops for 30 s right after sending the order ...
+    # A real worker whose order the exchange carries out but answers only after 30 s ...
+    sim.hang_seconds = 30
+    sim.set_failure(FailureMode.LOST_ANSWER, count=1, endpoint="POST /api/v3/order")
     url = bot_app.config["REDIS_URL"]
     worker = subprocess.Popen(
         [str(BIN / "rq"), "worker", "--url", url, "--worker-class", "workers.AppWorker", "bots"],
         cwd=ROOT,
-        env=process_env(bot_app, BOT_TEST_PAUSE_AFTER_ORDER="30", BOT_LOCK_TTL_SECONDS="2"),
+        env=process_env(bot_app, EXCHANGE_TIMEOUT_MS="60000", BOT_LOCK_TTL_SECONDS="2"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
         wait_until(lambda: len(sim.orders()) == 1)
     finally:
-        # ... is killed there, work horse included: nothing after the order ran.
+        # ... is killed while it waits, work horse included: nothing after the order ran.
         horses = descendants(worker.pid)
         kill_tree(worker)
+        sim.set_failure(None)  # lets go of the held answer
     assert horses, "the worker ran its job in no work horse"
     assert not any(alive(pid) for pid in horses)
 

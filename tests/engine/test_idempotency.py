@@ -9,6 +9,7 @@ from tests.engine.conftest import step, trades
 from webapp.engine.cycle import Outcome, run_cycle
 from webapp.engine.locks import bot_lock
 from webapp.engine.tick import slot_for
+from webapp.exchange.sim import FailureMode
 from webapp.extensions import redis_ext
 from webapp.models.types import utcnow
 
@@ -42,7 +43,11 @@ def test_a_cycle_waits_for_no_one_while_another_holds_the_bot(bot_app, sim, cloc
 def test_two_concurrent_cycles_of_one_bot_place_one_order(bot_app, sim, clock, make_bot):
     bot = make_bot()
     step(sim, clock, "BTC/USDT", "49000")
-    bot_app.config.update(BOT_TEST_PAUSE_AFTER_ORDER=1.0, BOT_LOCK_TTL_SECONDS=10)
+    # The first cycle's order is carried out but its answer is late: the cycle waits for it,
+    # holding the bot's lock, then finds the order by its client order id.
+    bot_app.config.update(EXCHANGE_TIMEOUT_MS=1500, BOT_LOCK_TTL_SECONDS=10)
+    sim.hang_seconds = 5
+    sim.set_failure(FailureMode.LOST_ANSWER, count=1, endpoint="POST /api/v3/order")
     results = []
 
     def cycle():
@@ -51,12 +56,13 @@ def test_two_concurrent_cycles_of_one_bot_place_one_order(bot_app, sim, clock, m
 
     first = threading.Thread(target=cycle)
     first.start()
-    # The first cycle has sent its order and sits in the pause, holding the bot's lock.
+    # The first cycle has sent its order and waits for the answer, holding the bot's lock.
     deadline = time.monotonic() + 20
     while not sim.orders() and time.monotonic() < deadline:
         time.sleep(0.02)
     cycle()
     first.join(timeout=30)
+    sim.set_failure(None)
     assert sorted(results) == sorted([Outcome.LOCKED, Outcome.TRADED])
     assert len(sim.orders()) == 1
     assert len(trades(bot)) == 1

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from tests.bots.helpers import add_trade, make_bot
 from webapp.engine import orders, rollups, service
-from webapp.engine.cycle import _Cycle
+from webapp.engine.ledger import record_fill
 from webapp.engine.marketdata import MarketInfo
 from webapp.engine.reports import summarize
 from webapp.extensions import db
@@ -115,7 +115,7 @@ def _play(app, user, bots, rng: random.Random, count: int) -> None:
         fill = orders.Fill(qty=net_qty, price=price, fee=fee, exchange_order_id=None,
                            executed_at=at, note=note)  # fmt: skip
         reason = TradeReason.SIGNAL if side == "buy" else rng.choice(list(TradeReason))
-        _Cycle(bot.id, None, True).record(bot, state, side, fill, reason, f"eq-{bot.id}-{n}")
+        record_fill(bot, state, side, fill, reason, f"eq-{bot.id}-{n}", utcnow())
         db.session.commit()
 
 
