@@ -7,28 +7,22 @@ It is the app's default market and what every test trades against instead of the
         exchange = build_sim_client(server.url, "key", "secret")   # a real ccxt.binance
         exchange.create_order("BTC/USDT", "market", "buy", 0.01)
 
-See `market` for the price model, `simulator` for accounts/orders/fees, `app` for the HTTP API.
+See `market` for the price model, `simulator` for the exchange's rules (with `orders`,
+`accounts`, `faults` and `limits` beside it), `app` for the HTTP API.
 """
 
 from __future__ import annotations
 
+from .accounts import AccountSpec, Balance, parse_account_spec, parse_accounts_env
 from .app import SimApp, create_sim_app
 from .cli import sim_cli
 from .client import build_sim_client, configure_ccxt_for_sim
 from .errors import ApiError, ConfigError, SimError
+from .faults import FailureMode
 from .market import INTERVALS, Market, MarketSpec, default_specs
+from .orders import Fill, Order, OrderStatus
 from .server import SimServer, make_sim_server
-from .simulator import (
-    AccountSpec,
-    Balance,
-    FailureMode,
-    Fill,
-    Order,
-    OrderStatus,
-    Simulator,
-    parse_account_spec,
-    parse_accounts_env,
-)
+from .simulator import Simulator
 
 __all__ = [
     "INTERVALS",

@@ -20,20 +20,13 @@ from urllib.parse import parse_qsl
 from werkzeug.wrappers import Request, Response
 
 from . import book, errors
+from .accounts import API_KEY_RE
 from .errors import ApiError, ConfigError, SimError
+from .faults import FailureMode
 from .limits import Verdict, request_weight
 from .market import INTERVALS
-from .simulator import (
-    API_KEY_RE,
-    CLIENT_ORDER_ID_RE,
-    FailureMode,
-    OrderType,
-    RespType,
-    Side,
-    Simulator,
-    TimeInForce,
-    f8,
-)
+from .orders import CLIENT_ORDER_ID_RE, OrderType, RespType, Side, TimeInForce, f8
+from .simulator import Simulator
 
 logger = logging.getLogger(__name__)
 

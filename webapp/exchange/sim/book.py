@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from .errors import ApiError
 from .market import Market, MarketSpec
-from .simulator import f8
+from .orders import f8
 
 #: Binance's allowed `limit` values for /depth, and the tape's default and maximum page.
 DEPTH_LIMITS = (5, 10, 20, 50, 100, 500, 1000, 5000)

@@ -11,9 +11,10 @@ import os
 
 import click
 
+from .accounts import AccountSpec, parse_account_spec, parse_accounts_env
 from .errors import ConfigError
 from .server import make_sim_server, server_url
-from .simulator import AccountSpec, Simulator, parse_account_spec, parse_accounts_env
+from .simulator import Simulator
 
 logger = logging.getLogger(__name__)
 

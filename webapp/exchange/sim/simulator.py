@@ -1,8 +1,11 @@
-"""Accounts, orders and fills of the simulated exchange, behind one thread-safe `Simulator`.
+"""The simulated exchange's rules, behind one thread-safe `Simulator`: balances, filters,
+client order ids, fees, resting orders matched against the price walk, and counters.
 
 The HTTP layer (`app.py`) parses and authenticates requests, then calls the typed methods here,
 which raise `ApiError` with Binance's exact codes and messages.  Tests can call the same methods
-in process through `SimServer.sim`.
+in process through `SimServer.sim`. The data lives beside it: `orders` (orders, fills and their
+JSON), `accounts` (balances, key permissions, account specs), `faults` (outages on demand),
+`limits` (request weight and order counters), `market` (prices).
 
 Fee convention (the bot engine relies on it): 0.1% of the notional, charged in the QUOTE
 asset on both sides - a buy pays qty*price*1.001, a sell receives qty*price*0.999 - and fills
@@ -12,21 +15,30 @@ fee in the base asset instead (0.1% of the quantity), as Binance does without BN
 
 from __future__ import annotations
 
-import enum
 import itertools
 import logging
-import re
 import secrets
 import threading
 import time
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from . import errors
+from .accounts import (
+    API_KEY_RE,
+    BNB_DISCOUNT,
+    DEFAULT_BALANCES,
+    DEFAULT_RESTRICTIONS,
+    Account,
+    AccountSpec,
+    Balance,
+    parse_account_spec,
+    parse_accounts_env,
+)
 from .errors import ApiError, ConfigError
+from .faults import FailureMode, Faults
 from .limits import (
     DEFAULT_ORDERS_PER_10S,
     DEFAULT_ORDERS_PER_DAY,
@@ -35,303 +47,29 @@ from .limits import (
     RateLimits,
 )
 from .market import Market, MarketSpec
+from .orders import (
+    CLIENT_ORDER_ID_RE,
+    Q8,
+    ZERO,
+    Fill,
+    Order,
+    OrderStatus,
+    OrderType,
+    RespType,
+    Side,
+    TimeInForce,
+    f8,
+    to_decimal,
+)
 
 logger = logging.getLogger(__name__)
 
-Q8 = Decimal("0.00000001")
-ZERO = Decimal(0)
-DEFAULT_BALANCES: Mapping[str, Decimal] = {"USDT": Decimal(10000)}
-API_KEY_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
-CLIENT_ORDER_ID_RE = re.compile(r"[a-zA-Z0-9_-]{1,36}")
-
-
-class Side(enum.StrEnum):
-    BUY = "BUY"
-    SELL = "SELL"
-
-
-class OrderType(enum.StrEnum):
-    MARKET = "MARKET"
-    LIMIT = "LIMIT"
-    LIMIT_MAKER = "LIMIT_MAKER"
-
-
-class TimeInForce(enum.StrEnum):
-    GTC = "GTC"
-    IOC = "IOC"
-    FOK = "FOK"
-
-
-class OrderStatus(enum.StrEnum):
-    NEW = "NEW"
-    FILLED = "FILLED"
-    CANCELED = "CANCELED"
-    EXPIRED = "EXPIRED"
-
-
-class RespType(enum.StrEnum):
-    ACK = "ACK"
-    RESULT = "RESULT"
-    FULL = "FULL"
-
-
-class FailureMode(enum.StrEnum):
-    """Simulated outages for engine tests."""
-
-    UNAVAILABLE = "unavailable"  # HTTP 503, as during an exchange outage
-    TIMEOUT = "timeout"  # hang longer than any sane client timeout
-    RATE_LIMIT = "ratelimit"  # HTTP 429 with code -1003
-    # The request is carried out, but its answer is held past any client timeout and ends in
-    # a 504: an order that executed while the client saw only a timeout.
-    LOST_ANSWER = "lost_answer"
-
-
-@dataclass
-class _FailureRule:
-    mode: FailureMode
-    left: int | None  # requests still to fail; None: until the outage is ended
-    endpoint: str | None  # e.g. "POST /api/v3/order"; None: every /api request
-
-
-def f8(value: Decimal) -> str:
-    """Binance's 8-decimal rendering of amounts."""
-    return f"{value.quantize(Q8, ROUND_HALF_UP):f}"
-
-
-def to_decimal(value: Decimal | float | int | str) -> Decimal:
-    try:
-        result = value if isinstance(value, Decimal) else Decimal(str(value))
-    except InvalidOperation as exc:
-        raise ConfigError(f"not a number: {value!r}") from exc
-    if not result.is_finite():
-        raise ConfigError(f"not a number: {value!r}")
-    return result
-
-
-@dataclass
-class Balance:
-    free: Decimal = ZERO
-    locked: Decimal = ZERO
-
-
-@dataclass
-class Fill:
-    """One execution; both the `fills` entry of an order and a /myTrades row."""
-
-    trade_id: int
-    order_id: int
-    symbol: str
-    price: Decimal
-    qty: Decimal
-    quote_qty: Decimal
-    commission: Decimal
-    commission_asset: str
-    time: int
-    is_buyer: bool
-    is_maker: bool
-
-    def fill_json(self) -> dict[str, object]:
-        return {
-            "price": f8(self.price),
-            "qty": f8(self.qty),
-            "commission": f8(self.commission),
-            "commissionAsset": self.commission_asset,
-            "tradeId": self.trade_id,
-        }
-
-    def trade_json(self) -> dict[str, object]:
-        return {
-            "symbol": self.symbol,
-            "id": self.trade_id,
-            "orderId": self.order_id,
-            "orderListId": -1,
-            "price": f8(self.price),
-            "qty": f8(self.qty),
-            "quoteQty": f8(self.quote_qty),
-            "commission": f8(self.commission),
-            "commissionAsset": self.commission_asset,
-            "time": self.time,
-            "isBuyer": self.is_buyer,
-            "isMaker": self.is_maker,
-            "isBestMatch": True,
-        }
-
-
-@dataclass
-class Order:
-    order_id: int
-    api_key: str
-    symbol: str
-    client_order_id: str
-    side: Side
-    type: OrderType
-    time_in_force: TimeInForce
-    price: Decimal
-    orig_qty: Decimal
-    orig_quote_qty: Decimal
-    status: OrderStatus
-    time: int
-    update_time: int
-    executed_qty: Decimal = ZERO
-    cum_quote: Decimal = ZERO
-    fills: list[Fill] = field(default_factory=list)
-    reserved: Decimal = ZERO  # quote (buy) or base (sell) locked while the order rests
-
-    @property
-    def is_open(self) -> bool:
-        return self.status is OrderStatus.NEW
-
-    def _common(self) -> dict[str, object]:
-        return {
-            "price": f8(self.price),
-            "origQty": f8(self.orig_qty),
-            "executedQty": f8(self.executed_qty),
-            "origQuoteOrderQty": f8(self.orig_quote_qty),
-            "cummulativeQuoteQty": f8(self.cum_quote),
-            "status": self.status.value,
-            "timeInForce": self.time_in_force.value,
-            "type": self.type.value,
-            "side": self.side.value,
-        }
-
-    def ack_json(self) -> dict[str, object]:
-        return {
-            "symbol": self.symbol,
-            "orderId": self.order_id,
-            "orderListId": -1,
-            "clientOrderId": self.client_order_id,
-            "transactTime": self.time,
-        }
-
-    def response_json(self, resp_type: RespType) -> dict[str, object]:
-        """Answer to POST /order in the requested newOrderRespType."""
-        body = self.ack_json()
-        if resp_type is RespType.ACK:
-            return body
-        body.update(self._common())
-        body["workingTime"] = self.time
-        body["selfTradePreventionMode"] = "EXPIRE_MAKER"
-        if resp_type is RespType.FULL:
-            body["fills"] = [f.fill_json() for f in self.fills]
-        return body
-
-    def query_json(self) -> dict[str, object]:
-        """Answer to GET /order, /openOrders and /allOrders."""
-        body: dict[str, object] = {
-            "symbol": self.symbol,
-            "orderId": self.order_id,
-            "orderListId": -1,
-            "clientOrderId": self.client_order_id,
-        }
-        body.update(self._common())
-        body.update(
-            {
-                "stopPrice": f8(ZERO),
-                "icebergQty": f8(ZERO),
-                "time": self.time,
-                "updateTime": self.update_time,
-                "isWorking": True,
-                "workingTime": self.time,
-                "selfTradePreventionMode": "EXPIRE_MAKER",
-            }
-        )
-        return body
-
-    def cancel_json(self, cancel_client_id: str) -> dict[str, object]:
-        body: dict[str, object] = {
-            "symbol": self.symbol,
-            "origClientOrderId": self.client_order_id,
-            "orderId": self.order_id,
-            "orderListId": -1,
-            "clientOrderId": cancel_client_id,
-            "transactTime": self.update_time,
-        }
-        body.update(self._common())
-        body["selfTradePreventionMode"] = "EXPIRE_MAKER"
-        return body
-
-    def control_json(self) -> dict[str, object]:
-        """What GET /sim/orders shows: the query view plus owner and fills."""
-        body = self.query_json()
-        body["apiKey"] = self.api_key
-        body["fills"] = [f.fill_json() for f in self.fills]
-        return body
-
-
-@dataclass
-class Account:
-    api_key: str
-    secret: str = field(repr=False)
-    balances: dict[str, Balance] = field(default_factory=dict)
-    can_trade: bool = True
-    orders: dict[int, Order] = field(default_factory=dict)
-    # (symbol, client order id) -> every order that carried it, oldest first: Binance frees an
-    # id once its order is closed, and a lookup by id finds the most recent order.
-    by_client_id: dict[tuple[str, str], list[Order]] = field(default_factory=dict)
-    orders_by_symbol: dict[str, list[Order]] = field(default_factory=dict)
-    trades_by_symbol: dict[str, list[Fill]] = field(default_factory=dict)
-    update_time: int = 0
-    created_ms: int = 0
-    #: Pay trading fees in BNB (25% off) while the BNB balance covers them, as a Binance
-    #: account with "Use BNB to pay for fees" does.
-    bnb_fees: bool = False
-    #: What `/sapi/v1/account/apiRestrictions` reports besides trading (which is `can_trade`).
-    restrictions: dict[str, bool] = field(default_factory=lambda: dict(DEFAULT_RESTRICTIONS))
-
-    def balance(self, asset: str) -> Balance:
-        balance = self.balances.get(asset)
-        if balance is None:
-            balance = self.balances[asset] = Balance()
-        return balance
-
-
-#: Binance's discount on fees paid in BNB.
-BNB_DISCOUNT = Decimal("0.75")
-
-#: A key as Binance creates it by default: reading on, withdrawals off, any IP.
-DEFAULT_RESTRICTIONS = {
-    "ipRestrict": False,
-    "enableReading": True,
-    "enableWithdrawals": False,
-    "enableInternalTransfer": False,
-    "enableMargin": False,
-    "enableFutures": False,
-    "permitsUniversalTransfer": False,
-    "enableVanillaOptions": False,
-    "enableFixApiTrade": False,
-    "enableFixReadOnly": False,
-    "enablePortfolioMarginTrading": False,
-}
-
-
-@dataclass(frozen=True)
-class AccountSpec:
-    """An account to create: API key, secret and initial free balances."""
-
-    api_key: str
-    secret: str = field(repr=False)
-    balances: Mapping[str, Decimal] = field(default_factory=lambda: dict(DEFAULT_BALANCES))
-
-
-def parse_account_spec(text: str) -> AccountSpec:
-    """Parse ``KEY:SECRET[:ASSET=AMOUNT,ASSET=AMOUNT]`` (default balances: USDT=10000)."""
-    parts = text.strip().split(":")
-    if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
-        # never echo the text: it contains a secret
-        raise ConfigError("an account must look like KEY:SECRET[:USDT=10000,BTC=0.5]")
-    balances: dict[str, Decimal] = {}
-    if len(parts) == 3 and parts[2].strip():
-        for item in parts[2].split(","):
-            asset, sep, amount = item.partition("=")
-            if not sep or not asset.strip():
-                raise ConfigError(f"bad balance {item!r}; expected ASSET=AMOUNT")
-            balances[asset.strip().upper()] = to_decimal(amount.strip())
-    return AccountSpec(parts[0], parts[1], balances or dict(DEFAULT_BALANCES))
-
-
-def parse_accounts_env(value: str | None) -> list[AccountSpec]:
-    """Parse the SIM_ACCOUNTS variable: account specs separated by ';'."""
-    return [parse_account_spec(item) for item in (value or "").split(";") if item.strip()]
+# Importers of the simulator's vocabulary may keep reading it from here.
+__all__ = [
+    "API_KEY_RE", "CLIENT_ORDER_ID_RE", "DEFAULT_BALANCES", "AccountSpec", "Balance",
+    "FailureMode", "Fill", "Order", "OrderStatus", "OrderType", "RespType", "Side",
+    "Simulator", "TimeInForce", "f8", "parse_account_spec", "parse_accounts_env",
+]  # fmt: skip
 
 
 class Simulator:
@@ -378,9 +116,7 @@ class Simulator:
         self._trade_ids = itertools.count(1)
         self._resting: dict[str, dict[int, Order]] = {}  # symbol -> open orders
         self._checked_until: dict[str, int] = {}  # symbol -> last second matched against
-        self._failures: list[_FailureRule] = []
-        self._release = threading.Event()
-        self.hang_seconds = 30.0  # how long the "timeout" failure mode holds a request
+        self.faults = Faults()
         self._stats: Counter[str] = Counter()
         self._errors: Counter[str] = Counter()
         self._stats_since = self.wall_clock()
@@ -557,7 +293,7 @@ class Simulator:
         """Stop every price walk (exact fills in tests) or resume it from the frozen prices."""
         self.market.freeze(frozen)
 
-    # -- failures --------------------------------------------------------------------------
+    # -- failures (see `faults`) ---------------------------------------------------------
 
     def set_failure(
         self,
@@ -572,38 +308,27 @@ class Simulator:
         `endpoint` ("POST /api/v3/order") limits the outage, and its count, to those requests;
         `add` keeps the outages already set (the first one matching a request applies).
         """
-        with self._lock:
-            if not add:
-                self._failures = []
-                self._release.set()  # let go of requests hung by a previous outage
-                self._release = threading.Event()
-            if mode:
-                self._failures.append(_FailureRule(FailureMode(mode), count, endpoint))
-        logger.info("simulated failure mode: %s", mode or "none")
+        self.faults.set(mode, count, endpoint=endpoint, add=add)
 
     def failure(self) -> FailureMode | None:
-        with self._lock:
-            return self._failures[0].mode if self._failures else None
+        return self.faults.current()
 
     def take_failure(
         self, endpoint: str | None = None
     ) -> tuple[FailureMode, threading.Event] | None:
-        """Consume one failure for the current request ("GET /api/v3/time"), if one applies."""
-        with self._lock:
-            for rule in self._failures:
-                if rule.endpoint is not None and rule.endpoint != endpoint:
-                    continue
-                if rule.left is not None:
-                    rule.left -= 1
-                    if rule.left <= 0:
-                        self._failures.remove(rule)
-                return rule.mode, self._release
-            return None
+        return self.faults.take(endpoint)
 
     def release_hung_requests(self) -> None:
-        with self._lock:
-            self._release.set()
-            self._release = threading.Event()
+        self.faults.release()
+
+    @property
+    def hang_seconds(self) -> float:
+        """How long the "timeout" and "lost answer" failure modes hold a request."""
+        return self.faults.hang_seconds
+
+    @hang_seconds.setter
+    def hang_seconds(self, seconds: float) -> None:
+        self.faults.hang_seconds = seconds
 
     # -- stats -----------------------------------------------------------------------------
 
