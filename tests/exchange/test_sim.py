@@ -74,7 +74,29 @@ def test_fetch_balance(exchange) -> None:
 # -- orders ----------------------------------------------------------------------------------
 
 
-def test_market_buy_then_sell_charges_the_fee_in_quote(server: SimServer, exchange) -> None:
+def test_a_market_buy_pays_its_fee_in_base_and_a_sell_in_quote(server, exchange) -> None:
+    server.sim.set_price("BTC/USDT", 60000)
+    bought = buy_btc(exchange, 0.01)
+    assert bought["status"] == "closed"
+    assert bought["filled"] == 0.01 and bought["average"] == 60000 and bought["cost"] == 600
+    assert bought["fee"] == {"currency": "BTC", "cost": 0.00001}  # 0.1% of 0.01 BTC
+    assert bought["trades"][0]["fee"]["currency"] == "BTC"
+    balance = exchange.fetch_balance()
+    assert balance["USDT"]["total"] == 9400  # the notional only
+    assert balance["BTC"]["total"] == 0.00999  # what was bought, less the fee
+
+    server.sim.set_price("BTC/USDT", "61000")
+    sold = exchange.create_order("BTC/USDT", "market", "sell", 0.00999)
+    assert sold["cost"] == pytest.approx(609.39, abs=1e-9)
+    assert sold["fee"]["currency"] == "USDT"
+    assert sold["fee"]["cost"] == pytest.approx(0.60939, abs=1e-9)
+    balance = exchange.fetch_balance()
+    assert balance["USDT"]["total"] == pytest.approx(10008.78061, abs=1e-9)  # + 609.39 * 0.999
+    assert balance["BTC"]["total"] == 0
+
+
+def test_fees_in_quote_on_both_sides_when_the_simulator_is_told_so(server, exchange) -> None:
+    server.sim.fee_asset = "quote"
     server.sim.set_price("BTC/USDT", 60000)
     bought = buy_btc(exchange, 0.01)
     assert bought["status"] == "closed"
@@ -97,7 +119,8 @@ def test_market_buy_by_cost_uses_quote_order_qty(server: SimServer, exchange) ->
     server.sim.set_price("BTC/USDT", 50000)
     order = exchange.create_market_buy_order_with_cost("BTC/USDT", 101)
     assert order["filled"] == 0.00202  # 101 / 50000, rounded down to the 0.00001 step
-    assert order["cost"] == 101 and order["fee"]["cost"] == 0.101
+    assert order["cost"] == 101
+    assert order["fee"] == {"currency": "BTC", "cost": 0.00000202}  # 0.1% of what was bought
 
 
 def test_limit_order_rests_is_listed_cancelled_and_unlocks_funds(server, exchange) -> None:
@@ -105,8 +128,8 @@ def test_limit_order_rests_is_listed_cancelled_and_unlocks_funds(server, exchang
     order = exchange.create_order("BTC/USDT", "limit", "buy", 0.01, 50000)
     assert order["status"] == "open" and order["filled"] == 0
     balance = exchange.fetch_balance()
-    assert balance["USDT"]["used"] == 500.5  # 500 notional + 0.5 fee reserved
-    assert balance["USDT"]["free"] == 9499.5
+    assert balance["USDT"]["used"] == 500  # the notional: the fee will be in BTC
+    assert balance["USDT"]["free"] == 9500
     assert [o["id"] for o in exchange.fetch_open_orders("BTC/USDT")] == [order["id"]]
     assert [o["id"] for o in exchange.fetch_open_orders()] == [order["id"]]
 
@@ -120,13 +143,13 @@ def test_limit_order_rests_is_listed_cancelled_and_unlocks_funds(server, exchang
 
 def test_limit_sell_locks_base_until_cancelled(server: SimServer, exchange) -> None:
     server.sim.set_price("BTC/USDT", 60000)
-    buy_btc(exchange, 0.01)
-    order = exchange.create_order("BTC/USDT", "limit", "sell", 0.01, 70000)
-    assert exchange.fetch_balance()["BTC"] == {"free": 0.0, "used": 0.01, "total": 0.01}
+    buy_btc(exchange, 0.01)  # 0.00999 BTC arrive, the fee kept
+    order = exchange.create_order("BTC/USDT", "limit", "sell", 0.00999, 70000)
+    assert exchange.fetch_balance()["BTC"] == {"free": 0.0, "used": 0.00999, "total": 0.00999}
     with pytest.raises(ccxt.InsufficientFunds):
-        exchange.create_order("BTC/USDT", "market", "sell", 0.01)
+        exchange.create_order("BTC/USDT", "market", "sell", 0.00999)
     exchange.cancel_order(order["id"], "BTC/USDT")
-    assert exchange.fetch_balance()["BTC"]["free"] == 0.01
+    assert exchange.fetch_balance()["BTC"]["free"] == 0.00999
 
 
 def test_resting_limit_order_fills_once_the_price_reaches_it(server, exchange) -> None:
@@ -138,7 +161,8 @@ def test_resting_limit_order_fills_once_the_price_reaches_it(server, exchange) -
     trade = exchange.fetch_my_trades("BTC/USDT")[0]
     assert trade["takerOrMaker"] == "maker" and trade["price"] == 59000
     balance = exchange.fetch_balance()
-    assert balance["USDT"] == {"free": 9409.41, "used": 0.0, "total": 9409.41}  # 590 * 1.001
+    assert balance["USDT"] == {"free": 9410.0, "used": 0.0, "total": 9410.0}  # 590, no fee
+    assert balance["BTC"]["total"] == 0.00999  # the fee is in what was bought
     assert exchange.fetch_open_orders("BTC/USDT") == []
 
 
@@ -168,7 +192,7 @@ def test_new_order_response_types(exchange) -> None:
     result = buy_btc(exchange, 0.001, newOrderRespType="RESULT")
     assert result["status"] == "closed" and result["filled"] == 0.001 and result["trades"] == []
     full = buy_btc(exchange, 0.001)  # ccxt asks for FULL: fills with the commission
-    assert full["trades"][0]["fee"]["currency"] == "USDT"
+    assert full["trades"][0]["fee"]["currency"] == "BTC"
     assert exchange.fetch_order(ack["id"], "BTC/USDT")["status"] == "closed"
 
 
@@ -216,8 +240,8 @@ def test_concurrent_orders_keep_balances_consistent(server: SimServer) -> None:
         thread.join()
     assert failures == []
     balances = server.sim.balances(KEY)
-    assert balances["SOL"].free == Decimal("4.0")
-    assert balances["USDT"].free == Decimal("10000") - 40 * Decimal("10.01")
+    assert balances["SOL"].free == 40 * Decimal("0.0999")  # 0.1 each, less the 0.1% fee
+    assert balances["USDT"].free == Decimal("10000") - 40 * Decimal("10")
 
 
 # -- errors as ccxt raises them --------------------------------------------------------------

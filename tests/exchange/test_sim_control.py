@@ -80,7 +80,7 @@ def test_orders_are_visible_with_client_order_ids(server: SimServer, exchange) -
         ("bot3-c1", "FILLED", KEY),
         ("bot3-c2", "NEW", KEY),
     ]
-    assert orders[0]["fills"][0]["commissionAsset"] == "USDT"
+    assert orders[0]["fills"][0]["commissionAsset"] == "ETH"  # a buy's fee, in what it bought
     assert (
         requests.get(server.url + "/sim/orders", params={"api_key": "nobody"}, timeout=5).json()
         == []

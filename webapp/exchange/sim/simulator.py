@@ -7,10 +7,12 @@ in process through `SimServer.sim`. The data lives beside it: `orders` (orders, 
 JSON), `accounts` (balances, key permissions, account specs), `faults` (outages on demand),
 `limits` (request weight and order counters), `market` (prices).
 
-Fee convention (the bot engine relies on it): 0.1% of the notional, charged in the QUOTE
-asset on both sides - a buy pays qty*price*1.001, a sell receives qty*price*0.999 - and fills
-report `commission`/`commissionAsset` accordingly. `Simulator(fee_asset="base")` charges a buy's
-fee in the base asset instead (0.1% of the quantity), as Binance does without BNB.
+Fees as Binance charges them by default: 0.1%, a buy's in the bought (base) asset - it pays
+qty*price and receives qty*0.999 - and a sell's in the quote asset - it receives
+qty*price*0.999 - or 25% less in BNB for an account that pays fees with BNB
+(`set_bnb_fees`). Fills report `commission`/`commissionAsset` accordingly.
+`Simulator(fee_asset="quote")` charges a buy's fee in quote too (it pays qty*price*1.001),
+which keeps hand calculations in one currency.
 """
 
 from __future__ import annotations
@@ -85,15 +87,16 @@ class Simulator:
         wall_clock: Callable[[], float] | None = None,
         fee_rate: Decimal | str = "0.001",
         specs: list[MarketSpec] | None = None,
-        fee_asset: str = "quote",
+        fee_asset: str = "base",
         weight_limit: int | None = DEFAULT_WEIGHT_LIMIT,
         order_limits: bool = True,
         weight_window: int = DEFAULT_WEIGHT_WINDOW,
     ) -> None:
         """`clock` drives prices, candles and order times; `wall_clock` checks request timestamps.
 
-        `fee_asset="base"` charges a buy's fee in the bought (base) asset, as Binance does for an
-        account without BNB, so the buyer receives less than it ordered; sells still pay in quote.
+        `fee_asset="base"` (the default) charges a buy's fee in the bought (base) asset, as
+        Binance does for an account without BNB, so the buyer receives less than it ordered;
+        "quote" charges it in quote on top of the notional. Sells pay in quote either way.
 
         Both default to `time.time`; a test can pin `clock` to make prices reproducible while
         ccxt's real timestamps still pass the recvWindow check.
@@ -430,8 +433,7 @@ class Simulator:
             fill_price = current if marketable else limit
             if side is Side.BUY:
                 need_price = current if limit is None else limit
-                notional, fee = self._costs(qty * need_price)
-                if account.balance(spec.quote).free < notional + fee:
+                if account.balance(spec.quote).free < self._buy_cost(qty * need_price):
                     raise errors.insufficient_balance()
             elif account.balance(spec.base).free < qty:
                 raise errors.insufficient_balance()
@@ -632,10 +634,14 @@ class Simulator:
         notional = notional.quantize(Q8, ROUND_HALF_UP)
         return notional, (notional * self.fee_rate).quantize(Q8, ROUND_HALF_UP)
 
+    def _buy_cost(self, notional: Decimal) -> Decimal:
+        """The quote a buy needs: its notional, plus the fee only where fees are in quote."""
+        notional, fee = self._costs(notional)
+        return notional + fee if self.fee_asset == "quote" else notional
+
     def _rest(self, account: Account, spec: MarketSpec, order: Order) -> None:
         if order.side is Side.BUY:
-            notional, fee = self._costs(order.orig_qty * order.price)
-            order.reserved = notional + fee
+            order.reserved = self._buy_cost(order.orig_qty * order.price)
             balance = account.balance(spec.quote)
         else:
             order.reserved = order.orig_qty
