@@ -41,7 +41,7 @@ from webapp.engine.service import log_activity, prune_activity
 from webapp.engine.tick import count_late_cycle
 from webapp.exchange.errors import ExchangeError, UnknownSymbol
 from webapp.extensions import db, redis_ext
-from webapp.models import ActivityKind, Bot, BotMode, BotState, BotStatus, Trade, TradeReason
+from webapp.models import ActivityKind, Bot, BotMode, BotState, BotStatus, TradeReason
 from webapp.models.bot import quantize
 from webapp.models.types import utcnow
 from webapp.numbers import plain as _fmt
@@ -144,7 +144,7 @@ class _Cycle:
             return self.result(
                 Outcome.LATE, f"slot {self.slot} was due more than one interval ago; dropped"
             )
-        self.roll_day(bot, state)
+        ledger.roll_day(bot, state, self.now)
         if not self.force and state.is_paused(self.now):
             db.session.commit()
             return self.result(
@@ -235,7 +235,9 @@ class _Cycle:
         if bot.mode == BotMode.PAPER:
             fill = orders.paper_fill(market, "sell", size.qty, price)
         else:
-            fill = self.send_live(bot, state, market, "sell", size.qty, reason, client_order_id)
+            fill = placement.send_live(
+                bot, state, market, "sell", size.qty, reason, client_order_id, self.now
+            )
             if fill is orders.Lookup.NOT_FILLED:
                 return self.result(Outcome.REFUSED, "The sell order ended without a fill.")
             if fill is orders.Lookup.OPEN:
@@ -243,7 +245,7 @@ class _Cycle:
                     Outcome.WAITING,
                     "The exchange accepted the sell order; it is recorded once it fills.",
                 )
-        trade = self.record(bot, state, "sell", fill, reason, client_order_id)
+        trade = ledger.record_fill(bot, state, "sell", fill, reason, client_order_id, self.now)
         db.session.commit()
         self.trade_ids.append(trade.id)
         return self.result(
@@ -328,14 +330,16 @@ class _Cycle:
         if bot.mode == BotMode.PAPER:
             fill = orders.paper_fill(market, side, qty, price)
         else:
-            fill = self.send_live(bot, state, market, side, qty, reason, client_order_id)
+            fill = placement.send_live(
+                bot, state, market, side, qty, reason, client_order_id, self.now
+            )
             if fill is orders.Lookup.NOT_FILLED:
                 return self.result(Outcome.REFUSED, "the order ended without a fill")
             if fill is orders.Lookup.OPEN:
                 return self.result(
                     Outcome.WAITING, f"waiting for the exchange to fill order {client_order_id}"
                 )
-        trade = self.record(bot, state, side, fill, reason, client_order_id)
+        trade = ledger.record_fill(bot, state, side, fill, reason, client_order_id, self.now)
         self.succeeded(state)
         db.session.commit()
         self.trade_ids.append(trade.id)
@@ -353,9 +357,6 @@ class _Cycle:
 
     # -- the parts, in their own modules -------------------------------------------------
 
-    def send_live(self, bot, state, market, side, qty, reason, client_order_id):
-        return placement.send_live(bot, state, market, side, qty, reason, client_order_id, self.now)
-
     def resolve_pending(self, bot: Bot, state: BotState) -> CycleResult | None:
         """Settle an intent left by an earlier cycle; a result means "not yet, stop here"."""
         settled = placement.settle_intent(bot, state, self.now)
@@ -364,12 +365,6 @@ class _Cycle:
         if settled.waiting is not None:
             return self.result(Outcome.WAITING, settled.waiting)
         return None
-
-    def record(self, bot, state, side, fill, reason, client_order_id) -> Trade:
-        return ledger.record_fill(bot, state, side, fill, reason, client_order_id, self.now)
-
-    def roll_day(self, bot: Bot, state: BotState) -> None:
-        ledger.roll_day(bot, state, self.now)
 
     def failed(self, exc: Exception) -> CycleResult:
         outcome, message = failures.record_failure(self.bot_id, self.slot, self.now, exc)

@@ -306,11 +306,7 @@ class Simulator:
         endpoint: str | None = None,
         add: bool = False,
     ) -> None:
-        """Fail the next `count` (default: all) /api requests with `mode`; None ends every outage.
-
-        `endpoint` ("POST /api/v3/order") limits the outage, and its count, to those requests;
-        `add` keeps the outages already set (the first one matching a request applies).
-        """
+        """See `Faults.set`."""
         self.faults.set(mode, count, endpoint=endpoint, add=add)
 
     def failure(self) -> FailureMode | None:
