@@ -12,9 +12,22 @@ from webapp import create_app
 from webapp.extensions import db
 
 
-def test_upgrade_matches_models_and_downgrade_removes_everything(config_class, tmp_path):
+def _extended_statistics(engine: sa.Engine) -> set[str]:
+    """PostgreSQL's planner statistics, which autogenerate does not compare."""
+    if engine.dialect.name != "postgresql":
+        return set()
+    with engine.connect() as conn:
+        return set(conn.scalars(sa.text("SELECT stxname FROM pg_statistic_ext")))
+
+
+def test_upgrade_matches_models_and_downgrade_removes_everything(app, config_class, tmp_path):
     import os
 
+    from webapp.models.bot import TRADES_BOT_USER_STATISTICS
+
+    from_models = _extended_statistics(db.engine)  # the suite's schema, from create_all
+    if db.engine.dialect.name == "postgresql":
+        assert TRADES_BOT_USER_STATISTICS in from_models
     with private_database(os.environ.get("TEST_DATABASE_URL"), tmp_path) as url:
         config = type("MigrationConfig", (config_class,), {"SQLALCHEMY_DATABASE_URI": url})
         app = create_app(config)
@@ -26,9 +39,11 @@ def test_upgrade_matches_models_and_downgrade_removes_everything(config_class, t
                 assert diff == [], f"models and migrations disagree: {diff}"
                 tables = set(sa.inspect(conn).get_table_names())
             assert {table.name for table in db.metadata.sorted_tables} <= tables
+            assert _extended_statistics(db.engine) == from_models
             downgrade(revision="base")
             with db.engine.connect() as conn:
                 assert set(sa.inspect(conn).get_table_names()) <= {"alembic_version"}
+            assert _extended_statistics(db.engine) == set()
             db.engine.dispose()
 
 
