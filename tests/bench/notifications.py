@@ -1,6 +1,7 @@
 """Benchmark: notifications end to end (webhook, Telegram or SMS), on loopback only.
 
-Real `rq worker` processes deliver `trade_executed` webhooks of many users to a local HTTPS
+Real `rq worker` processes, with the scheduler (`flask schedule run`) beside them as in the
+Procfile, deliver `trade_executed` webhooks of many users to a local HTTPS
 receiver that verifies every signature and answers a share of first attempts with 500 (so
 retries happen). Two phases:
 
@@ -14,8 +15,9 @@ retries happen). Two phases:
    first retry delay, 0.5 s here).
 
 Prints deliveries/s, latency, retries, and lost or duplicated deliveries. It measures; it
-asserts nothing about timings. Stops by itself (every wait is bounded by --timeout), and
-only ever listens on and connects to 127.0.0.1.
+asserts nothing about timings, but exits 1 when a notification was lost or delivered twice
+(or two reached one Telegram chat within a second). Stops by itself (every wait is bounded
+by --timeout), and only ever listens on and connects to 127.0.0.1.
 
     .venv/bin/python -m tests.bench.notifications --events 2000 --users 50 --workers 2
 
@@ -69,7 +71,7 @@ from webapp.config import Config  # noqa: E402
 from webapp.events import EventType, emit  # noqa: E402
 from webapp.extensions import db  # noqa: E402
 from webapp.models import Notification, NotificationChannel, NotificationStatus  # noqa: E402
-from webapp.notify import endpoints, jobs, preferences, signing  # noqa: E402
+from webapp.notify import channels, endpoints, jobs, preferences, signing  # noqa: E402
 
 WORKER_ENV = {
     "NOTIFY_RETRY_DELAYS": "0.5,1,2",
@@ -308,7 +310,8 @@ def setup_chat_users(count: int, channel: str) -> list[int]:
             )
         for event in EventType:
             for other in NotificationChannel:
-                preferences.set_preference(user.id, event, other, False)
+                if channels.cannot_choose(user.id, other) is None:  # webhooks: no endpoint
+                    preferences.set_preference(user.id, event, other, False)
         preferences.set_preference(user.id, EventType.TRADE_EXECUTED, kind, True)
         ids.append(user.id)
     db.session.commit()
@@ -368,6 +371,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         receiver = ChatReceiver(args.fail_rate).start()
     processes = []
+    failed = True  # until the totals say otherwise
     try:
         with private_database(args.database_url, workdir) as database_url:
 
@@ -420,7 +424,18 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     for _ in range(args.workers)
                 )
+                # As the Procfile runs it: retries and paced messages due later than a second
+                # reach the workers through rq-scheduler, and the sweeper runs every 30 s.
+                scheduler = subprocess.Popen(
+                    [str(BIN / "flask"), "schedule", "run", "--interval", "1"],
+                    cwd=ROOT,
+                    env=process_env(app, **env),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
                 wait_for_workers(redis.url, args.workers)
+                pids = [proc.pid for proc in processes]  # CPU is counted for the workers
+                processes.append(scheduler)
                 db.session.remove()
 
             print(f"database                {database_url.split(':', 1)[0]}")
@@ -439,7 +454,6 @@ def main(argv: list[str] | None = None) -> int:
                     logging.getLogger("webapp.notify.jobs").setLevel(logging.NOTSET)
                     db.session.remove()
                 with app.app_context():
-                    pids = [proc.pid for proc in processes]
                     cpu_before, own_before = cpu_seconds(pids), time.process_time()
                     swept_at = time.time()
                     jobs.sweep(limit=args.events)
@@ -474,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
                     db.session.remove()
 
             with app.app_context():
-                totals(receiver)
+                failed = totals(receiver)
                 db.session.remove()
                 db.engine.dispose()
             with offline.app_context():
@@ -495,7 +509,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\nlast lines of {log_file}:", *tail, sep="\n  ")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-    return 0
+    return 1 if failed else 0
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -638,7 +652,8 @@ def report(receiver: Receiver, ids: set[str], started: float, *, latency: bool) 
     print(f"  duplicated            {sum(1 for i in ids if receiver.ok[i] > 1)}")
 
 
-def totals(receiver: Receiver | ChatReceiver) -> None:
+def totals(receiver: Receiver | ChatReceiver) -> bool:
+    """Print the run's totals; True when something went wrong (lost, twice, too close)."""
     print()
     if isinstance(receiver, ChatReceiver) and receiver.last_at:
         print(
@@ -650,6 +665,8 @@ def totals(receiver: Receiver | ChatReceiver) -> None:
     print(f"bad signatures          {receiver.bad_signatures}")
     duplicated = sum(1 for count in receiver.ok.values() if count > 1)
     print(f"duplicated (all)        {duplicated} (same webhook-id answered 2xx more than once)")
+    too_close = isinstance(receiver, ChatReceiver) and receiver.last_at and receiver.closest < 1
+    return bool(receiver.lost or duplicated or receiver.bad_signatures or too_close)
 
 
 if __name__ == "__main__":
