@@ -118,6 +118,8 @@ class Config:
     EXCHANGE_BUDGET_MAX_WAIT_SECONDS = env_int("EXCHANGE_BUDGET_MAX_WAIT_SECONDS", 30)
     # New orders per API key and 10 seconds (Binance allows 50).
     EXCHANGE_ORDERS_PER_10S = env_int("EXCHANGE_ORDERS_PER_10S", 50, minimum=1)
+    # ... and per UTC day (Binance allows 160,000).
+    EXCHANGE_ORDERS_PER_DAY = env_int("EXCHANGE_ORDERS_PER_DAY", 160_000, minimum=1)
     # The simulator account `make run` creates; the keys page offers it while EXCHANGE_SIM_URL
     # is set, so a newcomer can start without an exchange account.
     DEMO_API_KEY = os.environ.get("DEMO_API_KEY", "demo-key-0001")

@@ -11,13 +11,21 @@ import uuid
 
 import pytest
 import requests
+import sqlalchemy as sa
+from redis import Redis
+from rq import Queue
 
+from tests.exchange.helpers import KEY, SECRET
 from tests.support.processes import ROOT, process_env
+from tests.support.services import body_text
 from webapp.exchange import budget as budget_module
 from webapp.exchange import clients
 from webapp.exchange.budget import BudgetSettings, SharedBudget
-from webapp.exchange.errors import RateLimited, translate_errors
+from webapp.exchange.errors import OrderLimitReached, RateLimited, translate_errors
 from webapp.exchange.sim import SimServer, Simulator
+from webapp.extensions import db
+from webapp.models import Notification
+from webapp.notify import delivery
 
 KLINES = {"symbol": "BTCUSDT", "interval": "1m", "limit": 1}  # weight 2
 
@@ -110,9 +118,13 @@ def test_a_429_stops_every_process_until_retry_after(app, limited_sim, caplog):
     assert "answered 429" in caplog.text
 
 
-def test_a_418_stops_every_process_and_tells_the_operator(app, limited_sim, caplog):
+def test_a_418_stops_every_process_and_tells_the_operator(
+    app, auth, limited_sim, caplog, smtp_server
+):
     sim, server = limited_sim
     configure(app, server, limit=1000, window=3, max_wait=5)
+    admins = [auth.create_user(f"admin{n}@example.com", admin=True) for n in range(2)]
+    auth.create_user("alice@example.com")
     _fresh_window(3)
     for _ in range(62):  # a tool that ignores the 429s gets the IP banned (120 s)
         requests.get(server.url + "/api/v3/exchangeInfo", timeout=5)
@@ -126,6 +138,28 @@ def test_a_418_stops_every_process_and_tells_the_operator(app, limited_sim, capl
     assert sim.stats()["total"] == sent  # nothing more was sent while banned
     snapshot = host_budget(app, server).snapshot()
     assert snapshot["418"] == 1 and snapshot["blocked_until"] > time.time() + 100
+
+    # Every admin is told once, by email, whatever their preferences; nobody else is.
+    queue = Queue("default", connection=Redis.from_url(app.config["REDIS_URL"]))
+    [job] = [job for job in queue.jobs if job.func_name == "workers.exchange.tell_admins_of_ban"]
+    assert job.perform() == 2
+    assert job.perform() == 0  # run twice: nobody is told twice
+    db.session.commit()
+    rows = db.session.scalars(sa.select(Notification).order_by(Notification.id)).all()
+    assert [(row.user_id, row.event_type) for row in rows] == [
+        (admin.id, "exchange_banned") for admin in admins
+    ]
+    for row in rows:
+        assert delivery.deliver(row.public_id).status == delivery.Status.SENT
+    messages = smtp_server.wait_for(2)
+    assert sorted(m["To"] for m in messages) == ["admin0@example.com", "admin1@example.com"]
+    host = server.url.split("//", 1)[1]
+    for message in messages:
+        assert "banned this installation's IP" in message["Subject"]
+        body = body_text(message)
+        assert host in body and "HTTP 418" in body and "/admin/exchange" in body
+        banned_until = time.strftime("%Y-%m-%d %H:%M", time.gmtime(snapshot["blocked_until"]))
+        assert banned_until in body
 
 
 def test_each_key_keeps_under_its_order_limit(redis_server):
@@ -211,3 +245,44 @@ def test_four_processes_share_one_budget_and_use_it(app):
     assert all(weight <= 600 for weight in served), served
     busy = served[:-1]  # every window but the one the last requests fell in
     assert busy and all(weight >= 0.8 * 600 for weight in busy), served
+
+
+def test_a_key_stops_at_its_daily_order_limit_counting_what_the_exchange_saw(app, sim, server):
+    """Another program trading with the same key is counted too (X-MBX-ORDER-COUNT-1D), and an
+    order past the day's limit is refused here, never sent."""
+    configure(app, server, limit=6000, window=60)
+    app.config["EXCHANGE_ORDERS_PER_DAY"] = 3
+    app.extensions.pop("exchange_budgets", None)
+    elsewhere = server.client(KEY, SECRET, timeout_ms=5000)  # not through the budget
+    elsewhere.load_markets()
+    elsewhere.create_order("BTC/USDT", "market", "buy", 0.001)
+    ours = clients.client_for_credentials("binance", KEY, SECRET, trading=True)
+    ours.load_markets()
+    with translate_errors():
+        ours.create_order("BTC/USDT", "market", "buy", 0.001)  # the answer says 2 today
+        ours.create_order("BTC/USDT", "market", "buy", 0.001)
+    with pytest.raises(OrderLimitReached) as refused, translate_errors():
+        ours.create_order("BTC/USDT", "market", "buy", 0.001)
+    assert "midnight UTC" in str(refused.value)
+    assert sim.limits.order_counts(KEY) == (3, 3)  # the fourth never reached the exchange
+
+
+def test_the_daily_order_limit_is_per_key_and_per_utc_day(redis_server):
+    from redis import Redis
+
+    now = [(time.time() // 86400 + 1) * 86400 - 5]  # five seconds before midnight UTC
+    budget = SharedBudget(
+        Redis.from_url(redis_server.url),
+        f"orders-{uuid.uuid4().hex}.example",
+        BudgetSettings(orders_per_day=2),
+        clock=lambda: now[0],
+        sleep=lambda seconds: None,
+    )
+    budget.reserve(1, order=True, api_key="key-a")
+    now[0] += 1  # another 10-second window would not help
+    budget.reserve(1, order=True, api_key="key-a")
+    with pytest.raises(OrderLimitReached):
+        budget.reserve(1, order=True, api_key="key-a")
+    budget.reserve(1, order=True, api_key="key-b")  # another key has its own day
+    now[0] += 5  # a new UTC day
+    budget.reserve(1, order=True, api_key="key-a")

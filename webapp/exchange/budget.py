@@ -8,8 +8,10 @@ limit. A request that does not fit sleeps until the next window (never spinning)
 stops at 90% of the budget so that orders, which may use all of it, go first. Each answer's
 `X-MBX-USED-WEIGHT-1M` corrects the shared count upwards (the exchange also counts what did
 not come through here), a 429 or 418 stops every process's requests to that host until its
-`Retry-After` (a 418 is also logged as an error for the operator), and new orders keep under
-each key's 10-second order limit.
+`Retry-After` (a 418 is also logged as an error and, once per ban, every admin is told: see
+`webapp.exchange.bans`), and new orders keep under each key's limits per 10 seconds (waited
+for) and per UTC day (refused here, not sent), corrected by the order answers'
+`X-MBX-ORDER-COUNT-10S` / `-1D`.
 
 If Redis cannot be reached the request goes ahead uncounted: a missed count risks a 429,
 refusing to trade would certainly hurt.
@@ -18,6 +20,7 @@ refusing to trade would certainly hurt.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import logging
 import random
@@ -29,8 +32,8 @@ from urllib.parse import parse_qsl, urlsplit
 from redis import Redis
 from redis.exceptions import RedisError
 
-from webapp.exchange import weights
-from webapp.exchange.errors import RateLimited
+from webapp.exchange import bans, weights
+from webapp.exchange.errors import OrderLimitReached, RateLimited
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +42,10 @@ PREFIX = "xbudget"
 MARKET_DATA_SHARE = 0.9
 ORDER_WINDOW_SECONDS = 10
 USED_HEADER = "X-MBX-USED-WEIGHT-1M"
+ORDERS_10S_HEADER = "X-MBX-ORDER-COUNT-10S"
+ORDERS_1D_HEADER = "X-MBX-ORDER-COUNT-1D"
+#: Binance counts a key's orders per UTC day.
+DAY_SECONDS = 86400
 
 # Reserve `weight` in the window counter unless the host is blocked or the window is full.
 # KEYS: window counter, blocked-until. ARGV: weight, cap, counter ttl (ms), now (ms).
@@ -76,6 +83,7 @@ class BudgetSettings:
     window: int = 60  # seconds, as Binance counts; settable for tests
     max_wait: float = 30.0  # seconds a request may wait before giving up (RateLimited)
     orders_per_10s: int = weights.BINANCE_ORDERS_PER_10S
+    orders_per_day: int = weights.BINANCE_ORDERS_PER_DAY
 
     @property
     def cap(self) -> int:
@@ -91,6 +99,9 @@ class BudgetSettings:
             orders_per_10s=int(
                 config.get("EXCHANGE_ORDERS_PER_10S", weights.BINANCE_ORDERS_PER_10S)
             ),
+            orders_per_day=int(
+                config.get("EXCHANGE_ORDERS_PER_DAY", weights.BINANCE_ORDERS_PER_DAY)
+            ),
         )
 
 
@@ -105,12 +116,14 @@ class SharedBudget:
         *,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        on_ban: Callable[[str, float], None] | None = None,
     ) -> None:
         self.redis = redis
         self.host = host
         self.settings = settings
         self.clock = clock
         self.sleep = sleep
+        self.on_ban = on_ban  # called with (host, banned until) by the first to see a 418
         self._reserve = redis.register_script(_RESERVE)
         self._correct = redis.register_script(_CORRECT)
         self._block = redis.register_script(_BLOCK)
@@ -161,8 +174,20 @@ class SharedBudget:
         return waited
 
     def _reserve_order(self, api_key: str, started: float) -> None:
-        """Keep each key under its new-order limit per 10 seconds."""
-        key_id = hashlib.sha256(api_key.encode()).hexdigest()[:16]
+        """Keep each key under its new-order limits: per UTC day (refused at once: waiting
+        until midnight is no answer), then per 10 seconds (waited for)."""
+        key_id = _key_id(api_key)
+        day = int(self.clock() // DAY_SECONDS)
+        try:
+            state, _ = self._reserve(
+                keys=[self._key("od", key_id, day), self._key("o", "never-blocked")],
+                args=[1, self.settings.orders_per_day, DAY_SECONDS * 2000, 0],
+            )
+        except RedisError:
+            return
+        if state != 0:
+            self._count("orders_refused_for_the_day")
+            raise OrderLimitReached()
         while True:
             now = self.clock()
             window = int(now // ORDER_WINDOW_SECONDS)
@@ -183,8 +208,11 @@ class SharedBudget:
 
     # -- after an answer -----------------------------------------------------------------
 
-    def observe(self, status: int, headers: Mapping[str, str]) -> None:
-        """Learn from an answer: the exchange's own count, and any order to stop."""
+    def observe(
+        self, status: int, headers: Mapping[str, str], *, api_key: str | None = None
+    ) -> None:
+        """Learn from an answer: the exchange's own counts (weight for the IP; new orders for
+        the key, on order answers), and any order to stop."""
         now = self.clock()
         try:
             used = headers.get(USED_HEADER)
@@ -192,6 +220,17 @@ class SharedBudget:
                 self._correct(
                     keys=[self._window_key(now)], args=[int(used), self.settings.window * 2000]
                 )
+            if api_key:
+                key_id = _key_id(api_key)
+                for header, key, seconds in (
+                    (ORDERS_10S_HEADER, self._key("o", key_id, int(now // ORDER_WINDOW_SECONDS)),
+                     ORDER_WINDOW_SECONDS),
+                    (ORDERS_1D_HEADER, self._key("od", key_id, int(now // DAY_SECONDS)),
+                     DAY_SECONDS),
+                ):  # fmt: skip
+                    count = headers.get(header)
+                    if count is not None and count.isdigit():
+                        self._correct(keys=[key], args=[int(count), seconds * 2000])
             if status in (429, 418):
                 self._stop(status, headers, now)
         except RedisError as exc:
@@ -211,6 +250,13 @@ class SharedBudget:
                 self.host,
                 wait,
             )
+            # Every process that was mid-request sees the same ban: one of them tells.
+            first = self.redis.set(self._key("ban-told"), until_ms, nx=True, px=wait * 1000)
+            if first and self.on_ban is not None:
+                try:
+                    self.on_ban(self.host, until_ms / 1000)
+                except Exception:  # telling must never break the request that saw the ban
+                    logger.exception("telling the admins of the ban by %s failed", self.host)
         else:
             logger.warning("%s answered 429: requests wait %s s", self.host, wait)
 
@@ -251,6 +297,11 @@ class SharedBudget:
         }
 
 
+def _key_id(api_key: str) -> str:
+    """A key's name in Redis: never the key itself."""
+    return hashlib.sha256(api_key.encode()).hexdigest()[:16]
+
+
 def request_of(url: str, method: str, body: str | None) -> tuple[str, str, dict[str, str]]:
     """(host, path, parameters) of a request ccxt is about to send."""
     parts = urlsplit(url)
@@ -275,7 +326,10 @@ def attach(client, budget_for: Callable[[str], SharedBudget]) -> None:
     def observe(response, *args, **kwargs):
         parts = urlsplit(response.url)
         if parts.path.startswith("/api/"):  # /sapi has limits of its own
-            budget_for(parts.netloc).observe(response.status_code, response.headers)
+            api_key = response.request.headers.get("X-MBX-APIKEY") if response.request else None
+            budget_for(parts.netloc).observe(
+                response.status_code, response.headers, api_key=api_key
+            )
 
     session = getattr(client, "session", None)
     if session is not None and hasattr(session, "hooks"):
@@ -291,7 +345,10 @@ def budgets_of(app) -> Callable[[str], SharedBudget]:
     def budget_for(host: str) -> SharedBudget:
         budget = budgets.get(host)
         if budget is None:
-            budget = budgets[host] = SharedBudget(app.extensions["redis"], host, settings)
+            redis = app.extensions["redis"]
+            budget = budgets[host] = SharedBudget(
+                redis, host, settings, on_ban=functools.partial(bans.queue_notice, redis)
+            )
         return budget
 
     return budget_for

@@ -32,6 +32,7 @@ __all__ = [
     "InsufficientFunds",
     "KeyRejected",
     "KeyUnreadable",
+    "OrderLimitReached",
     "OrderNotFound",
     "OrderRejected",
     "PermissionMissing",
@@ -147,6 +148,16 @@ class ExchangeUnavailable(ExchangeError):
 class RateLimited(ExchangeError):
     message = "The exchange rate limited our requests; try again shortly."
     transient = True
+
+
+class OrderLimitReached(RateLimited):
+    """The key placed as many orders today (UTC) as the exchange allows: refused before
+    sending, since the exchange would refuse it too (and count the attempt)."""
+
+    message = (
+        "This API key placed as many orders today as the exchange allows; new orders resume "
+        "after midnight UTC."
+    )
 
 
 # Most specific first: ccxt's classes inherit from each other (PermissionDenied is an

@@ -4,8 +4,9 @@ This module is the one place event types live; it imports nothing else of the pa
 `webapp.events`, the outbox, preferences and the channels can all import it without a circle.
 
 `test` is what "send a test" produces; `webhook_disabled` and `channel_disabled` tell a user we
-stopped using one of their destinations. They are always delivered at once, like critical
-events: they answer something the user just did or must fix now.
+stopped using one of their destinations; `exchange_banned` tells the admins that an exchange
+banned the installation's IP. They are always delivered at once, like critical events: they
+answer something the user just did or must fix now.
 """
 
 from __future__ import annotations
@@ -49,11 +50,13 @@ CRITICAL = frozenset(
 TEST = "test"
 WEBHOOK_DISABLED = "webhook_disabled"
 CHANNEL_DISABLED = "channel_disabled"
+EXCHANGE_BANNED = "exchange_banned"
 
 SYSTEM_LABELS = {
     TEST: "Test notification",
     WEBHOOK_DISABLED: "Webhook endpoint disabled",
     CHANNEL_DISABLED: "Notification channel turned off",
+    EXCHANGE_BANNED: "The exchange banned this installation's IP",
 }
 
 #: Kinds that skip quiet hours and never wait behind routine notifications.
