@@ -286,3 +286,28 @@ def test_the_daily_order_limit_is_per_key_and_per_utc_day(redis_server):
     budget.reserve(1, order=True, api_key="key-b")  # another key has its own day
     now[0] += 5  # a new UTC day
     budget.reserve(1, order=True, api_key="key-a")
+
+
+def test_a_keys_order_429_stops_only_that_keys_orders(app, sim, server):
+    """-1015 (too many new orders for the key) is the key's limit, not the IP's: market data
+    and other keys go on at once, and the key's next order waits for the next 10 s window."""
+    configure(app, server, limit=6000, window=60, max_wait=0)
+    sim.limits.orders_per_10s = 2  # stricter than the budget knows (it allows 50)
+    ours = clients.client_for_credentials("binance", KEY, SECRET, trading=True)
+    ours.load_markets()
+    _fresh_window(10)
+    with translate_errors():
+        ours.create_order("BTC/USDT", "market", "buy", 0.001)
+        ours.create_order("BTC/USDT", "market", "buy", 0.001)
+    with pytest.raises(RateLimited), translate_errors():
+        ours.create_order("BTC/USDT", "market", "buy", 0.001)  # the exchange answers 429 -1015
+    sent = sim.stats()["total"]
+    started = time.time()
+    with translate_errors():
+        ours.publicGetKlines(KLINES)  # not held back
+    assert time.time() - started < 1 and sim.stats()["total"] == sent + 1
+    with pytest.raises(RateLimited), translate_errors():
+        ours.create_order("BTC/USDT", "market", "buy", 0.001)  # this key's window is full
+    assert sim.stats()["total"] == sent + 1  # refused here, never sent
+    snapshot = host_budget(app, server).snapshot()
+    assert snapshot["429"] == 0 and snapshot["blocked_until"] is None

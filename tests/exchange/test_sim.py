@@ -299,6 +299,22 @@ def test_filter_failures(server: SimServer, exchange) -> None:
         exchange.private_post_order({**raw, "quantity": "0.001", "price": "60000.005"})
 
 
+def test_limit_prices_far_from_the_average_fail_percent_price_by_side(server, exchange) -> None:
+    server.sim.set_price("BTC/USDT", 60000)
+    [rule] = [
+        f for f in exchange.market("BTC/USDT")["info"]["filters"]
+        if f["filterType"] == "PERCENT_PRICE_BY_SIDE"
+    ]  # fmt: skip
+    assert Decimal(rule["bidMultiplierUp"]) == 5 and Decimal(rule["askMultiplierDown"]) == Decimal(
+        "0.2"
+    )
+    for side, price in (("buy", 11000), ("buy", 301000), ("sell", 11000), ("sell", 301000)):
+        with pytest.raises(ccxt.InvalidOrder, match="PERCENT_PRICE_BY_SIDE"):
+            exchange.create_order("BTC/USDT", "limit", side, 0.001, price)
+    resting = exchange.create_order("BTC/USDT", "limit", "buy", 0.001, 13000)  # 0.22x: allowed
+    assert resting["status"] == "open"
+
+
 def test_unknown_symbol_is_bad_symbol(exchange) -> None:
     with pytest.raises(ccxt.BadSymbol, match="-1121"):
         exchange.public_get_ticker_price({"symbol": "NOPEUSDT"})

@@ -125,15 +125,15 @@ def test_order_counters_and_the_10_second_order_limit(wall):
         wall.advance(0, client)
         client.load_markets()
         for n in range(1, 51):
-            client.create_order("BTC/USDT", "limit", "buy", 0.01, 1000)
+            client.create_order("BTC/USDT", "limit", "buy", 0.001, 20000)
             headers = client.last_response_headers
             assert headers["X-MBX-ORDER-COUNT-10S"] == str(n)
             assert headers["X-MBX-ORDER-COUNT-1D"] == str(n)
         with pytest.raises(ccxt.DDoSProtection, match="-1015"):
-            client.create_order("BTC/USDT", "limit", "buy", 0.01, 1000)
+            client.create_order("BTC/USDT", "limit", "buy", 0.001, 20000)
         assert len(client.fetch_open_orders("BTC/USDT")) == 50  # the refused one was not placed
         wall.advance(10, client)
-        client.create_order("BTC/USDT", "limit", "buy", 0.01, 1000)
+        client.create_order("BTC/USDT", "limit", "buy", 0.001, 20000)
         assert client.last_response_headers["X-MBX-ORDER-COUNT-10S"] == "1"
         assert client.last_response_headers["X-MBX-ORDER-COUNT-1D"] == "51"
 

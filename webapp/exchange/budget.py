@@ -209,12 +209,22 @@ class SharedBudget:
     # -- after an answer -----------------------------------------------------------------
 
     def observe(
-        self, status: int, headers: Mapping[str, str], *, api_key: str | None = None
+        self,
+        status: int,
+        headers: Mapping[str, str],
+        *,
+        api_key: str | None = None,
+        order_limit: str | None = None,
     ) -> None:
         """Learn from an answer: the exchange's own counts (weight for the IP; new orders for
-        the key, on order answers), and any order to stop."""
+        the key, on order answers), and any order to stop. `order_limit` ("10s" or "1d") says
+        the 429 was -1015, the key's order limit: only that key's orders stop, until its window
+        ends, not every request to the host."""
         now = self.clock()
         try:
+            if status == 429 and api_key and order_limit:
+                self._fill_order_window(api_key, order_limit, now)
+                status = 200  # the IP's weight is fine
             used = headers.get(USED_HEADER)
             if used is not None and used.isdigit():
                 self._correct(
@@ -235,6 +245,24 @@ class SharedBudget:
                 self._stop(status, headers, now)
         except RedisError as exc:
             logger.warning("request budget unavailable: %s", exc)
+
+    def _fill_order_window(self, api_key: str, limit: str, now: float) -> None:
+        key_id = _key_id(api_key)
+        if limit == "1d":
+            key, cap, seconds = (
+                self._key("od", key_id, int(now // DAY_SECONDS)),
+                self.settings.orders_per_day,
+                DAY_SECONDS,
+            )
+        else:
+            key, cap, seconds = (
+                self._key("o", key_id, int(now // ORDER_WINDOW_SECONDS)),
+                self.settings.orders_per_10s,
+                ORDER_WINDOW_SECONDS,
+            )
+        self._correct(keys=[key], args=[cap, seconds * 2000])
+        self._count("order_429")
+        logger.warning("%s refused an order: the key's %s order limit is reached", self.host, limit)
 
     def _stop(self, status: int, headers: Mapping[str, str], now: float) -> None:
         retry_after = headers.get("Retry-After", "")
@@ -297,6 +325,17 @@ class SharedBudget:
         }
 
 
+def _order_limit_of(response) -> str | None:
+    """ "10s" or "1d" when a 429 is Binance's -1015 (too many new orders for the key)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if not isinstance(body, dict) or body.get("code") != -1015:
+        return None
+    return "1d" if "DAY" in str(body.get("msg", "")).upper() else "10s"
+
+
 def _key_id(api_key: str) -> str:
     """A key's name in Redis: never the key itself."""
     return hashlib.sha256(api_key.encode()).hexdigest()[:16]
@@ -328,7 +367,10 @@ def attach(client, budget_for: Callable[[str], SharedBudget]) -> None:
         if parts.path.startswith("/api/"):  # /sapi has limits of its own
             api_key = response.request.headers.get("X-MBX-APIKEY") if response.request else None
             budget_for(parts.netloc).observe(
-                response.status_code, response.headers, api_key=api_key
+                response.status_code,
+                response.headers,
+                api_key=api_key,
+                order_limit=_order_limit_of(response) if response.status_code == 429 else None,
             )
 
     session = getattr(client, "session", None)

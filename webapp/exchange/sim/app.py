@@ -24,7 +24,13 @@ from .accounts import API_KEY_RE
 from .errors import ApiError, ConfigError, SimError
 from .faults import FailureMode
 from .limits import Verdict, request_weight
-from .market import INTERVALS
+from .market import (
+    ASK_MULTIPLIER_DOWN,
+    ASK_MULTIPLIER_UP,
+    BID_MULTIPLIER_DOWN,
+    BID_MULTIPLIER_UP,
+    INTERVALS,
+)
 from .orders import CLIENT_ORDER_ID_RE, OrderType, RespType, Side, TimeInForce, f8
 from .simulator import Simulator
 
@@ -364,6 +370,14 @@ class SimApp:
                     "applyMinToMarket": True,
                     "maxNotional": f8(Decimal(9000000)),
                     "applyMaxToMarket": False,
+                    "avgPriceMins": 5,
+                },
+                {
+                    "filterType": "PERCENT_PRICE_BY_SIDE",
+                    "bidMultiplierUp": f8(BID_MULTIPLIER_UP),
+                    "bidMultiplierDown": f8(BID_MULTIPLIER_DOWN),
+                    "askMultiplierUp": f8(ASK_MULTIPLIER_UP),
+                    "askMultiplierDown": f8(ASK_MULTIPLIER_DOWN),
                     "avgPriceMins": 5,
                 },
                 {"filterType": "MAX_NUM_ORDERS", "maxNumOrders": 200},

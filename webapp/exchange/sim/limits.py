@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from webapp.exchange import weights
 from webapp.exchange.weights import request_weight
@@ -22,6 +22,7 @@ from webapp.exchange.weights import request_weight
 DEFAULT_WEIGHT_LIMIT = weights.BINANCE_WEIGHT_LIMIT
 DEFAULT_ORDERS_PER_10S = weights.BINANCE_ORDERS_PER_10S
 DEFAULT_ORDERS_PER_DAY = weights.BINANCE_ORDERS_PER_DAY
+ORDER_WINDOW_SECONDS = 10
 #: Binance counts weight per minute; tests may shorten the window to see it roll over.
 DEFAULT_WEIGHT_WINDOW = 60
 
@@ -55,7 +56,10 @@ class Verdict:
 
 @dataclass
 class _Orders:
-    recent: list[float] = field(default_factory=list)  # times of the last 10 s of orders
+    # Binance counts orders in fixed intervals, as it counts weight: the 10-second window the
+    # counter is in, and how many orders it holds.
+    window: int = -1
+    in_window: int = 0
     day: int = -1
     today: int = 0
 
@@ -121,26 +125,28 @@ class RateLimits:
         day = int(now // 86400)
         with self._lock:
             orders = self._orders.setdefault(api_key, _Orders())
-            orders.recent = [t for t in orders.recent if now - t < 10]
+            window = int(now // ORDER_WINDOW_SECONDS)
+            if orders.window != window:
+                orders.window, orders.in_window = window, 0
             if orders.day != day:
                 orders.day, orders.today = day, 0
-            if self.orders_per_10s is not None and len(orders.recent) >= self.orders_per_10s:
+            if self.orders_per_10s is not None and orders.in_window >= self.orders_per_10s:
                 return (
                     False,
-                    len(orders.recent),
+                    orders.in_window,
                     orders.today,
                     f"{self.orders_per_10s} orders per 10 SECOND",
                 )
             if self.orders_per_day is not None and orders.today >= self.orders_per_day:
                 return (
                     False,
-                    len(orders.recent),
+                    orders.in_window,
                     orders.today,
                     f"{self.orders_per_day} orders per 1 DAY",
                 )
-            orders.recent.append(now)
+            orders.in_window += 1
             orders.today += 1
-            return True, len(orders.recent), orders.today, ""
+            return True, orders.in_window, orders.today, ""
 
     def order_counts(self, api_key: str) -> tuple[int, int]:
         now = self.clock()
@@ -148,7 +154,8 @@ class RateLimits:
             orders = self._orders.get(api_key)
             if orders is None:
                 return 0, 0
-            return sum(1 for t in orders.recent if now - t < 10), orders.today
+            in_window = orders.in_window if orders.window == int(now // ORDER_WINDOW_SECONDS) else 0
+            return in_window, orders.today
 
     def used(self, ip: str) -> int:
         minute = int(self.clock() // self.weight_window)

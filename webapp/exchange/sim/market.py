@@ -223,6 +223,12 @@ def _minute_activity(bits: int, minute: int) -> tuple[float, float, int]:
     return volume, volume * ups / 60.0, 30 + 5 * move
 
 
+#: PERCENT_PRICE_BY_SIDE, as Binance lists it for BTCUSDT: a limit buy within 0.2x-5x of the
+#: average price, a limit sell too.
+BID_MULTIPLIER_UP = ASK_MULTIPLIER_UP = Decimal(5)
+BID_MULTIPLIER_DOWN = ASK_MULTIPLIER_DOWN = Decimal("0.2")
+
+
 @dataclass(frozen=True)
 class MarketSpec:
     """A spot market and its Binance-style filters."""

@@ -48,7 +48,14 @@ from .limits import (
     DEFAULT_WEIGHT_WINDOW,
     RateLimits,
 )
-from .market import Market, MarketSpec
+from .market import (
+    ASK_MULTIPLIER_DOWN,
+    ASK_MULTIPLIER_UP,
+    BID_MULTIPLIER_DOWN,
+    BID_MULTIPLIER_UP,
+    Market,
+    MarketSpec,
+)
 from .orders import (
     CLIENT_ORDER_ID_RE,
     Q8,
@@ -407,6 +414,7 @@ class Simulator:
                 if price is None:
                     raise errors.mandatory("price")
                 limit = self._check_price(spec, price)
+                self._check_percent_price(side, limit, current)
             if quantity is not None:
                 qty = self._check_qty(spec, quantity)
             elif quote_order_qty is not None and type is OrderType.MARKET:
@@ -600,6 +608,18 @@ class Simulator:
         if price < spec.tick or price > spec.max_price or price % spec.tick != 0:
             raise errors.filter_failure("PRICE_FILTER")
         return price
+
+    @staticmethod
+    def _check_percent_price(side: Side, price: Decimal, average: Decimal) -> None:
+        """PERCENT_PRICE_BY_SIDE: a limit price within the multipliers of the average price
+        (the current price here), as Binance lists them for BTCUSDT."""
+        up, down = (
+            (BID_MULTIPLIER_UP, BID_MULTIPLIER_DOWN)
+            if side is Side.BUY
+            else (ASK_MULTIPLIER_UP, ASK_MULTIPLIER_DOWN)
+        )
+        if not average * down <= price <= average * up:
+            raise errors.filter_failure("PERCENT_PRICE_BY_SIDE")
 
     @staticmethod
     def _check_qty(spec: MarketSpec, qty: Decimal) -> Decimal:
