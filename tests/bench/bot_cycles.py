@@ -17,6 +17,7 @@ Uses a private redis-server and a fresh PostgreSQL database next to TEST_DATABAS
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 import subprocess
@@ -40,13 +41,14 @@ from rq.registry import StartedJobRegistry  # noqa: E402
 from tests.support.database import private_database  # noqa: E402
 from tests.support.processes import BIN, process_env  # noqa: E402
 from tests.support.services import RedisServer  # noqa: E402
-from webapp import create_app  # noqa: E402
+from webapp import create_app, crypto  # noqa: E402
 from webapp.config import Config  # noqa: E402
 from webapp.exchange.sim import SimServer, Simulator, default_specs  # noqa: E402
 from webapp.extensions import db, redis_ext  # noqa: E402
 from webapp.keys import service as keys  # noqa: E402
 from webapp.models import (  # noqa: E402
     ActivityKind,
+    ApiKey,
     Bot,
     BotActivity,
     BotMode,
@@ -124,6 +126,13 @@ def main(argv: list[str] | None = None) -> int:
         "--trading-pct", type=int, default=20, help="%% of bots whose levels make them trade"
     )
     parser.add_argument(
+        "--bots-per-key",
+        type=int,
+        default=None,
+        help="bots sharing one API key (exchange account); default: one key for every bot, "
+        "or 50 bots per key with --binance-limits (Binance limits each key's orders)",
+    )
+    parser.add_argument(
         "--binance-limits",
         action="store_true",
         help="the simulator enforces 6,000 weight/min and 50 orders/10 s, and the app's shared "
@@ -177,7 +186,8 @@ def run(args, workdir: Path, redis_server, sim: Simulator, sim_server, url: str)
         db.create_all()
         symbols = [spec.symbol for spec in default_specs()][: args.symbols]
         print(f"creating {args.bots} bots on {len(symbols)} symbols ...", flush=True)
-        bot_ids = create_bots(args.bots, symbols, sim, args.trading_pct)
+        bots_per_key = args.bots_per_key or (50 if args.binance_limits else args.bots)
+        bot_ids = create_bots(args.bots, symbols, sim, args.trading_pct, bots_per_key)
         env = process_env(app, **settings)
 
         procs: list[subprocess.Popen] = []
@@ -253,13 +263,31 @@ def run(args, workdir: Path, redis_server, sim: Simulator, sim_server, url: str)
     return 0
 
 
-def create_bots(count: int, symbols: list[str], sim: Simulator, trading_pct: int) -> list[int]:
+def create_bots(
+    count: int, symbols: list[str], sim: Simulator, trading_pct: int, bots_per_key: int
+) -> list[int]:
     user = User(email="bench@example.com")
     user.set_password("bench-password-123")
     db.session.add(user)
     db.session.flush()
-    api_key = keys.add_key(user, "binance", "bench", API_KEY, API_SECRET)
+    api_key = keys.add_key(user, "binance", "bench", API_KEY, API_SECRET)  # checked as a user's
     db.session.flush()
+    key_ids = [api_key.id]
+    for n in range(1, math.ceil(count / bots_per_key)):
+        # Each further key is its own exchange account, stored as the first one was (checking
+        # hundreds of keys with the exchange would spend the run's weight before it starts).
+        key, secret = f"bench-key-{n + 1:05d}", f"bench-secret-{n + 1:05d}"
+        sim.add_account(key, secret, {"USDT": "1000000000000"})
+        extra = ApiKey(
+            user_id=user.id, exchange="binance", label=f"bench {n + 1}",
+            key_encrypted=crypto.encrypt(key), secret_encrypted=crypto.encrypt(secret),
+            key_last4=key[-4:], is_valid=True, last_validated_at=api_key.last_validated_at,
+            can_trade=api_key.can_trade, ip_restricted=api_key.ip_restricted,
+        )  # fmt: skip
+        db.session.add(extra)
+        db.session.flush()
+        key_ids.append(extra.id)
+    print(f"api keys                  {len(key_ids)} ({bots_per_key} bots each)", flush=True)
     now = utcnow()
     rows = []
     for i in range(count):
@@ -275,7 +303,7 @@ def create_bots(count: int, symbols: list[str], sim: Simulator, trading_pct: int
         rows.append(
             {
                 "user_id": user.id,
-                "api_key_id": api_key.id,
+                "api_key_id": key_ids[i // bots_per_key],
                 "name": f"bench {i}",
                 "exchange": "binance",
                 "symbol": symbol,
@@ -415,6 +443,21 @@ def report(args, symbols, bot_ids, start, end, stats, sim, sampler, noop_rate, w
           f"{percentile(lags, 99):.2f}s  max {max(lags, default=float('nan')):.2f}s")  # fmt: skip
     print(f"market-data requests/tick {stats['market_data'] / ticks:.1f} "
           f"(klines {klines / ticks:.1f}; {pairs} symbol+timeframe pairs)")  # fmt: skip
+    window = sim.limits.weight_window
+    first, last = start.timestamp(), end.timestamp()
+    served = [
+        weight for index, weight in sorted(sim.limits.served.items())
+        if first <= index * window and (index + 1) * window <= last
+    ]  # fmt: skip
+    per_minute = ", ".join(f"{w:,}" for w in served) or "-"
+    if args.binance_limits:
+        cap = 6000 * 80 // 100
+        limits = f"exchange limit 6,000; budget {cap:,}, market data at most {cap * 9 // 10:,}"
+    else:
+        limits = "no limit"
+    print(f"weight per minute         {per_minute} ({limits})")
+    refused = sim.limits.refused
+    print(f"429 / 418 answers         {refused.get(429, 0)} / {refused.get(418, 0)}")
     placed = stats["orders_created"]
     print(f"orders placed             {placed} in the window, {len(orders)} in all "
           f"({args.trading_pct}% of bots trade)")  # fmt: skip
