@@ -42,8 +42,8 @@ PREFIX = "xbudget"
 MARKET_DATA_SHARE = 0.9
 ORDER_WINDOW_SECONDS = 10
 USED_HEADER = "X-MBX-USED-WEIGHT-1M"
-ORDERS_10S_HEADER = "X-MBX-ORDER-COUNT-10S"
-ORDERS_1D_HEADER = "X-MBX-ORDER-COUNT-1D"
+#: A key's order counts in an order answer, by the limit they count against.
+ORDER_HEADERS = (("10s", "X-MBX-ORDER-COUNT-10S"), ("1d", "X-MBX-ORDER-COUNT-1D"))
 #: Binance counts a key's orders per UTC day.
 DAY_SECONDS = 86400
 
@@ -173,38 +173,43 @@ class SharedBudget:
             self._count("wait_ms", int(waited * 1000))
         return waited
 
+    def _order_counter(self, key_id: str, limit: str, now: float) -> tuple[str, int, int]:
+        """A key's order counter for `limit` ("10s" or "1d") at `now`: its Redis key, the cap
+        and the counter's ttl in ms (two windows)."""
+        if limit == "1d":
+            name, window, cap = "od", DAY_SECONDS, self.settings.orders_per_day
+        else:
+            name, window, cap = "o", ORDER_WINDOW_SECONDS, self.settings.orders_per_10s
+        return self._key(name, key_id, int(now // window)), cap, window * 2000
+
+    def _take_order(self, key_id: str, limit: str, now: float) -> bool:
+        """Count one order against the key's `limit` unless it is full (the host's block
+        was already waited out, hence the never-blocked key)."""
+        counter, cap, ttl_ms = self._order_counter(key_id, limit, now)
+        state, _ = self._reserve(
+            keys=[counter, self._key("o", "never-blocked")], args=[1, cap, ttl_ms, 0]
+        )
+        return state == 0
+
     def _reserve_order(self, api_key: str, started: float) -> None:
         """Keep each key under its new-order limits: per UTC day (refused at once: waiting
         until midnight is no answer), then per 10 seconds (waited for)."""
         key_id = _key_id(api_key)
-        day = int(self.clock() // DAY_SECONDS)
         try:
-            state, _ = self._reserve(
-                keys=[self._key("od", key_id, day), self._key("o", "never-blocked")],
-                args=[1, self.settings.orders_per_day, DAY_SECONDS * 2000, 0],
-            )
+            if not self._take_order(key_id, "1d", self.clock()):
+                self._count("orders_refused_for_the_day")
+                raise OrderLimitReached()
+            while True:
+                now = self.clock()
+                if self._take_order(key_id, "10s", now):
+                    return
+                resume = (int(now // ORDER_WINDOW_SECONDS) + 1) * ORDER_WINDOW_SECONDS
+                if resume - started > self.settings.max_wait:
+                    raise RateLimited()
+                self._count("order_waits")
+                self.sleep(max(0.0, resume - now))
         except RedisError:
             return
-        if state != 0:
-            self._count("orders_refused_for_the_day")
-            raise OrderLimitReached()
-        while True:
-            now = self.clock()
-            window = int(now // ORDER_WINDOW_SECONDS)
-            try:
-                state, _ = self._reserve(  # the host's block was already waited out
-                    keys=[self._key("o", key_id, window), self._key("o", "never-blocked")],
-                    args=[1, self.settings.orders_per_10s, ORDER_WINDOW_SECONDS * 2000, 0],
-                )
-            except RedisError:
-                return
-            if state == 0:
-                return
-            resume = (window + 1) * ORDER_WINDOW_SECONDS
-            if resume - started > self.settings.max_wait:
-                raise RateLimited()
-            self._count("order_waits")
-            self.sleep(max(0.0, resume - now))
 
     # -- after an answer -----------------------------------------------------------------
 
@@ -222,45 +227,34 @@ class SharedBudget:
         ends, not every request to the host."""
         now = self.clock()
         try:
-            if status == 429 and api_key and order_limit:
-                self._fill_order_window(api_key, order_limit, now)
-                status = 200  # the IP's weight is fine
             used = headers.get(USED_HEADER)
             if used is not None and used.isdigit():
                 self._correct(
                     keys=[self._window_key(now)], args=[int(used), self.settings.window * 2000]
                 )
             if api_key:
-                key_id = _key_id(api_key)
-                for header, key, seconds in (
-                    (ORDERS_10S_HEADER, self._key("o", key_id, int(now // ORDER_WINDOW_SECONDS)),
-                     ORDER_WINDOW_SECONDS),
-                    (ORDERS_1D_HEADER, self._key("od", key_id, int(now // DAY_SECONDS)),
-                     DAY_SECONDS),
-                ):  # fmt: skip
-                    count = headers.get(header)
-                    if count is not None and count.isdigit():
-                        self._correct(keys=[key], args=[int(count), seconds * 2000])
-            if status in (429, 418):
+                self._correct_orders(api_key, headers, now)
+            if status == 429 and api_key and order_limit:
+                self._fill_order_window(api_key, order_limit, now)  # the IP's weight is fine
+            elif status in (429, 418):
                 self._stop(status, headers, now)
         except RedisError as exc:
             logger.warning("request budget unavailable: %s", exc)
 
-    def _fill_order_window(self, api_key: str, limit: str, now: float) -> None:
+    def _correct_orders(self, api_key: str, headers: Mapping[str, str], now: float) -> None:
+        """Raise the key's order counts to what an order answer says the exchange counted."""
+        counts = [(limit, headers.get(header)) for limit, header in ORDER_HEADERS]
+        counts = [(limit, int(n)) for limit, n in counts if n is not None and n.isdigit()]
+        if not counts:  # not an order answer
+            return
         key_id = _key_id(api_key)
-        if limit == "1d":
-            key, cap, seconds = (
-                self._key("od", key_id, int(now // DAY_SECONDS)),
-                self.settings.orders_per_day,
-                DAY_SECONDS,
-            )
-        else:
-            key, cap, seconds = (
-                self._key("o", key_id, int(now // ORDER_WINDOW_SECONDS)),
-                self.settings.orders_per_10s,
-                ORDER_WINDOW_SECONDS,
-            )
-        self._correct(keys=[key], args=[cap, seconds * 2000])
+        for limit, count in counts:
+            counter, _, ttl_ms = self._order_counter(key_id, limit, now)
+            self._correct(keys=[counter], args=[count, ttl_ms])
+
+    def _fill_order_window(self, api_key: str, limit: str, now: float) -> None:
+        counter, cap, ttl_ms = self._order_counter(_key_id(api_key), limit, now)
+        self._correct(keys=[counter], args=[cap, ttl_ms])
         self._count("order_429")
         logger.warning("%s refused an order: the key's %s order limit is reached", self.host, limit)
 
