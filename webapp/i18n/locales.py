@@ -15,9 +15,19 @@ SESSION_KEY = "locale"
 NATIVE_NAMES = {"en": "English", "tr": "Türkçe", "fr": "Français"}
 
 
+#: The one page among the API's blueprints: it is read by people, so it follows their language.
+_API_PAGES = {"api_docs.docs"}
+
+
+def _json_api() -> bool:
+    return (request.blueprint or "").startswith("api_") and request.endpoint not in _API_PAGES
+
+
 def select_locale() -> str:
-    """Flask-Babel's locale selector. Outside a request (jobs, CLI) it is the default."""
-    if not has_request_context():
+    """Flask-Babel's locale selector. Outside a request (jobs, CLI) it is the default, and the
+    JSON API speaks English whatever the caller's browser or account prefers: scripts match
+    on its messages, so they must not change with a setting."""
+    if not has_request_context() or _json_api():
         return DEFAULT_LOCALE
     if current_user.is_authenticated and current_user.locale in LOCALES:
         return current_user.locale
