@@ -65,6 +65,23 @@ def test_the_forms_rules_and_messages_apply(api, sim_key, client, auth):
     assert count_bots() == 0
 
 
+def test_the_api_speaks_english_to_a_turkish_account_and_browser(api, alice, sim_key):
+    """Scripts match on the API's messages: neither the account's language nor the caller's
+    Accept-Language changes them."""
+    alice.locale = "tr"
+    db.session.commit()
+    response = api.post(
+        "/api/v1/bots",
+        json=bot_body(sim_key.id, symbol="BTCUSDT", interval_seconds=5),
+        headers={"Accept-Language": "tr-TR,tr;q=0.9"},
+    )
+    assert response.status_code == 422
+    errors = response.get_json()["errors"]
+    assert errors["symbol"] == "Write the symbol as BASE/QUOTE. Did you mean BTC/USDT?"
+    assert errors["interval_seconds"] == "Cycle interval must be at least 10 seconds."
+    assert api.get("/api/v1/bots/999999", headers={"Accept-Language": "fr"}).status_code == 404
+
+
 @pytest.mark.parametrize("raw", ["NaN", "Infinity", "-Infinity", "1e309", "1" + "0" * 40,
                                  "1E+2", "1e-400", '"NaN"', '"1e309"'])  # fmt: skip
 @pytest.mark.parametrize(
