@@ -212,9 +212,14 @@ def client(app) -> CSRFClient:
     return app.test_client()
 
 
+#: Commands answer in the terminal's language (LANG and friends): tests read them in English
+#: whatever the machine running the suite is set to, unless a test says otherwise.
+ENGLISH_TERMINAL = {"LANG": "C.UTF-8", "LC_ALL": None, "LC_MESSAGES": None, "LANGUAGE": None}
+
+
 @pytest.fixture
 def runner(app):
-    return app.test_cli_runner()
+    return app.test_cli_runner(env=ENGLISH_TERMINAL)
 
 
 class AuthActions:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 
 import click
 import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from flask_babel import gettext as _
+from flask_babel import refresh
 
 from webapp import accounts, logs, scheduling
 from webapp.extensions import db, redis_ext
+from webapp.i18n import locales
 from webapp.models import User
 
 logger = logging.getLogger(__name__)
@@ -19,7 +24,11 @@ users_cli = AppGroup("users", help="Create users and manage their passwords.")
 
 
 def _prompt_password() -> str:
-    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return click.prompt(
+        _("Password"),
+        hide_input=True,
+        confirmation_prompt=_("Repeat for confirmation"),
+    )
 
 
 @users_cli.command("create")
@@ -34,7 +43,10 @@ def create_user(email: str, admin: bool) -> None:
         db.session.rollback()
         raise click.ClickException(str(exc)) from None
     db.session.commit()
-    click.echo(f"Created {'admin' if admin else 'user'} {user.email} (id {user.id}).")
+    if admin:
+        click.echo(_("Created admin %(email)s (id %(id)s).", email=user.email, id=user.id))
+    else:
+        click.echo(_("Created user %(email)s (id %(id)s).", email=user.email, id=user.id))
 
 
 @users_cli.command("set-password")
@@ -48,7 +60,7 @@ def set_password(email: str) -> None:
         db.session.rollback()
         raise click.ClickException(str(exc)) from None
     db.session.commit()
-    click.echo(f"Password changed for {user.email}.")
+    click.echo(_("Password changed for %(email)s.", email=user.email))
 
 
 @users_cli.command("set-admin")
@@ -61,14 +73,17 @@ def set_admin(email: str, revoke: bool) -> None:
         raise click.ClickException(str(accounts.UnknownUserError(User.normalize_email(email))))
     user.is_admin = not revoke
     db.session.commit()
-    click.echo(f"{user.email} is {'no longer ' if revoke else ''}an admin.")
+    if revoke:
+        click.echo(_("%(email)s is no longer an admin.", email=user.email))
+    else:
+        click.echo(_("%(email)s is an admin.", email=user.email))
 
 
 @users_cli.command("list")
 def list_users() -> None:
     """List users with their role."""
     for user in db.session.scalars(sa.select(User).order_by(User.id)):
-        role = "admin" if user.is_admin else "user"
+        role = _("admin") if user.is_admin else _("user")
         click.echo(f"{user.id:>5}  {role:<5}  {user.email}")
 
 
@@ -81,7 +96,8 @@ def schedule_sync() -> None:
     changes = scheduling.sync_schedule(redis_ext.conn)
     for line in changes:
         click.echo(line)
-    click.echo(f"Schedule in sync ({len(scheduling.PERIODIC_JOBS)} periodic jobs).")
+    count = len(scheduling.PERIODIC_JOBS)
+    click.echo(_("Schedule in sync (%(count)d periodic jobs).", count=count))
 
 
 @schedule_cli.command("run")
@@ -119,38 +135,64 @@ def schedule_run(interval: float, burst: bool) -> None:
 def schedule_list() -> None:
     """Show every scheduled job and its next run."""
     for job_id, func, when in scheduling.scheduled_jobs(redis_ext.conn):
-        click.echo(f"{job_id:<40} {func:<45} next {when:%Y-%m-%d %H:%M:%S} UTC")
+        when_text = f"{when:%Y-%m-%d %H:%M:%S} UTC"
+        click.echo(f"{job_id:<40} {func:<45} " + _("next %(when)s", when=when_text))
+
+
+#: Long-running services: what they say goes to logs (English) or, rendered for a recipient,
+#: in the recipient's language, never in the language of the terminal that started them.
+SERVICES = {"schedule run", "telegram poll", "sim serve"}
+
+
+def _in_terminal_language(callback: Callable) -> Callable:
+    @functools.wraps(callback)
+    def run(*args, **kwargs):
+        token = locales.terminal.set(locales.environment_locale())
+        refresh()  # a locale an enclosing app context already looked up must not stick
+        try:
+            return callback(*args, **kwargs)
+        finally:
+            locales.terminal.reset(token)
+            refresh()
+
+    run.speaks_terminal_language = True
+    return run
+
+
+def speak_terminal_language(group: click.Group, prefix: str = "") -> None:
+    """Make the commands of `group` answer in the language of the terminal (LANG and friends),
+    as command-line programs do; the services in SERVICES keep English. The groups live at
+    module level, so a second app in the same process finds them already wrapped."""
+    for name, command in group.commands.items():
+        qualified = f"{prefix}{name}"
+        if isinstance(command, click.Group):
+            speak_terminal_language(command, f"{qualified} ")
+        elif qualified in SERVICES or command.callback is None:
+            continue
+        elif not getattr(command.callback, "speaks_terminal_language", False):  # once per process
+            command.callback = _in_terminal_language(command.callback)
 
 
 def register_cli(app: Flask) -> None:
-    app.cli.add_command(users_cli)
-    app.cli.add_command(schedule_cli)
-
-    from webapp.notify.cli import notifications_cli
-
-    app.cli.add_command(notifications_cli)
-
-    from webapp.telegram.cli import telegram_cli
-
-    app.cli.add_command(telegram_cli)
-
+    from webapp.backtest.cli import backtest_cli, candles_cli
     from webapp.engine.cli import bots_cli
-
-    app.cli.add_command(bots_cli)
-
     from webapp.exchange.sim.cli import sim_cli
-
-    app.cli.add_command(sim_cli)
-
     from webapp.keys.cli import keys_cli
-
-    app.cli.add_command(keys_cli)
-
+    from webapp.notify.cli import notifications_cli
+    from webapp.telegram.cli import telegram_cli
     from webapp.tokens.cli import tokens_cli
 
-    app.cli.add_command(tokens_cli)
-
-    from webapp.backtest.cli import backtest_cli, candles_cli
-
-    app.cli.add_command(candles_cli)
-    app.cli.add_command(backtest_cli)
+    for group in (
+        users_cli,
+        schedule_cli,
+        notifications_cli,
+        telegram_cli,
+        bots_cli,
+        sim_cli,
+        keys_cli,
+        tokens_cli,
+        candles_cli,
+        backtest_cli,
+    ):
+        app.cli.add_command(group)
+        speak_terminal_language(group, f"{group.name} ")

@@ -8,10 +8,12 @@ import time
 
 import click
 from flask.cli import AppGroup
+from flask_babel import gettext as _
 
 from webapp.backtest import candles as store
 from webapp.backtest import service
 from webapp.backtest.errors import BacktestError
+from webapp.backtest.service import N_
 from webapp.exchange.errors import ExchangeError
 from webapp.extensions import db
 from webapp.models import Backtest, BacktestStatus, Bot, User
@@ -81,22 +83,22 @@ def _params(pairs) -> dict[str, str]:
 
 
 ROWS = (
-    ("Candles", "candles"),
-    ("Trades", "trades"),
-    ("Buys / sells", None),
-    ("Realized PnL", "realized_pnl"),
-    ("Unrealized PnL (open position)", "unrealized_pnl"),
-    ("Total PnL", "total_pnl"),
-    ("Fees", "fees"),
-    ("Return on order size %", "return_pct"),
-    ("Buy and hold PnL", "buy_and_hold_pnl"),
-    ("Buy and hold %", "buy_and_hold_return_pct"),
-    ("Max drawdown", "max_drawdown"),
-    ("Max drawdown %", "max_drawdown_pct"),
-    ("Win rate %", "win_rate_pct"),
-    ("Profit factor", "profit_factor"),
-    ("Daily Sharpe", "sharpe_daily"),
-    ("Exposure %", "exposure_pct"),
+    (N_("Candles"), "candles"),
+    (N_("Trades"), "trades"),
+    (N_("Buys / sells"), None),
+    (N_("Realized PnL"), "realized_pnl"),
+    (N_("Unrealized PnL (open position)"), "unrealized_pnl"),
+    (N_("Total PnL"), "total_pnl"),
+    (N_("Fees"), "fees"),
+    (N_("Return on order size %"), "return_pct"),
+    (N_("Buy and hold PnL"), "buy_and_hold_pnl"),
+    (N_("Buy and hold %"), "buy_and_hold_return_pct"),
+    (N_("Max drawdown"), "max_drawdown"),
+    (N_("Max drawdown %"), "max_drawdown_pct"),
+    (N_("Win rate %"), "win_rate_pct"),
+    (N_("Profit factor"), "profit_factor"),
+    (N_("Daily Sharpe"), "sharpe_daily"),
+    (N_("Exposure %"), "exposure_pct"),
 )
 
 
@@ -108,9 +110,10 @@ def summary_lines(summary: dict) -> list[str]:
         else:
             value = summary.get(key)
             value = "—" if value is None else str(value)
-        out.append(f"{label:<32} {value:>20}")
+        out.append(f"{_(label):<32} {value:>20}")
     if summary.get("stopped"):
-        out.append(f"Stopped: {summary['stopped']}")
+        reason = summary["stopped"]  # the engine's English, a msgid when it is one of ours
+        out.append(_("Stopped: %(why)s", why=_(reason)))
     return out
 
 
@@ -148,14 +151,14 @@ def run_command(
     if bot_id is not None:
         bot = db.session.get(Bot, bot_id)
         if bot is None:
-            raise click.ClickException(f"No bot with id {bot_id}.")
+            raise click.ClickException(_("No bot with id %(id)s.", id=bot_id))
         fields = service.bot_fields(bot)
         base_params = dict(bot.params or {})
         exchange = bot.exchange
     else:
         fields = {"symbol": symbol, "timeframe": timeframe or "1m", "strategy": strategy}
         if not strategy:
-            raise click.ClickException("Give --bot ID, or --strategy with its settings.")
+            raise click.ClickException(_("Give --bot ID, or --strategy with its settings."))
         base_params = {}
     for key, value in {
         "symbol": symbol if bot is None else None,
@@ -185,7 +188,7 @@ def run_command(
         settings = service.build_settings(exchange, fields, base_params)
         if oos:
             cut = service.split_oos(begin, finish, oos)
-            halves = [("in sample", begin, cut), ("out of sample", cut, finish)]
+            halves = [(N_("in sample"), begin, cut), (N_("out of sample"), cut, finish)]
         else:
             halves = [(None, begin, finish)]
         outputs = []
@@ -200,16 +203,22 @@ def run_command(
         click.echo(json.dumps(docs[0] if len(docs) == 1 else docs, indent=2))
         return
     for label, backtest in outputs:
-        title = f"Backtest {backtest.id}: {backtest.strategy} {backtest.symbol} "
-        title += f"{backtest.timeframe}, {backtest.start:%Y-%m-%d %H:%M} to "
-        title += f"{backtest.end:%Y-%m-%d %H:%M} UTC"
-        click.echo(title + (f" ({label})" if label else ""))
+        title = _(
+            "Backtest %(id)s: %(strategy)s %(symbol)s %(timeframe)s, %(start)s to %(end)s UTC",
+            id=backtest.id,
+            strategy=backtest.strategy,
+            symbol=backtest.symbol,
+            timeframe=backtest.timeframe,
+            start=f"{backtest.start:%Y-%m-%d %H:%M}",
+            end=f"{backtest.end:%Y-%m-%d %H:%M}",
+        )
+        click.echo(title + (f" ({_(label)})" if label else ""))  # --json keeps the English
         for line in summary_lines(backtest.summary):
             click.echo(line)
-        click.echo(f"Fingerprint {backtest.fingerprint}")
+        click.echo(_("Fingerprint %(fingerprint)s", fingerprint=backtest.fingerprint))
         click.echo("")
     if oos:
-        click.echo("Warning: " + service.OVERFIT_WARNING)
+        click.echo(_("Warning: %(text)s", text=_(service.OVERFIT_WARNING)))
 
 
 def _owner(email: str | None, bot: Bot | None) -> User:
@@ -218,14 +227,14 @@ def _owner(email: str | None, bot: Bot | None) -> User:
     if email:
         user = User.by_email(email)
         if user is None:
-            raise click.ClickException(f"No user {email}.")
+            raise click.ClickException(_("No user %(email)s.", email=email))
         return user
     admin = db.session.scalar(
         db.select(User).where(User.is_admin.is_(True)).order_by(User.id).limit(1)
     )
     user = admin or db.session.scalar(db.select(User).order_by(User.id).limit(1))
     if user is None:
-        raise click.ClickException("Create a user first (flask users create): results are kept.")
+        raise click.ClickException(_("Create a user first (flask users create): results are kept."))
     return user
 
 
@@ -264,12 +273,12 @@ def _sweep(owner, exchange, source, fields, params, grid, begin, finish, oos, so
         owner, exchange, source, fields, params, service.parse_grid(grid), begin, finish, oos
     )
     for combination, why in skipped.items():
-        click.echo(f"Skipped {combination}: {why}")
+        click.echo(_("Skipped %(combination)s: %(why)s", combination=combination, why=why))
     service.sweep_table(runs, sort)  # check the metric before queueing anything
     for run in runs:
         service.enqueue(run, fetch_missing=False)
     db.session.commit()
-    click.echo(f"Sweep {sweep}: {len(runs)} backtests queued.")
+    click.echo(_("Sweep %(sweep)s: %(count)d backtests queued.", sweep=sweep, count=len(runs)))
     if no_wait:
         return
     deadline = time.monotonic() + service.JOB_TIMEOUT
@@ -280,7 +289,9 @@ def _sweep(owner, exchange, source, fields, params, grid, begin, finish, oos, so
             break
         time.sleep(0.5)
     else:
-        raise click.ClickException(f"Sweep {sweep} is still running; see `flask backtest sweep`.")
+        raise click.ClickException(
+            _("Sweep %(sweep)s is still running; see `flask backtest sweep`.", sweep=sweep)
+        )
     print_sweep(runs, sort, as_json)
 
 
@@ -327,7 +338,7 @@ def print_sweep(runs, sort: str, as_json: bool = False) -> None:
             )
         click.echo(line)
     if split:
-        click.echo("Warning: " + service.OVERFIT_WARNING)
+        click.echo(_("Warning: %(text)s", text=_(service.OVERFIT_WARNING)))
 
 
 @backtest_cli.command("sweep")
@@ -338,7 +349,7 @@ def sweep_command(sweep: str, sort: str, as_json: bool) -> None:
     """Show a sweep's table, best first by --sort."""
     runs = list(db.session.scalars(db.select(Backtest).where(Backtest.sweep == sweep)))
     if not runs:
-        raise click.ClickException(f"No sweep {sweep}.")
+        raise click.ClickException(_("No sweep %(sweep)s.", sweep=sweep))
     try:
         print_sweep(runs, sort, as_json)
     except BacktestError as exc:

@@ -7,6 +7,7 @@ import logging
 import click
 import sqlalchemy as sa
 from flask.cli import AppGroup
+from flask_babel import gettext as _
 
 from webapp.engine import service
 from webapp.engine.errors import BotError
@@ -23,7 +24,7 @@ bots_cli = AppGroup("bots", help="Trading bots: list them, run the tick or one c
 def _bot(bot_id: int) -> Bot:
     bot = db.session.get(Bot, bot_id)
     if bot is None:
-        raise click.ClickException(f"No bot with id {bot_id}.")
+        raise click.ClickException(_("No bot with id %(id)s.", id=bot_id))
     return bot
 
 
@@ -40,10 +41,9 @@ def list_bots(email: str | None) -> None:
     if email:
         query = query.where(User.email == User.normalize_email(email))
     today = utcnow().date()
-    click.echo(
-        f"{'id':>5}  {'owner':<24} {'name':<20} {'symbol':<11} {'strategy':<10} {'mode':<5} "
-        f"{'status':<8} {'position':>14} {'pnl today':>12}"
-    )
+    head = [_("owner"), _("name"), _("symbol"), _("strategy"), _("mode"), _("status")]
+    head += [_("position"), _("pnl today")]
+    click.echo("{:>5}  {:<24} {:<20} {:<11} {:<10} {:<5} {:<8} {:>14} {:>12}".format("id", *head))
     for bot, state, owner in db.session.execute(query):
         status = state.status.value
         if state.is_paused():
@@ -84,7 +84,7 @@ def cycle_command(bot_id: int, force: bool) -> None:
     for row in db.session.scalars(query.order_by(BotActivity.id)):
         click.echo(f"  {row.at:%H:%M:%S} {row.kind.value:<6} {row.message}")
     if result.outcome in (Outcome.NOT_RUNNING, Outcome.PAUSED):
-        click.echo("Use --force to run it anyway.")
+        click.echo(_("Use --force to run it anyway."))
     if result.outcome in (Outcome.ERROR, Outcome.LOCKED, Outcome.NOT_FOUND):
         raise SystemExit(1)
 
@@ -100,7 +100,7 @@ def start_command(bot_id: int) -> None:
         db.session.rollback()
         raise click.ClickException(str(exc)) from None
     db.session.commit()
-    click.echo(f"Bot {bot.id} ({bot.name}) is running.")
+    click.echo(_("Bot %(id)s (%(name)s) is running.", id=bot.id, name=bot.name))
 
 
 @bots_cli.command("stop")
@@ -111,7 +111,17 @@ def stop_command(bot_id: int, reason: str) -> None:
     bot = _bot(bot_id)
     service.stop_bot(bot, reason)
     db.session.commit()
-    click.echo(f"Bot {bot.id} ({bot.name}) is stopped.")
+    click.echo(_("Bot %(id)s (%(name)s) is stopped.", id=bot.id, name=bot.name))
+
+
+def _stop_all_question(user: User | None, sell: bool) -> str:
+    if user is None:
+        if sell:
+            return _("Stop all running bots of EVERY user and sell their positions?")
+        return _("Stop all running bots of EVERY user?")
+    if sell:
+        return _("Stop all running bots of %(email)s and sell their positions?", email=user.email)
+    return _("Stop all running bots of %(email)s?", email=user.email)
 
 
 @bots_cli.command("stop-all")
@@ -126,12 +136,10 @@ def stop_all(email: str | None, sell: bool, yes: bool) -> None:
     if email:
         user = User.by_email(email)
         if user is None:
-            raise click.ClickException(f"No account with the email {User.normalize_email(email)}.")
-    whose = user.email if user else "EVERY user"
+            raise click.ClickException(
+                _("No account with the email %(email)s.", email=User.normalize_email(email))
+            )
     if not yes:
-        click.confirm(
-            f"Stop all running bots of {whose}{' and sell their positions' if sell else ''}?",
-            abort=True,
-        )
+        click.confirm(_stop_all_question(user, sell), abort=True)
     result = killswitch.stop_all(user, sell=sell)
     click.echo(result.summary())

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+from contextvars import ContextVar
+
 from flask import has_request_context, request, session
 from flask_login import current_user
 
@@ -23,11 +27,37 @@ def _json_api() -> bool:
     return (request.blueprint or "").startswith("api_") and request.endpoint not in _API_PAGES
 
 
+#: The language of the terminal a `flask` command was typed in, while that command runs.
+#: Unset in workers and services, which speak English unless rendering for a recipient.
+terminal = ContextVar("terminal_locale", default=DEFAULT_LOCALE)
+
+#: Where POSIX programs read the language of their messages, strongest first.
+_LOCALE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG")
+
+
+def environment_locale(environ: Mapping[str, str] = os.environ) -> str:
+    """The catalog matching a terminal's settings, as gettext reads them: the first of LC_ALL,
+    LC_MESSAGES and LANG that is set decides (`tr_TR.UTF-8` is Turkish); GNU's LANGUAGE list
+    (`fr:en`) comes before them when that names a locale other than C. Else English."""
+    setting = next((environ[name] for name in _LOCALE_VARIABLES if environ.get(name)), "")
+    candidates = [setting]
+    if setting and setting not in ("C", "POSIX") and not setting.startswith("C."):
+        candidates = environ.get("LANGUAGE", "").split(":") + candidates
+    for value in candidates:
+        code = value.split(".")[0].split("@")[0].replace("-", "_").split("_")[0].lower()
+        if code in LOCALES:
+            return code
+    return DEFAULT_LOCALE
+
+
 def select_locale() -> str:
-    """Flask-Babel's locale selector. Outside a request (jobs, CLI) it is the default, and the
-    JSON API speaks English whatever the caller's browser or account prefers: scripts match
-    on its messages, so they must not change with a setting."""
-    if not has_request_context() or _json_api():
+    """Flask-Babel's locale selector. Outside a request it is the terminal's language while a
+    `flask` command runs, else English (jobs). The JSON API speaks English whatever the
+    caller's browser or account prefers: scripts match on its messages, so they must not
+    change with a setting."""
+    if not has_request_context():
+        return terminal.get()
+    if _json_api():
         return DEFAULT_LOCALE
     if current_user.is_authenticated and current_user.locale in LOCALES:
         return current_user.locale

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 import sqlalchemy as sa
 from flask.cli import AppGroup
+from flask_babel import gettext as _
 
 from webapp import crypto
 from webapp.extensions import db
@@ -35,11 +36,11 @@ def rotate() -> None:
         db.session.rollback()
         raise click.ClickException(str(exc)) from None
     db.session.commit()
-    click.echo(f"Re-encrypted {count} keys with the newest ENCRYPTION_KEY.")
-    click.echo(f"Re-encrypted {webhooks} webhook endpoint secrets.")
-    click.echo(f"Re-encrypted {totp} two-factor secrets.")
+    click.echo(_("Re-encrypted %(count)d keys with the newest ENCRYPTION_KEY.", count=count))
+    click.echo(_("Re-encrypted %(count)d webhook endpoint secrets.", count=webhooks))
+    click.echo(_("Re-encrypted %(count)d two-factor secrets.", count=totp))
     if telegram:
-        click.echo("Re-encrypted the Telegram bot token.")
+        click.echo(_("Re-encrypted the Telegram bot token."))
 
 
 @keys_cli.command("list")
@@ -49,7 +50,7 @@ def list_keys() -> None:
         sa.select(ApiKey, User.email).join(User, ApiKey.user_id == User.id).order_by(ApiKey.id)
     )
     for api_key, email in rows:
-        state = "valid" if api_key.is_valid else "invalid"
+        state = _("valid") if api_key.is_valid else _("invalid")
         net = " testnet" if api_key.testnet else ""
         click.echo(
             f"{api_key.id:>5}  {email}  {api_key.label!r}  {api_key.exchange}{net}  "
@@ -70,8 +71,8 @@ def validate(key_id: int | None) -> None:
         api_key = service.revalidate(one_id)
         db.session.commit()
         if api_key is None:
-            raise click.ClickException(f"No API key with id {one_id}.")
-        state = "valid" if api_key.is_valid else "invalid"
+            raise click.ClickException(_("No API key with id %(id)s.", id=one_id))
+        state = _("valid") if api_key.is_valid else _("invalid")
         detail = f": {api_key.last_error}" if api_key.last_error else ""
         all_good = all_good and api_key.is_valid and not api_key.last_error
         click.echo(f"{api_key.id:>5}  {api_key.label!r}  {api_key.masked_key}  {state}{detail}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from flask.cli import AppGroup
+from flask_babel import gettext as _
 
 from webapp.extensions import db
 from webapp.models import NotificationChannel, NotificationStatus, User
@@ -17,13 +18,19 @@ notifications_cli = AppGroup("notifications", help="Notification outbox maintena
 def cleanup() -> None:
     """Delete old sent and failed notifications (NOTIFY_KEEP_SENT_DAYS / _FAILED_DAYS)."""
     removed = outbox.cleanup()
-    click.echo(f"Deleted {removed['sent']} sent and {removed['failed']} failed notification(s).")
+    click.echo(
+        _(
+            "Deleted %(sent)d sent and %(failed)d failed notification(s).",
+            sent=removed["sent"],
+            failed=removed["failed"],
+        )
+    )
 
 
 @notifications_cli.command("sweep")
 def sweep() -> None:
     """Enqueue every due notification that has no delivery job (as the scheduler does)."""
-    click.echo(f"Enqueued {jobs.sweep()} due notification(s).")
+    click.echo(_("Enqueued %(count)d due notification(s).", count=jobs.sweep()))
 
 
 @notifications_cli.command("test")
@@ -32,14 +39,16 @@ def send_test(email: str) -> None:
     """Send a test notification through every enabled channel of a user, right now."""
     user = User.by_email(email)
     if user is None:
-        raise click.ClickException(f"No user with the email {User.normalize_email(email)}.")
+        raise click.ClickException(
+            _("No user with the email %(email)s.", email=User.normalize_email(email))
+        )
     targets, skipped = [], []
     for channel in NotificationChannel:
         reason = channels.unavailable(user.id, channel)
         if reason is None:
             targets.append(channel)
         else:
-            skipped.append(f"{channel.value}: skipped ({reason})")
+            skipped.append(_("%(channel)s: skipped (%(why)s)", channel=channel.value, why=reason))
     rows = [row for channel in targets for row in dispatch.create_test(user.id, channel)]
     ids = [(row.public_id, row.channel) for row in rows]
     db.session.commit()
@@ -50,7 +59,8 @@ def send_test(email: str) -> None:
         if outcome.detail:
             line += f": {outcome.detail}"
         if outcome.next_at is not None:
-            line += f"; next attempt {outcome.next_at:%Y-%m-%d %H:%M:%S} UTC"
+            when = f"{outcome.next_at:%Y-%m-%d %H:%M:%S} UTC"
+            line += "; " + _("next attempt %(when)s", when=when)
         click.echo(line)
         if outcome.status != NotificationStatus.SENT.value:
             failures += 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 import sqlalchemy as sa
 from flask.cli import AppGroup
+from flask_babel import gettext as _
 
 from webapp.accounts.errors import UnknownUserError
 from webapp.extensions import db
@@ -36,8 +37,21 @@ def create(email: str, name: str, scopes: str, days: int | None) -> None:
         db.session.rollback()
         raise click.ClickException(str(exc)) from None
     db.session.commit()
-    expires = f"expires {row.expires_at:%Y-%m-%d}" if row.expires_at else "never expires"
-    click.echo(f"Token {row.id} “{row.name}” for {user.email} ({row.scopes}; {expires}):", err=True)
+    if row.expires_at:
+        expires = _("expires %(date)s", date=f"{row.expires_at:%Y-%m-%d}")
+    else:
+        expires = _("never expires")
+    click.echo(
+        _(
+            "Token %(id)s “%(name)s” for %(email)s (%(scopes)s; %(expires)s):",
+            id=row.id,
+            name=row.name,
+            email=user.email,
+            scopes=row.scopes,
+            expires=expires,
+        ),
+        err=True,
+    )
     click.echo(token)
 
 
@@ -50,8 +64,14 @@ def list_tokens(email: str | None) -> None:
         query = query.where(ApiToken.user_id == _user(email).id)
     now = utcnow()
     for row, owner in db.session.execute(query.order_by(ApiToken.id)):
-        status = "revoked" if row.revoked_at else "active" if row.is_active(now) else "expired"
-        used = f"last used {row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "unused"
+        if row.revoked_at:
+            status = _("revoked")
+        else:
+            status = _("active") if row.is_active(now) else _("expired")
+        if row.last_used_at:
+            used = _("last used %(when)s", when=f"{row.last_used_at:%Y-%m-%d %H:%M}")
+        else:
+            used = _("unused")
         click.echo(
             f"{row.id:>5}  {owner}  {row.prefix}…  {row.name!r}  {row.scopes}  {status}  {used}"
         )
@@ -63,7 +83,7 @@ def revoke(token_id: int) -> None:
     """Revoke token TOKEN_ID (whoever owns it)."""
     row = db.session.get(ApiToken, token_id)
     if row is None:
-        raise click.ClickException(f"No token with id {token_id}.")
+        raise click.ClickException(_("No token with id %(id)s.", id=token_id))
     service.revoke_token(row.user_id, row.id)
     db.session.commit()
-    click.echo(f"Revoked token {row.id} ({row.prefix}…).")
+    click.echo(_("Revoked token %(id)s (%(prefix)s…).", id=row.id, prefix=row.prefix))
