@@ -1,7 +1,7 @@
 from __future__ import annotations
 
+from flask_babel import LazyString, ngettext
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_ngettext
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, SelectMultipleField, StringField, SubmitField
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -21,7 +21,11 @@ def _expiry_value(days: int | None) -> str:
 def _expiry_label(days: int | None):
     if days is None:
         return _l("Never")
-    return lazy_ngettext("%(num)d day", "%(num)d days", days)
+    return LazyString(_days, days)
+
+
+def _days(days: int) -> str:
+    return ngettext("%(num)d day", "%(num)d days", days)
 
 
 #: The scopes' names: capitalised on the form's checkboxes, in lower case in the list.
