@@ -319,8 +319,9 @@ def revoke_session(session_id: int):
     audit.record(AuditAction.SESSION_REVOKED, current_user, f"Signed out {where} ({row.ip}).")
     db.session.commit()
     if session_id == sessions.current_session_id():
+        message = _("You signed out this session.")  # in their language, before signing out
         logout_user()
-        flash(_("You signed out this session."), "info")
+        flash(message, "info")
         return redirect(url_for("auth.login"))
     flash(_("That session is signed out."), "success")
     return redirect(url_for("security.sessions_page"))
@@ -334,15 +335,13 @@ def revoke_all_sessions():
     count = sessions.revoke_all(current_user)
     audit.record(AuditAction.SIGNED_OUT_EVERYWHERE, current_user, f"Signed out {count} sessions.")
     db.session.commit()
-    logout_user()
-    flash(
-        ngettext(
-            "Signed out everywhere (%(num)d session).",
-            "Signed out everywhere (%(num)d sessions).",
-            count,
-        ),
-        "info",
+    message = ngettext(  # in their language, before signing out
+        "Signed out everywhere (%(num)d session).",
+        "Signed out everywhere (%(num)d sessions).",
+        count,
     )
+    logout_user()
+    flash(message, "info")
     return redirect(url_for("auth.login"))
 
 
@@ -429,6 +428,8 @@ def delete_account():
         form.email.errors = [_("That is not your email.")]
         return _data_page(422, form)
     user = current_user._get_current_object()
+    # In their language, while the account (which holds it) still exists.
+    message = _("Your account was deleted, with its bots, keys and tokens.")
     try:
         account.delete_account(user)
     except account.AccountBusyError as exc:
@@ -436,7 +437,7 @@ def delete_account():
         return _data_page(409, form, error=str(exc))
     db.session.commit()
     logout_user()
-    flash(_("Your account was deleted, with its bots, keys and tokens."), "info")
+    flash(message, "info")
     return redirect(url_for("auth.login"))
 
 
