@@ -43,6 +43,11 @@ __all__ = [
 ]
 
 
+def N_(message: str) -> str:
+    """Marks a message kept in English (jobs and the API read it): pages translate it on show."""
+    return message
+
+
 class ExchangeError(Exception):
     """Base class: the exchange refused or could not answer a request.
 
@@ -50,7 +55,7 @@ class ExchangeError(Exception):
     `exchange_message` are safe to log; `summary()` joins them for a log line.
     """
 
-    message = "The exchange refused the request."
+    message = N_("The exchange refused the request.")
     transient = False
     invalidates_key = False
 
@@ -83,14 +88,14 @@ class ExchangeError(Exception):
 class KeyRejected(ExchangeError):
     """Wrong, deleted or expired API key or secret."""
 
-    message = "The exchange rejected this API key or secret."
+    message = N_("The exchange rejected this API key or secret.")
     invalidates_key = True
 
 
 class PermissionMissing(ExchangeError):
     """The key is known but may not do this: a permission is off or the IP is not whitelisted."""
 
-    message = (
+    message = N_(
         "The exchange refused this API key: a permission is missing or this server's IP "
         "address is not whitelisted for it. Enable reading and spot trading for the key and "
         "check its IP restrictions."
@@ -101,7 +106,7 @@ class PermissionMissing(ExchangeError):
 class KeyUnreadable(ExchangeError):
     """The stored key cannot be decrypted with the configured ENCRYPTION_KEY."""
 
-    message = (
+    message = N_(
         "This key can no longer be decrypted (the server's encryption key changed). Delete it "
         "and add it again."
     )
@@ -112,7 +117,7 @@ class WithdrawalsEnabled(ExchangeError):
     """The key may withdraw funds: a bot never needs that, and a leaked key could empty the
     account, so such a key is refused (and a stored one invalidated)."""
 
-    message = (
+    message = N_(
         "This key is allowed to withdraw funds. Trading bots never need that, and a leaked key "
         'could empty the account: at the exchange, open API Management, untick "Enable '
         'Withdrawals" for this key (or create a new key without it), then add it again.'
@@ -121,32 +126,32 @@ class WithdrawalsEnabled(ExchangeError):
 
 
 class InsufficientFunds(ExchangeError):
-    message = "The exchange account does not have enough balance for this order."
+    message = N_("The exchange account does not have enough balance for this order.")
 
 
 class OrderRejected(ExchangeError):
     """The exchange refused an order (size, price, filters, too many orders)."""
 
-    message = "The exchange refused the order: its size or price is outside what it accepts."
+    message = N_("The exchange refused the order: its size or price is outside what it accepts.")
 
 
 class OrderNotFound(OrderRejected):
-    message = "The exchange has no such order."
+    message = N_("The exchange has no such order.")
 
 
 class UnknownSymbol(ExchangeError):
-    message = "The exchange does not list this market symbol."
+    message = N_("The exchange does not list this market symbol.")
 
 
 class ExchangeUnavailable(ExchangeError):
     """Network failure, timeout or maintenance: nothing is known to have happened."""
 
-    message = "The exchange could not be reached; try again in a minute."
+    message = N_("The exchange could not be reached; try again in a minute.")
     transient = True
 
 
 class RateLimited(ExchangeError):
-    message = "The exchange rate limited our requests; try again shortly."
+    message = N_("The exchange rate limited our requests; try again shortly.")
     transient = True
 
 
@@ -154,7 +159,7 @@ class OrderLimitReached(RateLimited):
     """The key placed as many orders today (UTC) as the exchange allows: refused before
     sending, since the exchange would refuse it too (and count the attempt)."""
 
-    message = (
+    message = N_(
         "This API key placed as many orders today as the exchange allows; new orders resume "
         "after midnight UTC."
     )
@@ -164,7 +169,7 @@ class OrderLimitReached(RateLimited):
 # AuthenticationError, RateLimitExceeded a NetworkError, OrderNotFound an InvalidOrder).
 _MAPPING: tuple[tuple[type[Exception], type[ExchangeError], str | None], ...] = (
     (ccxt.PermissionDenied, PermissionMissing, None),
-    (ccxt.AccountSuspended, KeyRejected, "The exchange says this account is suspended."),
+    (ccxt.AccountSuspended, KeyRejected, N_("The exchange says this account is suspended.")),
     (ccxt.AuthenticationError, KeyRejected, None),
     (ccxt.InsufficientFunds, InsufficientFunds, None),
     (ccxt.OrderNotFound, OrderNotFound, None),
@@ -175,10 +180,12 @@ _MAPPING: tuple[tuple[type[Exception], type[ExchangeError], str | None], ...] = 
     (
         ccxt.InvalidNonce,
         ExchangeUnavailable,
-        "The exchange refused the request's timestamp; check this server's clock and try "
-        "again in a minute.",
+        N_(
+            "The exchange refused the request's timestamp; check this server's clock and try "
+            "again in a minute."
+        ),
     ),
-    (ccxt.OnMaintenance, ExchangeUnavailable, "The exchange is under maintenance; try later."),
+    (ccxt.OnMaintenance, ExchangeUnavailable, N_("The exchange is under maintenance; try later.")),
     (ccxt.NetworkError, ExchangeUnavailable, None),
     (ccxt.BadResponse, ExchangeUnavailable, None),
     # ccxt's "failed, may be retried" family (e.g. Binance -1001 internal error).
@@ -188,9 +195,9 @@ _MAPPING: tuple[tuple[type[Exception], type[ExchangeError], str | None], ...] = 
 # Binance answers -2015 for a wrong or deleted key, an IP not on the key's whitelist and a
 # missing permission alike, so the user is told all three.
 _BINANCE_AMBIGUOUS_REJECTION = "-2015"
-_AMBIGUOUS_REJECTION_MESSAGE = (
-    f"{KeyRejected.message} (Binance gives the same answer when the key's IP whitelist or "
-    "permissions do not allow this server.)"
+_AMBIGUOUS_REJECTION_MESSAGE = N_(
+    "The exchange rejected this API key or secret. (Binance gives the same answer when the "
+    "key's IP whitelist or permissions do not allow this server.)"
 )
 
 _URLISH = re.compile(r"(?i)\b(?:https?://|wss?://)\S*|\b(?:signature|apikey|api_key)=\S*")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -21,22 +22,22 @@ def strip(value: str | None) -> str | None:
 
 class AddKeyForm(FlaskForm):
     exchange = SelectField(
-        "Exchange",
+        _l("Exchange"),
         choices=[SelectChoice(value, label) for value, label in SUPPORTED_EXCHANGES.items()],
         validators=[DataRequired()],
     )
     label = StringField(
-        "Label",
+        _l("Label"),
         filters=[strip],
         validators=[DataRequired(), Length(max=LABEL_MAX)],
-        description="A name for you, e.g. “Main account”.",
+        description=_l("A name for you, e.g. “Main account”."),
     )
     api_key = StringField(
-        "API key", filters=[strip], validators=[DataRequired(), Length(max=KEY_MAX)]
+        _l("API key"), filters=[strip], validators=[DataRequired(), Length(max=KEY_MAX)]
     )
     # PasswordField never renders its value back into the page, even after an error.
     api_secret = PasswordField(
-        "API secret", filters=[strip], validators=[DataRequired(), Length(max=SECRET_MAX)]
+        _l("API secret"), filters=[strip], validators=[DataRequired(), Length(max=SECRET_MAX)]
     )
-    testnet = BooleanField("Testnet key")
-    submit = SubmitField("Check and save key")
+    testnet = BooleanField(_l("Testnet key"))
+    submit = SubmitField(_l("Check and save key"))

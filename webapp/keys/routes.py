@@ -11,6 +11,8 @@ import logging
 
 import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
@@ -25,7 +27,7 @@ from webapp.security.reauth import fresh_login_required
 logger = logging.getLogger(__name__)
 
 BLOCKS = {"key-form": "key_form"}
-DEMO_LABEL = "Demo account"
+DEMO_LABEL = "Demo account"  # a name, as the user's own labels are
 
 
 def _sim_mode() -> bool:
@@ -46,7 +48,7 @@ def _page(form: AddKeyForm | None = None, *, status: int = 200, **context):
 
 
 def _added(api_key: ApiKey):
-    message = f"Key “{api_key.label}” checked with the exchange and saved."
+    message = _("Key “%(label)s” checked with the exchange and saved.", label=api_key.label)
     if not is_htmx():
         flash(message, "success")
         return redirect(url_for("keys.index"))
@@ -129,9 +131,10 @@ def validate(key_id: int):
     if is_htmx():
         return render_template("keys/_row.html", key=api_key)
     if api_key.is_valid and not api_key.last_error:
-        flash(f"Key “{api_key.label}” is valid.", "success")
+        flash(_("Key “%(label)s” is valid.", label=api_key.label), "success")
     else:
-        flash(f"Key “{api_key.label}”: {api_key.last_error}", "error")
+        error = service.error_text(api_key.last_error)
+        flash(_("Key “%(label)s”: %(error)s", label=api_key.label, error=error), "error")
     return redirect(url_for("keys.index"))
 
 
@@ -154,9 +157,11 @@ def delete(key_id: int):
         flash(str(exc), "error")
         return redirect(url_for("keys.index"))
     db.session.commit()
-    message = f"Deleted key “{label}”."
+    message = _("Deleted key “%(label)s”.", label=label)
     if stopped:
-        message += f" Stopped {stopped} bot{'s' if stopped != 1 else ''} that used it."
+        message += " " + ngettext(
+            "Stopped %(num)d bot that used it.", "Stopped %(num)d bots that used it.", stopped
+        )
     if is_htmx():
         return render_template("keys/_deleted.html", message=message)
     flash(message, "success")
@@ -165,4 +170,4 @@ def delete(key_id: int):
 
 @bp.context_processor
 def _template_helpers() -> dict:
-    return {"exchange_name": exchange_name}
+    return {"exchange_name": exchange_name, "key_error_text": service.error_text}

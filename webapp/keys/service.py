@@ -13,6 +13,7 @@ from datetime import datetime
 
 import ccxt
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -50,12 +51,12 @@ class KeyNotFound(KeysError, LookupError):
     """No key with this id belongs to this user (shown as a 404, never as "not yours")."""
 
     def __init__(self) -> None:
-        super().__init__("There is no such API key.")
+        super().__init__(_("There is no such API key."))
 
 
 class LabelTaken(KeysError):
     def __init__(self) -> None:
-        super().__init__("You already have a key with this label; choose another one.")
+        super().__init__(_("You already have a key with this label; choose another one."))
 
 
 class InvalidKeyInput(KeysError):
@@ -76,10 +77,10 @@ class KeyNotSaved(KeysError):
 
 def _not_saved_message(error: ExchangeError) -> str:
     if isinstance(error, RateLimited):
-        return "The exchange rate limited our requests. Nothing was saved; try again shortly."
+        return _("The exchange rate limited our requests. Nothing was saved; try again shortly.")
     if isinstance(error, ExchangeUnavailable) and error.message == ExchangeUnavailable.message:
-        return "The exchange could not be reached. Nothing was saved; try again in a minute."
-    return f"{error.message} Nothing was saved."
+        return _("The exchange could not be reached. Nothing was saved; try again in a minute.")
+    return _("%(error)s Nothing was saved.", error=error_text(error.message))
 
 
 class KeyBusy(KeysError):
@@ -87,7 +88,28 @@ class KeyBusy(KeysError):
     would leave the engine unable to look that order up."""
 
     def __init__(self) -> None:
-        super().__init__("A bot using this key has an order being settled; try again in a minute.")
+        super().__init__(
+            _("A bot using this key has an order being settled; try again in a minute.")
+        )
+
+
+def _credential_message(field: str) -> str:
+    if field == "api_key":
+        return _(
+            "An API key holds only letters, digits and symbols such as - or _, with no "
+            "spaces, accents or emoji. Copy it again from the exchange."
+        )
+    return _(
+        "A secret holds only letters, digits and symbols such as - or _, with no "
+        "spaces, accents or emoji. Copy it again from the exchange."
+    )
+
+
+def error_text(message: str | None) -> str:
+    """A key's stored error (the exchange's answer, kept in English) in the reader's language."""
+    if not message:
+        return ""
+    return _(message)
 
 
 def is_credential_text(value: str) -> bool:
@@ -179,24 +201,20 @@ def add_key(
     """
     label, key, secret = (label or "").strip(), (key or "").strip(), (secret or "").strip()
     if exchange not in SUPPORTED_EXCHANGES:
-        raise InvalidKeyInput("exchange", "Choose one of the supported exchanges.")
+        raise InvalidKeyInput("exchange", _("Choose one of the supported exchanges."))
     for field, value, limit in (
         ("label", label, LABEL_MAX),
         ("api_key", key, KEY_MAX),
         ("api_secret", secret, SECRET_MAX),
     ):
         if not value:
-            raise InvalidKeyInput(field, "This field is required.")
+            raise InvalidKeyInput(field, _("This field is required."))
         if len(value) > limit:
-            raise InvalidKeyInput(field, f"At most {limit} characters.")
-    for field, value, name in (("api_key", key, "An API key"), ("api_secret", secret, "A secret")):
+            raise InvalidKeyInput(field, _("At most %(max)s characters.", max=limit))
+    for field, value in (("api_key", key), ("api_secret", secret)):
         # Exchanges issue plain ASCII; anything else could not even be sent in a header.
         if not is_credential_text(value):
-            raise InvalidKeyInput(
-                field,
-                f"{name} holds only letters, digits and symbols such as - or _, with no "
-                "spaces, accents or emoji. Copy it again from the exchange.",
-            )
+            raise InvalidKeyInput(field, _credential_message(field))
     if db.session.scalar(
         sa.select(ApiKey.id).where(ApiKey.user_id == user.id, ApiKey.label == label)
     ):

@@ -20,6 +20,7 @@ from enum import Enum
 from typing import IO
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from webapp.extensions import db
 from webapp.models import Bot, BotStatus, User
@@ -156,7 +157,11 @@ def delete_account(user: User) -> None:
             service.delete_bot(bot, wait_seconds=5)
         except BotError as exc:
             raise AccountBusyError(
-                f"Bot “{bot.name}” cannot be deleted right now: {exc} Try again in a minute."
+                _(
+                    "Bot “%(name)s” cannot be deleted right now: %(error)s Try again in a minute.",
+                    name=bot.name,
+                    error=exc,
+                )
             ) from None
     for key in db.session.scalars(sa.select(ApiKey).where(ApiKey.user_id == user.id)):
         db.session.delete(key)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+
 from webapp.accounts.errors import AccountError
 
 
@@ -10,10 +12,8 @@ class SecurityError(AccountError):
 
 
 class InvalidCodeError(SecurityError):
-    def __init__(
-        self, message: str = "That code is not valid. Enter the current 6-digit code."
-    ) -> None:
-        super().__init__(message)
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or _("That code is not valid. Enter the current 6-digit code."))
 
 
 class TwoFactorStateError(SecurityError):

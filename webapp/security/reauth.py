@@ -12,6 +12,7 @@ from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from webapp.htmx import is_boosted, is_htmx
@@ -51,7 +52,7 @@ def fresh_login_required(view):
         target = url_for("security.confirm", next=_return_to())
         if is_htmx() and not is_boosted():
             return "", 401, {"HX-Redirect": target}
-        flash("Confirm it is you to continue.", "info")
+        flash(_("Confirm it is you to continue."), "info")
         return redirect(target)
 
     return wrapped

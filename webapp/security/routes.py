@@ -6,6 +6,7 @@ Thin: the rules live in webapp.security.{twofactor,signin,reauth}.
 from __future__ import annotations
 
 import logging
+import re
 
 from flask import (
     abort,
@@ -17,13 +18,17 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required, logout_user
 
 from webapp import accounts
 from webapp.accounts import throttle
 from webapp.extensions import db
+from webapp.keys.service import error_text
 from webapp.models.types import utcnow
-from webapp.security import audit, bp, reauth, sessions, signin, twofactor
+from webapp.security import audit, audit_text, bp, reauth, sessions, signin, twofactor
 from webapp.security.audit import AuditAction
 from webapp.security.errors import SecurityError
 from webapp.security.forms import (
@@ -95,7 +100,7 @@ def _setup_page(form: SetupForm, status: int = 200, error: str | None = None):
 @login_required
 def setup():
     if twofactor.is_enabled(current_user):
-        flash("Two-factor sign-in is already on.", "info")
+        flash(_("Two-factor sign-in is already on."), "info")
         return redirect(url_for("security.index"))
     form = SetupForm()
     if form.validate_on_submit():
@@ -124,7 +129,7 @@ def disable():
         return redirect(url_for("security.index"))
     audit.record(AuditAction.TWO_FACTOR_DISABLED, current_user, "Two-factor sign-in turned off.")
     db.session.commit()
-    flash("Two-factor sign-in is off. Only your password protects this account now.", "warning")
+    flash(_("Two-factor sign-in is off. Only your password protects this account now."), "warning")
     return redirect(url_for("security.index"))
 
 
@@ -148,7 +153,7 @@ def login_code():
         return redirect(url_for("main.index"))
     found = signin.pending()
     if found is None:
-        flash("Log in with your email and password first.", "info")
+        flash(_("Log in with your email and password first."), "info")
         return redirect(url_for("auth.login"))
     user, data = found
     form = CodeForm()
@@ -167,7 +172,12 @@ def login_code():
         if kind == "recovery":
             left = twofactor.recovery_codes_left(user)
             flash(
-                f"Recovery code used; {left} left. Make new ones on the Security page.", "warning"
+                ngettext(
+                    "Recovery code used; %(num)d left. Make new ones on the Security page.",
+                    "Recovery code used; %(num)d left. Make new ones on the Security page.",
+                    left,
+                ),
+                "warning",
             )
         return redirect(_safe_next(data.get("next")) or url_for("main.index"))
     return _page("security/login_code.html", form=form, error=None)
@@ -188,7 +198,7 @@ def confirm():
             throttle.check(current_user.email, ip)
             if not current_user.check_password(form.password.data):
                 throttle.record_failure(current_user.email, ip)
-                form.password.errors = ["That is not your password."]
+                form.password.errors = [_("That is not your password.")]
             elif needs_code:
                 signin.check_code(current_user, form.code.data or "")
         except accounts.LoginThrottledError as exc:
@@ -202,7 +212,14 @@ def confirm():
         if not form.errors:
             reauth.mark_fresh()
             minutes = current_app.config["REAUTH_MAX_AGE_SECONDS"] // 60
-            flash(f"Confirmed. You will not be asked again for {minutes} minutes.", "success")
+            flash(
+                ngettext(
+                    "Confirmed. You will not be asked again for %(num)d minute.",
+                    "Confirmed. You will not be asked again for %(num)d minutes.",
+                    minutes,
+                ),
+                "success",
+            )
             return redirect(target)
     return _page("security/confirm.html", form=form, needs_code=needs_code, error=None)
 
@@ -223,7 +240,7 @@ def change_password():
             return _index(429, password_form=form)
         if not current_user.check_password(form.current_password.data):
             throttle.record_failure(current_user.email, ip)
-            form.current_password.errors = ["That is not your current password."]
+            form.current_password.errors = [_("That is not your current password.")]
         else:
             try:
                 user = accounts.set_password(current_user.email, form.password.data)
@@ -234,7 +251,7 @@ def change_password():
                 # The new password retired every session id, this one too: sign in again here.
                 signin.complete(user)
                 db.session.commit()
-                flash("Password changed. Every other session was signed out.", "success")
+                flash(_("Password changed. Every other session was signed out."), "success")
                 return redirect(url_for("security.index"))
         db.session.rollback()
     return _index(422, password_form=form)
@@ -251,7 +268,7 @@ def change_email():
     if form.validate_on_submit():
         email = User.normalize_email(form.email.data)
         if email == current_user.email:
-            form.email.errors = ["That is already your email."]
+            form.email.errors = [_("That is already your email.")]
         elif User.by_email(email) is not None:
             form.email.errors = [str(accounts.EmailTakenError())]
         else:
@@ -264,7 +281,7 @@ def change_email():
                 db.session.rollback()
                 form.email.errors = [str(accounts.EmailTakenError())]
             else:
-                flash(f"Your email is now {email}.", "success")
+                flash(_("Your email is now %(email)s.", email=email), "success")
                 return redirect(url_for("security.index"))
     return _index(422, email_form=form)
 
@@ -302,10 +319,11 @@ def revoke_session(session_id: int):
     audit.record(AuditAction.SESSION_REVOKED, current_user, f"Signed out {where} ({row.ip}).")
     db.session.commit()
     if session_id == sessions.current_session_id():
+        message = _("You signed out this session.")  # in their language, before signing out
         logout_user()
-        flash("You signed out this session.", "info")
+        flash(message, "info")
         return redirect(url_for("auth.login"))
-    flash("That session is signed out.", "success")
+    flash(_("That session is signed out."), "success")
     return redirect(url_for("security.sessions_page"))
 
 
@@ -317,8 +335,13 @@ def revoke_all_sessions():
     count = sessions.revoke_all(current_user)
     audit.record(AuditAction.SIGNED_OUT_EVERYWHERE, current_user, f"Signed out {count} sessions.")
     db.session.commit()
+    message = ngettext(  # in their language, before signing out
+        "Signed out everywhere (%(num)d session).",
+        "Signed out everywhere (%(num)d sessions).",
+        count,
+    )
     logout_user()
-    flash(f"Signed out everywhere ({count} session{'s' if count != 1 else ''}).", "info")
+    flash(message, "info")
     return redirect(url_for("auth.login"))
 
 
@@ -402,9 +425,11 @@ def delete_account():
     if not form.validate_on_submit():
         return _data_page(422, form)
     if User.normalize_email(form.email.data) != current_user.email:
-        form.email.errors = ["That is not your email."]
+        form.email.errors = [_("That is not your email.")]
         return _data_page(422, form)
     user = current_user._get_current_object()
+    # In their language, while the account (which holds it) still exists.
+    message = _("Your account was deleted, with its bots, keys and tokens.")
     try:
         account.delete_account(user)
     except account.AccountBusyError as exc:
@@ -412,7 +437,7 @@ def delete_account():
         return _data_page(409, form, error=str(exc))
     db.session.commit()
     logout_user()
-    flash("Your account was deleted, with its bots, keys and tokens.", "info")
+    flash(message, "info")
     return redirect(url_for("auth.login"))
 
 
@@ -452,11 +477,34 @@ def admin_stop_all():
     if form.email.data and form.email.data.strip():
         user = User.by_email(form.email.data)
         if user is None:
-            form.email.errors = ["No account with this email."]
+            form.email.errors = [_("No account with this email.")]
             return _trading_page(422, stop_form=form)
     result = killswitch.stop_all(user, sell=form.sell.data, actor=current_user)
-    flash(result.summary(), "warning")
+    flash(_stop_all_summary(result), "warning")
     return redirect(url_for("security.admin_trading"))
+
+
+_SOLD = re.compile(r"Bot #(?P<id>\d+) (?P<verb>sold|not sold): (?P<why>.*)", re.S)
+
+
+def _stop_all_summary(result) -> str:
+    """The kill switch's summary (the engine writes it in English for the log) in the
+    reader's language."""
+    stopped = len(result.stopped)
+    parts = [ngettext("Stopped %(num)d bot.", "Stopped %(num)d bots.", stopped)]
+    for line in result.sold:
+        found = _SOLD.fullmatch(line)
+        if found is None:
+            parts.append(line)
+        elif found["verb"] == "sold":
+            parts.append(
+                _("Bot #%(id)s sold: %(why)s", id=found["id"], why=error_text(found["why"]))
+            )
+        else:
+            parts.append(
+                _("Bot #%(id)s not sold: %(why)s", id=found["id"], why=error_text(found["why"]))
+            )
+    return " ".join(parts)
 
 
 @bp.route("/admin/trading/halt", methods=["POST"])
@@ -469,7 +517,7 @@ def admin_halt():
         return _trading_page(422, halt_form=form)
     killswitch.set_halted(form.halt.data, actor=current_user)
     db.session.commit()
-    flash("Trading is halted." if form.halt.data else "The halt is lifted.", "warning")
+    flash(_("Trading is halted.") if form.halt.data else _("The halt is lifted."), "warning")
     return redirect(url_for("security.admin_trading"))
 
 
@@ -490,18 +538,23 @@ def require_two_factor():
         return None
     if not current_user.is_authenticated or twofactor.is_enabled(current_user):
         return None
-    flash("This installation requires two-factor sign-in: turn it on to continue.", "warning")
+    flash(_("This installation requires two-factor sign-in: turn it on to continue."), "warning")
     return redirect(url_for("security.setup"))
 
 
 #: The Security page's sections after the overview: (endpoint, label).
 SECTIONS: list[tuple[str, str]] = [
-    ("security.sessions_page", "Sessions"),
-    ("security.activity", "Security activity"),
-    ("security.your_data", "Your data"),
+    ("security.sessions_page", _l("Sessions")),
+    ("security.activity", _l("Security activity")),
+    ("security.your_data", _l("Your data")),
 ]
 
 
 @bp.context_processor
 def _sections() -> dict:
     return {"security_links": lambda: SECTIONS}
+
+
+# Globals, not context: the events table is a macro, which sees no template context.
+bp.add_app_template_global(audit_text.describe, "audit_text")
+bp.add_app_template_global(audit_text.action_label, "audit_action_label")

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import g, has_request_context, request
+from flask_babel import gettext as _
 from flask_login import user_logged_out
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -24,6 +25,12 @@ from webapp.models import User, UserSession
 from webapp.models.types import utcnow
 
 logger = logging.getLogger(__name__)
+
+
+def N_(message: str) -> str:
+    """Marks a message kept in English here: pages translate it when they show it."""
+    return message
+
 
 #: last_seen_at is written at most this often per session.
 TOUCH_EVERY = timedelta(seconds=60)
@@ -147,7 +154,17 @@ class Device:
     os: str
 
     def __str__(self) -> str:
+        """In English: how the audit log stores it (pages translate it when they show it)."""
         return f"{self.browser} on {self.os}" if self.os else self.browser
+
+    def text(self) -> str:
+        """In the reader's language."""
+        browser = _(self.browser) if self.browser in _NO_NAME else self.browser
+        return _("%(browser)s on %(os)s", browser=browser, os=self.os) if self.os else browser
+
+
+#: What a session without a recognised browser is called (the names themselves are not translated).
+_NO_NAME = (N_("Unknown browser"), N_("No browser name"))
 
 
 _BROWSERS = (

@@ -15,6 +15,7 @@ import secrets
 import pyotp
 import segno
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from webapp import crypto
 from webapp.extensions import db
@@ -44,7 +45,7 @@ def pending_secret(user: User) -> str:
     """The secret being set up (made on first call and kept until confirmed or replaced)."""
     row = credential(user)
     if row is not None and row.enabled_at is not None:
-        raise TwoFactorStateError("Two-factor sign-in is already on.")
+        raise TwoFactorStateError(_("Two-factor sign-in is already on."))
     if row is None:
         row = TotpCredential(
             user_id=user.id, secret_encrypted=crypto.encrypt(pyotp.random_base32())
@@ -98,7 +99,7 @@ def confirm_setup(user: User, code: str) -> list[str]:
     """Turn two-factor on with the first valid code; returns the recovery codes (shown once)."""
     row = credential(user)
     if row is None or row.enabled_at is not None:
-        raise TwoFactorStateError("Start the set-up again: no pending secret was found.")
+        raise TwoFactorStateError(_("Start the set-up again: no pending secret was found."))
     step = _matching_step(crypto.decrypt(row.secret_encrypted), code)
     if step is None or not _claim_step(user.id, step):
         raise InvalidCodeError()
@@ -112,7 +113,7 @@ def confirm_setup(user: User, code: str) -> list[str]:
 def disable(user: User) -> None:
     row = credential(user)
     if row is None or row.enabled_at is None:
-        raise TwoFactorStateError("Two-factor sign-in is already off.")
+        raise TwoFactorStateError(_("Two-factor sign-in is already off."))
     db.session.delete(row)
     db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     logger.info("two-factor sign-in disabled for user %s", user.id)
@@ -149,12 +150,12 @@ def verify(user: User, code: str) -> str:
     raises InvalidCodeError for a wrong, reused or malformed one."""
     row = credential(user)
     if row is None or row.enabled_at is None:
-        raise TwoFactorStateError("Two-factor sign-in is off for this account.")
+        raise TwoFactorStateError(_("Two-factor sign-in is off for this account."))
     step = _matching_step(crypto.decrypt(row.secret_encrypted), code)
     if step is not None:
         if _claim_step(user.id, step):
             return "totp"
-        raise InvalidCodeError("This code was used already. Wait for the next one.")
+        raise InvalidCodeError(_("This code was used already. Wait for the next one."))
     normalized = _normalize(code)
     if len(normalized) == 16:
         result = db.session.execute(

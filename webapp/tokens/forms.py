@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from flask_babel import LazyString, ngettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, SelectMultipleField, StringField, SubmitField
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -16,30 +18,50 @@ def _expiry_value(days: int | None) -> str:
     return "never" if days is None else str(days)
 
 
-def _expiry_label(days: int | None) -> str:
-    return "Never" if days is None else f"{days} days"
+def _expiry_label(days: int | None):
+    if days is None:
+        return _l("Never")
+    return LazyString(_days, days)
+
+
+def _days(days: int) -> str:
+    return ngettext("%(num)d day", "%(num)d days", days)
+
+
+#: The scopes' names: capitalised on the form's checkboxes, in lower case in the list.
+SCOPE_LABELS = {TokenScope.READ.value: _l("Read"), TokenScope.TRADE.value: _l("Trade")}
+SCOPE_NAMES = {TokenScope.READ.value: _l("read"), TokenScope.TRADE.value: _l("trade")}
+
+
+def scope_names(scopes: str) -> str:
+    """A token's stored scopes (`read,trade`) as the reader's words."""
+    return ", ".join(str(SCOPE_NAMES.get(s, s)) for s in scopes.split(",") if s)
 
 
 class CreateTokenForm(FlaskForm):
     # Every rule (length, scopes, lifetime) is checked by webapp.tokens.service.
-    name = StringField("Name", filters=[strip], description="What it is for, e.g. “Grafana”.")
+    name = StringField(
+        _l("Name"), filters=[strip], description=_l("What it is for, e.g. “Grafana”.")
+    )
     scopes = SelectMultipleField(
-        "Scopes",
-        choices=[SelectChoice(s.value, f"{s.label}") for s in TokenScope],
+        _l("Scopes"),
+        choices=[SelectChoice(s.value, SCOPE_LABELS[s.value]) for s in TokenScope],
         default=[TokenScope.READ.value],
         option_widget=CheckboxInput(),
         widget=ListWidget(prefix_label=False),
         validate_choice=False,
-        description="Read: every GET. Trade: everything that changes something "
-        "(start and stop bots, add keys, ...).",
+        description=_l(
+            "Read: every GET. Trade: everything that changes something "
+            "(start and stop bots, add keys, ...)."
+        ),
     )
     expires = SelectField(
-        "Expires after",
+        _l("Expires after"),
         choices=[SelectChoice(_expiry_value(d), _expiry_label(d)) for d in EXPIRY_CHOICES],
         default="90",
         validate_choice=False,
     )
-    submit = SubmitField("Create token")
+    submit = SubmitField(_l("Create token"))
 
     def days(self) -> int | str | None:
         """The chosen lifetime in days, None for never, or the raw text if it is not one of

@@ -9,13 +9,14 @@ from __future__ import annotations
 import logging
 
 from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from webapp.extensions import db
 from webapp.models.types import utcnow
 from webapp.security.reauth import fresh_login_required
 from webapp.tokens import bp, service
-from webapp.tokens.forms import CreateTokenForm
+from webapp.tokens.forms import CreateTokenForm, scope_names
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +27,7 @@ def _page(form: CreateTokenForm | None = None, *, status: int = 200, **context):
         tokens=service.tokens_for_user(current_user),
         form=form or CreateTokenForm(formdata=None),
         now=utcnow(),
+        scope_names=scope_names,
         **context,
     )
     return body, status
@@ -46,7 +48,7 @@ def create():
     days = form.days()
     try:
         if isinstance(days, str):
-            raise service.InvalidTokenInput("expires", "Choose 30, 90 or 365 days, or never.")
+            raise service.InvalidTokenInput("expires", _("Choose 30, 90 or 365 days, or never."))
         row, token = service.create_token(current_user, form.name.data, form.scopes.data, days)
     except service.InvalidTokenInput as exc:
         db.session.rollback()
@@ -65,5 +67,12 @@ def revoke(token_id: int):
     except service.TokenNotFound:
         abort(404)
     db.session.commit()
-    flash(f"Token “{row.name}” ({row.prefix}…) revoked: it no longer works.", "success")
+    flash(
+        _(
+            "Token “%(name)s” (%(prefix)s…) revoked: it no longer works.",
+            name=row.name,
+            prefix=row.prefix,
+        ),
+        "success",
+    )
     return redirect(url_for("tokens.index"))

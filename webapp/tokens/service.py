@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from webapp.extensions import db
 from webapp.models import ApiToken, TokenScope, User
@@ -50,7 +51,7 @@ class TokenNotFound(TokenError, LookupError):
     """No token with this id belongs to this user (a 404, never "not yours")."""
 
     def __init__(self) -> None:
-        super().__init__("There is no such token.")
+        super().__init__(_("There is no such token."))
 
 
 def hash_token(token: str) -> str:
@@ -66,10 +67,11 @@ def parse_scopes(raw: str | Iterable[str]) -> list[TokenScope]:
     unknown = sorted(wanted - valid)
     if unknown:
         raise InvalidTokenInput(
-            "scopes", f"Unknown scope {', '.join(unknown)}: choose read, trade or both."
+            "scopes",
+            _("Unknown scope %(scope)s: choose read, trade or both.", scope=", ".join(unknown)),
         )
     if not wanted:
-        raise InvalidTokenInput("scopes", "Choose at least one scope: read, trade or both.")
+        raise InvalidTokenInput("scopes", _("Choose at least one scope: read, trade or both."))
     return [scope for scope in TokenScope if scope.value in wanted]
 
 
@@ -87,12 +89,14 @@ def create_token(
     """
     name = (name or "").strip()
     if not name:
-        raise InvalidTokenInput("name", "Give the token a name, e.g. “Grafana”.")
+        raise InvalidTokenInput("name", _("Give the token a name, e.g. “Grafana”."))
     if len(name) > NAME_MAX:
-        raise InvalidTokenInput("name", f"A name has at most {NAME_MAX} characters.")
+        raise InvalidTokenInput("name", _("A name has at most %(max)s characters.", max=NAME_MAX))
     chosen = parse_scopes(scopes)
     if days is not None and not 1 <= days <= MAX_DAYS:
-        raise InvalidTokenInput("days", f"A token lasts from 1 to {MAX_DAYS} days, or forever.")
+        raise InvalidTokenInput(
+            "days", _("A token lasts from 1 to %(max)s days, or forever.", max=MAX_DAYS)
+        )
     now = now or utcnow()
     token = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
     row = ApiToken(
