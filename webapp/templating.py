@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from babel import dates as babel_dates
 from flask import Flask, current_app, request
-from flask_babel import format_date as babel_format_date
-from flask_babel import format_datetime as babel_format_datetime
 from flask_babel import get_locale, get_timezone
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -55,16 +56,74 @@ def date_pattern() -> str:
 
 def format_datetime(value: datetime | None, style: str = "seconds") -> str:
     """A moment in the reader's language and time zone, the zone named (`14:05:09 UTC`,
-    `17:05:09 GMT+03:00`). Naive values are UTC, as the database keeps them."""
+    `17:05:09 GMT+03:00`). Naive values are UTC, as the database keeps them.
+
+    Pages show dozens of times (the activity log, trades), so the numeric patterns all three
+    languages use are compiled once instead of being parsed by Babel on every call; the
+    zone's name, which CLDR spells per language, is asked of Babel once per offset."""
     if value is None:
         return "—"
+    zone = get_timezone()
+    local = _in_zone(value, zone)
     if style == "date":
-        return babel_format_date(value, date_pattern())
+        return _compiled(date_pattern())(local)
     time_part = TIME_PATTERNS[style]
     pattern = time_part if style == "time" else f"{date_pattern()} {time_part}"
-    zone = get_timezone()
-    label = "UTC" if zone is None or str(zone) == "UTC" else babel_format_datetime(value, "ZZZZ")
-    return f"{babel_format_datetime(value, pattern)} {label}"
+    label = "UTC" if zone is None or str(zone) == "UTC" else _zone_label(local)
+    return f"{_compiled(pattern)(local)} {label}"
+
+
+def _in_zone(value: datetime, zone) -> datetime:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    if zone is None:
+        return value.astimezone(UTC)
+    return zone.normalize(value.astimezone(zone))  # what Flask-Babel's to_user_timezone does
+
+
+#: CLDR fields that are plain numbers: each becomes a zero-padded (or not) integer.
+_NUMERIC_FIELDS = {
+    "yyyy": lambda d: f"{d.year:04d}",
+    "MM": lambda d: f"{d.month:02d}",
+    "M": lambda d: str(d.month),
+    "dd": lambda d: f"{d.day:02d}",
+    "d": lambda d: str(d.day),
+    "HH": lambda d: f"{d.hour:02d}",
+    "H": lambda d: str(d.hour),
+    "mm": lambda d: f"{d.minute:02d}",
+    "ss": lambda d: f"{d.second:02d}",
+}
+_PATTERN_PARTS = re.compile(r"([A-Za-z])\1*|'[^']*'|[^A-Za-z']+")
+
+
+@functools.cache
+def _compiled(pattern: str) -> Callable[[datetime], str]:
+    """`pattern` as a function of a datetime already in the reader's zone; Babel itself for
+    any field that is not a plain number (month names, eras...)."""
+    pieces: list[Callable[[datetime], str]] = []
+    for match in _PATTERN_PARTS.finditer(pattern):
+        part = match.group(0)
+        if part in _NUMERIC_FIELDS:
+            pieces.append(_NUMERIC_FIELDS[part])
+        elif part[0].isalpha():
+            return lambda d: babel_dates.format_datetime(d, pattern, locale=get_locale())
+        else:
+            literal = part[1:-1] if part.startswith("'") else part
+            pieces.append(lambda d, text=literal: text)
+    return lambda d: "".join(piece(d) for piece in pieces)
+
+
+#: (language, UTC offset) -> the zone as CLDR's localized GMT format writes it ("ZZZZ"
+#: depends on nothing else). Bounded by the offsets in use: a few dozen at most.
+_ZONE_LABELS: dict[tuple[str, object], str] = {}
+
+
+def _zone_label(local: datetime) -> str:
+    key = (str(get_locale() or "en"), local.utcoffset())
+    label = _ZONE_LABELS.get(key)
+    if label is None:
+        label = _ZONE_LABELS[key] = babel_dates.format_datetime(local, "ZZZZ", locale=key[0])
+    return label
 
 
 def from_timestamp(seconds: float | None) -> datetime | None:

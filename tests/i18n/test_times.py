@@ -65,3 +65,38 @@ def test_each_user_sees_their_own_zone(client, other_client, auth):
     add_trade(make_bot(bob, None, "Bob's"), "buy", "1", "100", at=AT)
     assert "2026-04-01 06:30:05 GMT+09:00" in client.get("/trades/").get_data(as_text=True)
     assert "2026-03-31 21:30:05 UTC" in other_client.get("/trades/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("locale", ["en", "tr", "fr"])
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Istanbul", "Europe/Paris", "America/New_York",
+                                  "Asia/Kolkata", "Australia/Lord_Howe"])  # fmt: skip
+def test_the_compiled_patterns_write_what_babel_writes(app, locale, zone):
+    """The `dt` filter compiles the numeric date patterns once; across DST changes, half-hour
+    zones, midnight and month ends it must write exactly what Babel writes."""
+    import random
+
+    from flask import g
+    from flask_babel import force_locale, get_timezone, refresh
+    from flask_babel import format_datetime as babel_datetime
+
+    from webapp.templating import TIME_PATTERNS, date_pattern, format_datetime
+
+    rng = random.Random(f"{locale}{zone}")
+    moments = [datetime(2026, 3, 29, 0, 59, 59, tzinfo=UTC), datetime(2026, 10, 25, 1, tzinfo=UTC)]
+    moments += [datetime.fromtimestamp(rng.uniform(0, 4_000_000_000), UTC) for _ in range(300)]
+    moments.append(datetime(2026, 12, 31, 23, 59, 59))  # naive: UTC, as the database keeps it
+    with app.test_request_context():
+        g._recipient_timezone = zone  # as `as_recipient` sets it
+        refresh()
+        with force_locale(locale):
+            for moment in moments:
+                for style, time_part in TIME_PATTERNS.items():
+                    pattern = date_pattern() if style == "date" else (
+                        time_part if style == "time" else f"{date_pattern()} {time_part}"
+                    )  # fmt: skip
+                    expected = babel_datetime(moment, pattern)
+                    if style != "date":
+                        label = "UTC" if zone == "UTC" else babel_datetime(moment, "ZZZZ")
+                        expected = f"{expected} {label}"
+                    assert format_datetime(moment, style) == expected, (moment, style)
+            assert str(get_timezone()) == zone

@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from redis.exceptions import RedisError
 
 from webapp.engine import marketdata, rollups
@@ -101,7 +102,10 @@ def user_bots(user: User | int) -> list[Bot]:
 def get_bot(user: User | int, bot_id: int) -> Bot:
     """One of the user's bots; BotNotFound for someone else's (the page shows a 404)."""
     user_id = user if isinstance(user, int) else user.id
-    bot = db.session.scalar(sa.select(Bot).where(Bot.id == bot_id, Bot.user_id == user_id))
+    query = sa.select(Bot).where(Bot.id == bot_id, Bot.user_id == user_id)
+    # Every page of a bot shows its state and its key: one query, not three.
+    query = query.options(so.joinedload(Bot.state), so.joinedload(Bot.api_key))
+    bot = db.session.scalar(query)
     if bot is None:
         raise BotNotFound()
     return bot

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -66,11 +65,9 @@ def load_user(session_id: str) -> User | None:
     user_id, _, rest = session_id.partition(":")
     fingerprint, _, sid = rest.partition(":")
     try:
-        user = db.session.get(User, int(user_id))
-    except (ValueError, OverflowError):
-        return None
-    if user is None or not hmac.compare_digest(fingerprint, user.password_fingerprint):
+        user_id_number = int(user_id)
+    except ValueError:
         return None
     from webapp.security import sessions
 
-    return sessions.resume(user, sid)
+    return sessions.resume(user_id_number, fingerprint, sid)

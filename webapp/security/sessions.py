@@ -8,6 +8,7 @@ revoked session stays revoked whatever cookie comes back.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import re
 import secrets
@@ -61,14 +62,26 @@ def start(user: User) -> UserSession:
     return row
 
 
-def resume(user: User, sid: str) -> User | None:
-    """Flask-Login's loader, second half: the user if session `sid` is still signed in."""
-    if not sid:
+#: The largest id the database's integer column holds; a cookie naming more is no one.
+_MAX_ID = 2**63 - 1
+
+
+def resume(user_id: int, fingerprint: str, sid: str) -> User | None:
+    """Flask-Login's loader: the user if session `sid` of theirs is still signed in and was
+    opened with their current password. One query on every request, user and session
+    together."""
+    if not sid or not 0 < user_id <= _MAX_ID:
         return None
-    row = db.session.scalar(sa.select(UserSession).where(UserSession.token_hash == _hash(sid)))
+    found = db.session.execute(
+        sa.select(User, UserSession)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(User.id == user_id, UserSession.token_hash == _hash(sid))
+    ).first()
+    if found is None:
+        return None
+    user, row = found
     if (
-        row is None
-        or row.user_id != user.id
+        not hmac.compare_digest(fingerprint, user.password_fingerprint)
         or row.revoked_at is not None
         or row.password_fingerprint != user.password_fingerprint
     ):
