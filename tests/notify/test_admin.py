@@ -96,7 +96,7 @@ def test_process_pending_now_enqueues_due_rows_without_a_job(client, auth):
     )
 
     body = response.get_data(as_text=True)
-    assert "Enqueued 2 due notification(s)." in body
+    assert "Enqueued 2 due notifications." in body
     assert body.strip().startswith('<section id="notify-process">')
     ids = {row.public_id for row in rows_for(admin.id)}
     assert {job.split("-")[1] for job in queue.get_job_ids()} == ids

@@ -4,6 +4,7 @@ from functools import wraps
 
 import sqlalchemy as sa
 from flask import abort
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from webapp import health
@@ -47,7 +48,7 @@ def _notifications_context(**extra) -> dict:
         jobs = scheduling.scheduled_jobs(redis_ext.conn)
         jobs_error = None
     except (RedisError, OSError) as exc:
-        jobs, jobs_error = [], f"Redis unavailable ({type(exc).__name__})"
+        jobs, jobs_error = [], _("Redis unavailable (%(error)s)", error=type(exc).__name__)
     periodic = [job for job in jobs if job[0].startswith(scheduling.JOB_PREFIX)]
     context = {
         "counts": status.counts(),

@@ -13,6 +13,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 from sqlalchemy.exc import IntegrityError
@@ -40,6 +41,7 @@ from webapp.notify import (
     outbox,
     phones,
     preferences,
+    status,
 )
 from webapp.notify.errors import EndpointError, NotResendableError, PreferenceRefusedError
 from webapp.notify.kinds import EventType
@@ -70,6 +72,41 @@ FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data", ""}
 _TIMEZONES: list[str] = []
 
 
+@bp.app_template_global("channel_label")
+def channel_label(channel: str) -> str:
+    return status.channel_label(channel)
+
+
+@bp.app_template_global("status_label")
+def status_label(value: str) -> str:
+    return status.status_label(value)
+
+
+@bp.app_template_filter("notify_text")
+def notify_text(message: str | None) -> str | None:
+    """A message of the channels (why one cannot be chosen or used) in the reader's language:
+    they may still be English text, which the catalogs translate."""
+    return _(message) if message else message
+
+
+def test_buttons() -> dict[NotificationChannel, str]:
+    return {
+        NotificationChannel.EMAIL: _("Send a test email"),
+        NotificationChannel.WEBHOOK: _("Send a test webhook"),
+        NotificationChannel.TELEGRAM: _("Send a test telegram"),
+        NotificationChannel.SMS: _("Send a test sms"),
+    }
+
+
+def test_queued(channel: NotificationChannel, ids: str) -> str:
+    return {
+        NotificationChannel.EMAIL: _("Test email queued (%(ids)s).", ids=ids),
+        NotificationChannel.WEBHOOK: _("Test webhook queued (%(ids)s).", ids=ids),
+        NotificationChannel.TELEGRAM: _("Test telegram queued (%(ids)s).", ids=ids),
+        NotificationChannel.SMS: _("Test sms queued (%(ids)s).", ids=ids),
+    }[channel]
+
+
 def timezones() -> list[str]:
     if not _TIMEZONES:
         _TIMEZONES.extend(sorted(limits.timezone_names()))
@@ -82,9 +119,9 @@ def require_login():
     """Every page here is personal, and every change is a form post (a JSON body would reach
     the form fields as numbers or lists, which they are not made for)."""
     if request.method == "POST" and request.mimetype not in FORM_TYPES:
-        message = "This page accepts form posts only; use the buttons and forms on the page."
+        message = _("This page accepts form posts only; use the buttons and forms on the page.")
         return render_template(
-            "errors/error.html", code=415, title="Unsupported request", message=message
+            "errors/error.html", code=415, title=_("Unsupported request"), message=message
         ), 415
     return None
 
@@ -95,7 +132,7 @@ def changed_meanwhile(error: StaleDataError):
     click): say so instead of failing with a 500."""
     db.session.rollback()
     logger.info("notification settings changed by a concurrent request: %s", error)
-    return _done("This was changed in another tab or window meanwhile; look again.", "error")
+    return _done(_("This was changed in another tab or window meanwhile; look again."), "error")
 
 
 def _own_endpoint(endpoint_id: int) -> WebhookEndpoint:
@@ -170,6 +207,7 @@ def _context(**extra) -> dict:
         "masked_secret": endpoints.MASKED_SECRET,
         "revealed_secret": None,
         "notices": {},
+        "test_buttons": test_buttons(),
     }
     context.update(extra)
     return context
@@ -246,15 +284,16 @@ def toggle_preference(event_type: str, channel: str):
         db.session.rollback()
         if _partial():
             return _cell(event, chan, preferences.grid_for(current_user.id)[(event, chan)]), 422
-        flash(str(exc), "error")
+        flash(notify_text(str(exc)), "error")
         return redirect(url_for("notifications.preferences_page"))
     db.session.commit()
     if _partial():
         return _cell(event, chan, enabled, saved=True)
-    flash(
-        f"{chan.label} notifications for “{event.label}” turned {'on' if enabled else 'off'}.",
-        "success",
-    )
+    names = {"channel": channel_label(chan), "event": event.label}
+    if enabled:
+        flash(_("%(channel)s notifications for “%(event)s” turned on.", **names), "success")
+    else:
+        flash(_("%(channel)s notifications for “%(event)s” turned off.", **names), "success")
     return redirect(url_for("notifications.preferences_page"))
 
 
@@ -271,10 +310,19 @@ def _cell(event: EventType, chan: NotificationChannel, on: bool, saved: bool = F
     )
 
 
-def _webhook_refused(form: WebhookForm, message: str, endpoint_id: int | None = None):
-    field = form.events if message == endpoints.NO_EVENTS else form.url
-    field.errors = [*field.errors, message]
+def _webhook_refused(form: WebhookForm, refusal: Exception | str, endpoint_id: int | None = None):
+    """The form again with why it was refused (an error, or a message id), in the reader's
+    language: read once the session is rolled back (the language is the user's, loaded
+    from the database)."""
     db.session.rollback()
+    if isinstance(refusal, netguard.UnsafeURLError):
+        message = refusal.shown()
+    elif isinstance(refusal, str):
+        message = _(refusal)
+    else:
+        message = str(refusal)
+    field = form.events if message == _(endpoints.NO_EVENTS) else form.url
+    field.errors = [*field.errors, message]
     if endpoint_id is None:
         return _page(CHANNELS, 422, webhook_form=form, section="webhook-section")
     return _page(CHANNELS, 422, edit_forms={endpoint_id: form}, section="webhook-section")
@@ -291,7 +339,7 @@ def create_webhook():
         )
         db.session.commit()
     except (netguard.UnsafeURLError, EndpointError) as exc:
-        return _webhook_refused(form, str(exc))
+        return _webhook_refused(form, exc)
     except IntegrityError:
         # Another request (a double click, another tab) added this URL between our check and
         # our insert: the first one showed the secret, this one must not add a second.
@@ -302,7 +350,7 @@ def create_webhook():
         CHANNELS,
         revealed_secret=secret,
         revealed_for=endpoint.id,
-        notice="Webhook endpoint saved. Copy the signing secret now: it is shown only once.",
+        notice=_("Webhook endpoint saved. Copy the signing secret now: it is shown only once."),
         section="webhook-section",
     )
 
@@ -317,29 +365,31 @@ def update_webhook(endpoint_id: int):
         endpoints.update_url(endpoint, form.url.data)
         endpoints.update_events(endpoint, form.events.data)
     except (netguard.UnsafeURLError, EndpointError) as exc:
-        return _webhook_refused(form, str(exc), endpoint_id)
+        return _webhook_refused(form, exc, endpoint_id)
     try:
         db.session.commit()
     except IntegrityError:  # another request gave another endpoint this URL meanwhile
         return _webhook_refused(form, endpoints.ALREADY_HAVE_ENDPOINT, endpoint_id)
-    return _done("Webhook endpoint saved.", section="webhook-section")
+    return _done(_("Webhook endpoint saved."), section="webhook-section")
 
 
 @bp.route("/webhooks/<int:endpoint_id>/test", methods=["POST"])
 def test_webhook(endpoint_id: int):
     endpoint = _own_endpoint(endpoint_id)
     if not endpoint.enabled:
-        return _done("Enable this endpoint first.", "error", section="webhook-section")
+        return _done(_("Enable this endpoint first."), "error", section="webhook-section")
     (row,) = dispatch.create_test(current_user.id, NotificationChannel.WEBHOOK, endpoint.id)
     db.session.commit()
-    return _done(f"Test webhook queued ({row.public_id}).", "info", section="webhook-section")
+    return _done(
+        test_queued(NotificationChannel.WEBHOOK, row.public_id), "info", section="webhook-section"
+    )
 
 
 @bp.route("/webhooks/<int:endpoint_id>/disable", methods=["POST"])
 def disable_webhook(endpoint_id: int):
     endpoints.turn_off(_own_endpoint(endpoint_id))
     db.session.commit()
-    return _done("Webhook endpoint turned off.", "info", section="webhook-section")
+    return _done(_("Webhook endpoint turned off."), "info", section="webhook-section")
 
 
 @bp.route("/webhooks/<int:endpoint_id>/rotate", methods=["POST"])
@@ -351,8 +401,10 @@ def rotate_webhook_secret(endpoint_id: int):
         CHANNELS,
         revealed_secret=secret,
         revealed_for=endpoint.id,
-        notice="New signing secret created. Copy it now: it is shown only once. For 24 hours "
-        "webhooks are signed with both the new and the previous secret.",
+        notice=_(
+            "New signing secret created. Copy it now: it is shown only once. For 24 hours "
+            "webhooks are signed with both the new and the previous secret."
+        ),
         section="webhook-section",
     )
 
@@ -362,7 +414,7 @@ def enable_webhook(endpoint_id: int):
     endpoint = _own_endpoint(endpoint_id)
     endpoints.enable(endpoint)
     db.session.commit()
-    return _done("Webhook endpoint enabled again.", section="webhook-section")
+    return _done(_("Webhook endpoint enabled again."), section="webhook-section")
 
 
 @bp.route("/webhooks/<int:endpoint_id>/delete", methods=["POST"])
@@ -370,14 +422,14 @@ def delete_webhook(endpoint_id: int):
     endpoint = _own_endpoint(endpoint_id)
     endpoints.delete_endpoint(endpoint)
     db.session.commit()
-    return _done("Webhook endpoint deleted.", "info", section="webhook-section")
+    return _done(_("Webhook endpoint deleted."), "info", section="webhook-section")
 
 
 @bp.route("/telegram/connect", methods=["POST"])
 def telegram_connect():
     """A one-time link for the bot; the section then watches for the chat to be linked."""
     if telegram_bot.api() is None:
-        return _done("Telegram is not set up on this installation.", "error")
+        return _done(_("Telegram is not set up on this installation."), "error")
     code = linking.new_code(current_user.id)
     db.session.commit()
     return _page(CHANNELS, telegram_code=code, section="telegram-section")
@@ -400,7 +452,9 @@ def telegram_status():
 def telegram_disconnect():
     linking.unlink(current_user.id)
     db.session.commit()
-    return _done("Telegram disconnected: this installation's bot sends you nothing more.", "info")
+    return _done(
+        _("Telegram disconnected: this installation's bot sends you nothing more."), "info"
+    )
 
 
 @bp.route("/sms/number", methods=["POST"])
@@ -416,7 +470,7 @@ def sms_number():
         form.phone.errors = [*form.phone.errors, str(exc)]
         return _page(CHANNELS, 422, phone_form=form, section="sms-section")
     db.session.commit()
-    return _done("We sent a 6-digit code to that number: type it below.", section="sms-section")
+    return _done(_("We sent a 6-digit code to that number: type it below."), section="sms-section")
 
 
 @bp.route("/sms/verify", methods=["POST"])
@@ -424,7 +478,7 @@ def sms_verify():
     form = PhoneCodeForm()
     row = phones.number_of(current_user.id)
     if row is None:
-        return _done("Add a phone number first.", "error", section="sms-section")
+        return _done(_("Add a phone number first."), "error", section="sms-section")
     if not form.validate_on_submit():
         return _page(CHANNELS, 422, code_form=form, section="sms-section")
     try:
@@ -435,7 +489,7 @@ def sms_verify():
         return _page(CHANNELS, 422, code_form=form, section="sms-section")
     db.session.commit()
     return _done(
-        "Phone number verified: SMS notifications can go there now.", section="sms-section"
+        _("Phone number verified: SMS notifications can go there now."), section="sms-section"
     )
 
 
@@ -443,21 +497,21 @@ def sms_verify():
 def sms_resend():
     row = phones.number_of(current_user.id)
     if row is None:
-        return _done("Add a phone number first.", "error", section="sms-section")
+        return _done(_("Add a phone number first."), "error", section="sms-section")
     try:
         phones.send_code(row)
     except phones.PhoneError as exc:
         db.session.rollback()
         return _done(str(exc), "error", section="sms-section")
     db.session.commit()
-    return _done("We sent a new code.", section="sms-section")
+    return _done(_("We sent a new code."), section="sms-section")
 
 
 @bp.route("/sms/remove", methods=["POST"])
 def sms_remove():
     phones.remove(current_user.id)
     db.session.commit()
-    return _done("Phone number removed: no SMS will be sent.", "info", section="sms-section")
+    return _done(_("Phone number removed: no SMS will be sent."), "info", section="sms-section")
 
 
 @bp.route("/quiet-hours", methods=["POST"])
@@ -471,9 +525,14 @@ def quiet_hours():
         db.session.rollback()
         _save_quiet_hours(form)
     message = (
-        f"Quiet hours on: {form.start.data:%H:%M} to {form.end.data:%H:%M} ({form.timezone.data})."
+        _(
+            "Quiet hours on: %(start)s to %(end)s (%(zone)s).",
+            start=f"{form.start.data:%H:%M}",
+            end=f"{form.end.data:%H:%M}",
+            zone=form.timezone.data,
+        )
         if form.enabled.data
-        else "Quiet hours off."
+        else _("Quiet hours off.")
     )
     return _done(message, template=PREFERENCES)
 
@@ -499,11 +558,11 @@ def send_test(channel: str):
         abort(404)
     reason = channels.unavailable(current_user.id, chan)
     if reason is not None:
-        return _done(reason, "error")
+        return _done(notify_text(reason), "error")
     rows = dispatch.create_test(current_user.id, chan)
     db.session.commit()
     ids = ", ".join(row.public_id for row in rows)
-    return _done(f"Test {chan.label.lower()} queued ({ids}).", "info")
+    return _done(test_queued(chan, ids), "info")
 
 
 @bp.route("/<public_id>")
@@ -521,4 +580,8 @@ def resend(public_id: str):
         db.session.rollback()
         return _done(str(exc), "error", template=HISTORY)
     db.session.commit()
-    return _done(f"{kinds.label(row.event_type)} will be sent again.", "info", template=HISTORY)
+    return _done(
+        _("%(kind)s will be sent again.", kind=kinds.label(row.event_type)),
+        "info",
+        template=HISTORY,
+    )

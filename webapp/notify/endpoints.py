@@ -15,6 +15,7 @@ import logging
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from webapp import crypto
 from webapp.extensions import db
@@ -29,19 +30,31 @@ ROTATION_OVERLAP = timedelta(hours=24)
 MASKED_SECRET = signing.SECRET_PREFIX + "••••"
 MAX_URL_LENGTH = 2048
 MAX_ENDPOINTS = 10
-ALREADY_HAVE_ENDPOINT = "You already have a webhook endpoint with this URL."
-TOO_MANY = f"You can have at most {MAX_ENDPOINTS} webhook endpoints; delete one first."
-NO_EVENTS = "Choose at least one event for this endpoint."
-NO_ENDPOINT_TO_CHOOSE = "Add a webhook endpoint first."
+
+
+def N_(message: str) -> str:
+    """Marks a message for the catalogs; it is translated where it is raised or shown."""
+    return message
+
+
+#: Messages in English, as the API answers them; pages get them in the reader's language
+#: (raised with `_()`, which a request of the API answers in English).
+ALREADY_HAVE_ENDPOINT = N_("You already have a webhook endpoint with this URL.")
+TOO_MANY_TEXT = N_("You can have at most %(max)s webhook endpoints; delete one first.")
+TOO_MANY = TOO_MANY_TEXT % {"max": MAX_ENDPOINTS}
+NO_EVENTS = N_("Choose at least one event for this endpoint.")
+NO_ENDPOINT_TO_CHOOSE = N_("Add a webhook endpoint first.")
 
 
 def check_url(url: str) -> netguard.Target:
     """Validate a webhook URL against the operator's settings (raises UnsafeURLError)."""
     cfg = settings.load()
     if len(url.encode("utf-8", "surrogatepass")) > MAX_URL_LENGTH:
-        raise netguard.InvalidURLError(f"Webhook URL is longer than {MAX_URL_LENGTH} characters")
+        raise netguard.InvalidURLError(
+            N_("Webhook URL is longer than %(max)s characters"), max=str(MAX_URL_LENGTH)
+        )
     if any(ord(char) < 32 or ord(char) == 127 for char in url):
-        raise netguard.InvalidURLError("Webhook URL must not contain control characters")
+        raise netguard.InvalidURLError(N_("Webhook URL must not contain control characters"))
     return netguard.check_url(url, allow_http=cfg.allow_http, allowed_hosts=cfg.allowed_hosts)
 
 
@@ -72,9 +85,9 @@ def check_events(events) -> list[str]:
     chosen = sorted({str(event) for event in events or ()})
     unknown = [event for event in chosen if event not in {e.value for e in kinds.EventType}]
     if unknown:
-        raise EndpointError(f"Unknown event type: {unknown[0][:40]!r}.")
+        raise EndpointError(_("Unknown event type: %(event)s.", event=repr(unknown[0][:40])))
     if not chosen:
-        raise EndpointError(NO_EVENTS)
+        raise EndpointError(_(NO_EVENTS))
     return chosen
 
 
@@ -97,7 +110,7 @@ def set_event(user_id: int, event_type: str, on: bool) -> None:
 def _check_unique(user_id: int, url: str, endpoint_id: int | None = None) -> None:
     for other in endpoints_of(user_id):
         if other.url == url and other.id != endpoint_id:
-            raise EndpointError(ALREADY_HAVE_ENDPOINT)
+            raise EndpointError(_(ALREADY_HAVE_ENDPOINT))
 
 
 def endpoint_of(user_id: int, endpoint_id: int) -> WebhookEndpoint | None:
@@ -126,7 +139,7 @@ def create_endpoint(user_id: int, url: str, events=None) -> tuple[WebhookEndpoin
     check_url(url)
     chosen = [] if events is None else check_events(events)
     if len(endpoints_of(user_id)) >= MAX_ENDPOINTS:
-        raise EndpointError(TOO_MANY)
+        raise EndpointError(_(TOO_MANY_TEXT, max=MAX_ENDPOINTS))
     _check_unique(user_id, url)
     secret = signing.generate_secret()
     now = utcnow()

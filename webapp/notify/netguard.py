@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from flask_babel import gettext as _
+
 logger = logging.getLogger(__name__)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -32,12 +34,28 @@ Resolver = Callable[..., Any]
 DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
-class UnsafeURLError(ValueError):
-    """A webhook URL we refuse to call; ``str(error)`` is a message fit for the user."""
+def N_(message: str) -> str:
+    """Marks a message for the catalogs; `UnsafeURLError.shown` translates it."""
+    return message
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+
+class UnsafeURLError(ValueError):
+    """A webhook URL we refuse to call; ``str(error)`` is a message fit for the user, in
+    English (logs, the API, a delivery's stored error), `shown()` the same in the reader's
+    language. A message with values is a template: `%(host)s` and so on."""
+
+    def __init__(self, message: str, **values: str) -> None:
+        super().__init__(message % values if values else message)
+        self.message = str(self)
+        self.template = message
+        self.values = values
+
+    def shown(self) -> str:
+        values = dict(self.values)
+        if "kind" in values:
+            name = KIND_NAMES.get(values["kind"])
+            values["kind"] = _(name) if name else values["kind"]
+        return _(self.template, **values)
 
 
 class InvalidURLError(UnsafeURLError):
@@ -57,7 +75,7 @@ class ForbiddenAddressError(UnsafeURLError):
     e.g. ``"private"`` or ``"loopback"``."""
 
     def __init__(self, message: str, *, host: str, address: str, kind: str) -> None:
-        super().__init__(message)
+        super().__init__(message, host=host, address=address, kind=kind)
         self.host = host
         self.address = address
         self.kind = kind
@@ -204,16 +222,41 @@ _PATH_SAFE = "".join(
 )
 
 
+#: How a refused address is named on a page.
+KIND_NAMES = {
+    "unspecified": N_("unspecified"),
+    "private": N_("private"),
+    "carrier-grade NAT (shared)": N_("carrier-grade NAT (shared)"),
+    "loopback": N_("loopback"),
+    "link-local": N_("link-local"),
+    "reserved": N_("reserved"),
+    "documentation": N_("documentation"),
+    "multicast": N_("multicast"),
+    "broadcast": N_("broadcast"),
+}
+IS_A = N_("%(host)s is a %(kind)s address; webhooks may only reach public addresses")
+IS_AN = N_("%(host)s is an %(kind)s address; webhooks may only reach public addresses")
+RESOLVES_TO_A = N_(
+    "%(host)s resolves to %(address)s, a %(kind)s address; webhooks may only reach public addresses"
+)
+RESOLVES_TO_AN = N_(
+    "%(host)s resolves to %(address)s, an %(kind)s address; "
+    "webhooks may only reach public addresses"
+)
+NO_HOST = N_("Webhook URL has no host name")
+NOT_RESOLVED = N_("could not resolve host %(host)s")
+
+
 def _scheme_message(allow_http: bool) -> str:
     if allow_http:
-        return "Webhook URLs must use https:// or http://"
-    return "Webhook URLs must use https://"
+        return N_("Webhook URLs must use https:// or http://")
+    return N_("Webhook URLs must use https://")
 
 
 def _normalise_host(hostname: str) -> str:
     host = hostname.rstrip(".").lower()
     if not host:
-        raise InvalidURLError("Webhook URL has no host name")
+        raise InvalidURLError(NO_HOST)
     try:
         ipaddress.ip_address(host.split("%", 1)[0])
         return host
@@ -222,7 +265,7 @@ def _normalise_host(hostname: str) -> str:
     try:
         return host.encode("idna").decode("ascii")
     except UnicodeError:
-        raise InvalidURLError("Webhook URL has an invalid host name") from None
+        raise InvalidURLError(N_("Webhook URL has an invalid host name")) from None
 
 
 def check_url(
@@ -238,10 +281,10 @@ def check_url(
     Raises an :class:`UnsafeURLError` subclass with a user-facing message.
     """
     if not isinstance(url, str) or not url.strip():
-        raise InvalidURLError("Webhook URL is empty")
+        raise InvalidURLError(N_("Webhook URL is empty"))
     url = url.strip()
     if any(ch in _URL_FORBIDDEN_CHARS for ch in url):
-        raise InvalidURLError("Webhook URL contains spaces or invalid characters")
+        raise InvalidURLError(N_("Webhook URL contains spaces or invalid characters"))
     try:
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
@@ -249,19 +292,21 @@ def check_url(
         hostname = parts.hostname
         port = parts.port
     except ValueError:
-        raise InvalidURLError("Webhook URL is not a valid URL (check the host and port)") from None
+        raise InvalidURLError(
+            N_("Webhook URL is not a valid URL (check the host and port)")
+        ) from None
 
     if scheme not in DEFAULT_PORTS or (scheme == "http" and not allow_http):
         raise SchemeNotAllowedError(_scheme_message(allow_http))
     if "@" in netloc:
-        raise InvalidURLError("Webhook URLs must not contain a user name or password")
+        raise InvalidURLError(N_("Webhook URLs must not contain a user name or password"))
     if not hostname:
-        raise InvalidURLError("Webhook URL has no host name")
+        raise InvalidURLError(NO_HOST)
     host = _normalise_host(hostname)
     if port is None:
         port = DEFAULT_PORTS[scheme]
     if port == 0:
-        raise InvalidURLError("Webhook URL has an invalid port")
+        raise InvalidURLError(N_("Webhook URL has an invalid port"))
 
     path = quote(parts.path or "/", safe=_PATH_SAFE)
     if not path.startswith("/"):
@@ -281,16 +326,11 @@ def check_url(
             kind = address_kind(ip)
             if kind is None or allow.allows_address(ip):
                 continue
-            article = "an" if kind[0] in "aeiou" else "a"
+            vowel = kind[0] in "aeiou"
             if ip == host_ip:
-                message = (
-                    f"{host} is {article} {kind} address; webhooks may only reach public addresses"
-                )
+                message = IS_AN if vowel else IS_A
             else:
-                message = (
-                    f"{host} resolves to {address}, {article} {kind} address; "
-                    "webhooks may only reach public addresses"
-                )
+                message = RESOLVES_TO_AN if vowel else RESOLVES_TO_A
             logger.info("refused webhook target %s: %s address %s", host, kind, address)
             raise ForbiddenAddressError(message, host=host, address=address, kind=kind)
     return Target(scheme=scheme, host=host, port=port, path=path, addresses=addresses)
@@ -300,7 +340,7 @@ def _resolve(host: str, port: int, resolver: Resolver) -> tuple[str, ...]:
     try:
         infos = resolver(host, port, 0, socket.SOCK_STREAM)
     except (OSError, UnicodeError, ValueError):
-        raise UnresolvableHostError(f"could not resolve host {host}") from None
+        raise UnresolvableHostError(NOT_RESOLVED, host=host) from None
     addresses: list[str] = []
     for info in infos or ():
         family, sockaddr = info[0], info[4]
@@ -314,5 +354,5 @@ def _resolve(host: str, port: int, resolver: Resolver) -> tuple[str, ...]:
         if address not in addresses:
             addresses.append(address)
     if not addresses:
-        raise UnresolvableHostError(f"could not resolve host {host}")
+        raise UnresolvableHostError(NOT_RESOLVED, host=host)
     return tuple(addresses)

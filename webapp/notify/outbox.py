@@ -16,6 +16,7 @@ from enum import Enum
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from webapp.extensions import db
 from webapp.models import Notification, NotificationChannel, NotificationStatus
@@ -122,7 +123,7 @@ def user_notifications(
 def resend(row: Notification, now: datetime | None = None) -> None:
     """Send a failed notification again from scratch (the caller commits)."""
     if row.status != NotificationStatus.FAILED:
-        raise NotResendableError("Only a failed notification can be sent again.")
+        raise NotResendableError(_("Only a failed notification can be sent again."))
     now = now or utcnow()
     row.status = NotificationStatus.PENDING
     row.attempts = 0

@@ -12,6 +12,8 @@ import secrets
 from datetime import datetime, timedelta
 
 import phonenumbers
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from webapp.extensions import db
 from webapp.models import SmsNumber
@@ -35,17 +37,22 @@ def parse(text: str) -> str:
     """The number in E.164 (+4915123456789), or PhoneError."""
     text = (text or "").strip()
     if not text or len(text) > MAX_INPUT:
-        raise PhoneError(BAD_NUMBER)
+        raise PhoneError(_(BAD_NUMBER))
     try:
         number = phonenumbers.parse(text, None)
     except phonenumbers.NumberParseException:
-        raise PhoneError(BAD_NUMBER) from None
+        raise PhoneError(_(BAD_NUMBER)) from None
     if not phonenumbers.is_valid_number(number):
-        raise PhoneError(BAD_NUMBER)
+        raise PhoneError(_(BAD_NUMBER))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-BAD_NUMBER = (
+def N_(message: str) -> str:
+    """Marks a message for the catalogs; it is translated where it is raised."""
+    return message
+
+
+BAD_NUMBER = N_(
     "That is not a phone number we can text. Write it with the country code, e.g. +49 151 23456789."
 )
 
@@ -94,16 +101,23 @@ def send_code(row: SmsNumber, now: datetime | None = None) -> None:
     now = now or utcnow()
     if row.code_sent_at is not None and now - row.code_sent_at < RESEND_AFTER:
         wait = int((RESEND_AFTER - (now - row.code_sent_at)).total_seconds()) + 1
-        raise PhoneError(f"A code was sent a moment ago; you can ask for another in {wait} s.")
+        raise PhoneError(
+            _(
+                "A code was sent a moment ago; you can ask for another in %(seconds)s s.",
+                seconds=wait,
+            )
+        )
     code = f"{secrets.randbelow(10**6):06d}"
     try:
         result = sms_providers.provider().send(
             row.phone, f"Your Tradebots code is {code}. It works for 10 minutes."
         )
     except sms_providers.ProviderNotConfigured as exc:
-        raise PhoneError(f"SMS cannot be sent from this installation: {exc}") from None
+        raise PhoneError(
+            _("SMS cannot be sent from this installation: %(reason)s", reason=exc)
+        ) from None
     if not result.ok:
-        raise PhoneError(f"The code could not be sent: {result.error}")
+        raise PhoneError(_("The code could not be sent: %(reason)s", reason=result.error))
     row.code_hash = _hash(code)
     row.code_expires_at = now + CODE_TTL
     row.code_attempts = 0
@@ -120,16 +134,20 @@ def verify(row: SmsNumber, code: str, now: datetime | None = None) -> None:
     if row.verified_at is not None:
         return
     if row.code_hash is None or row.code_expires_at is None or row.code_expires_at <= now:
-        raise PhoneError("That code has expired (codes work for 10 minutes): send a new one.")
+        raise PhoneError(_("That code has expired (codes work for 10 minutes): send a new one."))
     if row.code_attempts >= MAX_TRIES:
-        raise PhoneError("Too many wrong codes: send a new one.")
+        raise PhoneError(_("Too many wrong codes: send a new one."))
     if not (code.isdigit() and len(code) == 6 and hmac.compare_digest(_hash(code), row.code_hash)):
         row.code_attempts += 1
         left = MAX_TRIES - row.code_attempts
         raise PhoneError(
-            f"That code is not right; {left} tries left."
+            ngettext(
+                "That code is not right; %(num)d try left.",
+                "That code is not right; %(num)d tries left.",
+                left,
+            )
             if left
-            else "That code is not right, and that was the last try: send a new one."
+            else _("That code is not right, and that was the last try: send a new one.")
         )
     row.verified_at = now
     row.code_hash = None

@@ -6,16 +6,51 @@ import logging
 import smtplib
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from webapp.extensions import db
 from webapp.health import CheckResult, check_database, check_redis
-from webapp.models import Notification, NotificationStatus
+from webapp.i18n.numbers import integer_text
+from webapp.models import Notification, NotificationChannel, NotificationStatus
 from webapp.notify import kinds, settings
 
 logger = logging.getLogger(__name__)
+
+#: How the pages name a notification's state and channel (the API and the database keep the
+#: values: `pending`, `email`).
+STATUS_LABELS = {
+    NotificationStatus.PENDING: _l("Pending"),
+    NotificationStatus.SENT: _l("Sent"),
+    NotificationStatus.FAILED: _l("Failed"),
+    NotificationStatus.RATE_LIMITED: _l("Rate limited"),
+}
+CHANNEL_LABELS = {
+    NotificationChannel.EMAIL: _l("Email"),
+    NotificationChannel.WEBHOOK: _l("Webhook"),
+    NotificationChannel.TELEGRAM: _l("Telegram"),
+    NotificationChannel.SMS: _l("SMS"),
+}
+
+
+def status_label(value: str) -> str:
+    """A status (`rate_limited`) as the reader's language names it (`Rate limited`)."""
+    try:
+        return str(STATUS_LABELS[NotificationStatus(value)])
+    except ValueError:
+        return value.replace("_", " ").capitalize()
+
+
+def channel_label(value: str) -> str:
+    """A channel (`email`) as the reader's language names it (`Email`, `E-posta`)."""
+    try:
+        return str(CHANNEL_LABELS[NotificationChannel(value)])
+    except ValueError:
+        return value.capitalize()
 
 
 @dataclass(frozen=True)
@@ -70,7 +105,7 @@ def check_smtp() -> CheckResult:
                 smtp.ehlo()
             if cfg.get("MAIL_USERNAME") and cfg.get("MAIL_PASSWORD"):
                 smtp.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"])
-            code, _ = smtp.noop()
+            code, _reply = smtp.noop()
             if code != 250:
                 raise smtplib.SMTPResponseException(code, b"NOOP refused")
     except (OSError, smtplib.SMTPException) as exc:
@@ -82,18 +117,22 @@ def check_smtp() -> CheckResult:
 
 
 def app_config_summary() -> dict[str, object]:
-    """The delivery settings in force, for the admin page (no secrets among them)."""
+    """The delivery settings in force, for the admin page (no secrets among them), named and
+    written in the reader's language."""
+    from webapp.i18n.numbers import quantity_text
+
     cfg = settings.load()
+    delays = [quantity_text(Decimal(f"{d:g}")) for d in cfg.retry_delays]
     return {
-        "Attempts": cfg.max_attempts,
-        "Retry delays (s)": ", ".join(f"{d:g}" for d in cfg.retry_delays) or "none",
-        "Per-user hourly limit": cfg.user_hourly_limit,
-        "Per-user daily limit": cfg.user_daily_limit,
-        "Global per-minute limit": cfg.global_per_minute,
-        "Keep sent (days)": cfg.keep_sent_days,
-        "Keep failed (days)": cfg.keep_failed_days,
-        "HTTP webhooks allowed": "yes" if cfg.allow_http else "no",
-        "Webhook allow-list": ", ".join(cfg.allowed_hosts) or "none",
+        _("Attempts"): integer_text(cfg.max_attempts),
+        _("Retry delays (s)"): ", ".join(delays) or _("none"),
+        _("Per-user hourly limit"): integer_text(cfg.user_hourly_limit),
+        _("Per-user daily limit"): integer_text(cfg.user_daily_limit),
+        _("Global per-minute limit"): integer_text(cfg.global_per_minute),
+        _("Keep sent (days)"): integer_text(cfg.keep_sent_days),
+        _("Keep failed (days)"): integer_text(cfg.keep_failed_days),
+        _("HTTP webhooks allowed"): _("yes") if cfg.allow_http else _("no"),
+        _("Webhook allow-list"): ", ".join(cfg.allowed_hosts) or _("none"),
     }
 
 
@@ -105,7 +144,9 @@ def check_telegram() -> CheckResult:
     start = time.perf_counter()
     client = bot.api()
     if client is None:
-        return CheckResult(False, 0.0, "No Telegram bot token is set (flask telegram set-token).")
+        return CheckResult(
+            False, 0.0, _("No Telegram bot token is set (flask telegram set-token).")
+        )
     try:
         me = client.get_me()
     except TelegramError as exc:
@@ -130,7 +171,7 @@ def check_sms() -> CheckResult:
 CHECKS = {
     "smtp": ("SMTP", check_smtp),
     "telegram": ("Telegram (getMe)", check_telegram),
-    "sms": ("SMS provider", check_sms),
+    "sms": (_l("SMS provider"), check_sms),
     "redis": ("Redis", check_redis),
-    "database": ("Database", check_database),
+    "database": (_l("Database"), check_database),
 }
