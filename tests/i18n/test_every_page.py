@@ -59,6 +59,17 @@ USER_DATA = {
     "Binance",
     "JSON API",
     "Authorization: Bearer tb_…",
+    # Names of protocols, commands, headers and formats, written as their specs write them.
+    "SMTP",
+    "Telegram (getMe)",
+    "Standard Webhooks",
+    "flask schedule sync",
+    "flask telegram set-token",
+    "webhook-id",
+    "webhook-signature",
+    "webhook-timestamp",
+    '{"type", "timestamp", "data"}',
+    "https://example.com/hooks/tradebots",
 }
 #: Text that is data by its shape: a token's prefix, a two-factor secret, an audit event's
 #: code (its description beside it is translated), a page title made of words the language

@@ -182,3 +182,16 @@ def test_dashboard_figures_follow_the_locale(client, auth, locale, pnl, price, w
     assert text(page, "sum-pnl") == " ".join(pnl.split())
     assert f"@ {price}" in page
     assert f">{win_rate}<" in page
+
+
+def test_wtforms_messages_follow_each_request_language(client):
+    """WTForms' catalogs are kept per language after their first use: a process that has
+    answered in one language still answers the next request in another's."""
+    required = {"tr": "Bu alan zorunludur.", "fr": "Ce champ est requis."}
+    required["en"] = "This field is required."
+    for locale in ("tr", "fr", "en", "fr", "tr"):
+        response = client.post("/auth/login", data={}, headers={"Accept-Language": locale})
+        assert response.status_code == 422
+        page = response.get_data(as_text=True)
+        assert required[locale] in page, locale
+        assert all(text not in page for other, text in required.items() if other != locale)
