@@ -133,6 +133,22 @@ def test_every_page_is_covered(app, world):
     assert html_rules == set(covered) | set(NOT_PAGES) | SIGNED_OUT
 
 
+#: Pages whose translation is not finished yet (the bot page and forms, the trades list, and
+#: notification kind labels, which come from the notification texts). Strict: a page that
+#: becomes fully translated fails the test until it is taken off this list.
+PENDING = {
+    "bots.detail",
+    "bots.edit",
+    "bots.new",
+    "trades.index",
+    "notifications.index",
+    "notifications.preferences_page",
+    "notifications.history",
+    "notifications.detail",
+    "admin.notifications",
+}
+
+
 @pytest.mark.parametrize("locale", ["tr", "fr"])
 def test_every_page_speaks_the_language(app, client, world, locale):
     user, known = world["user"], allowed(locale) | world["data"] | EVERYWHERE | SAME_WORDS[locale]
@@ -149,4 +165,8 @@ def test_every_page_speaks_the_language(app, client, world, locale):
         same = [text for text in same if not DATA_SHAPES.fullmatch(text)]
         if same:
             untranslated[endpoint] = same
-    assert not untranslated, "\n".join(f"{k}: {v}" for k, v in untranslated.items())
+    unfinished = {k: v for k, v in untranslated.items() if k not in PENDING}
+    assert not unfinished, "\n".join(f"{k}: {v}" for k, v in unfinished.items())
+    assert set(untranslated) == PENDING, (
+        f"translated now, take off PENDING: {PENDING - set(untranslated)}"
+    )
