@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from redis.exceptions import RedisError
+from sqlalchemy.exc import IntegrityError
 
 from webapp.engine import marketdata, rollups
 from webapp.engine.errors import (
@@ -27,12 +28,14 @@ from webapp.engine.errors import (
     BotNotFound,
     BotStartError,
     BotUnavailable,
+    BotValidationError,
     OrderPending,
 )
 from webapp.engine.locks import bot_lock
 from webapp.engine.reports import BotReport
 from webapp.engine.validation import (
     FIELDS,
+    NAME_TAKEN,
     PAPER_ONLY_KEY_MESSAGE,
     live_trading_allowed,
     validate,
@@ -294,6 +297,16 @@ def prune_activity(bot_id: int, keep: int) -> int:
 # -- lifecycle -----------------------------------------------------------------------------
 
 
+def _flush_named() -> None:
+    """Flush a new or renamed bot; another request that took the name between validation
+    and now is answered like validation would have."""
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        raise BotValidationError({"name": NAME_TAKEN}) from None
+
+
 def create_bot(user: User, **fields: Any) -> Bot:
     """Validate and add a stopped bot (the caller commits). Raises BotValidationError.
 
@@ -308,7 +321,7 @@ def create_bot(user: User, **fields: Any) -> Bot:
     bot = Bot(user_id=user.id, created_at=now, updated_at=now, **values)
     bot.state = BotState(status=BotStatus.STOPPED, pnl_day=now.date())
     db.session.add(bot)
-    db.session.flush()
+    _flush_named()
     log_activity(
         bot.id,
         ActivityKind.STATE,
@@ -321,10 +334,20 @@ def create_bot(user: User, **fields: Any) -> Bot:
 def update_bot(bot: Bot, **fields: Any) -> Bot:
     """Change some of a bot's settings (validated together with the rest); takes effect at
     its next cycle. Key, symbol and mode cannot change while it holds a position."""
+    # Edits of one bot take turns: validated against the latest row, and no deadlock between
+    # a rename (which locks the row's unique name) and another edit's activity row.
+    db.session.execute(
+        sa.select(Bot)
+        .where(Bot.id == bot.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     values = validate(bot.user_id, bot, fields)
     changed = [f for f, value in values.items() if getattr(bot, f) != value]
     for field, value in values.items():
         setattr(bot, field, value)
+    if "name" in changed:
+        _flush_named()
     if changed:
         bot.updated_at = utcnow()
         log_activity(bot.id, ActivityKind.STATE, f"Settings changed: {', '.join(sorted(changed))}.")

@@ -32,6 +32,8 @@ from webapp.strategies import StrategyParamError, UnknownStrategyError, get_stra
 
 logger = logging.getLogger(__name__)
 
+NAME_TAKEN = "You already have a bot with this name; choose another one."
+
 NAME_MAX = 80
 MAX_INTERVAL_SECONDS = 7 * 24 * 3600
 MAX_PCT = Decimal(1000)
@@ -138,7 +140,7 @@ class Validator:
             if self.bot is not None:
                 taken = taken.where(Bot.id != self.bot.id)
             if db.session.scalar(taken) is not None:
-                self.fail("name", "You already have a bot with this name; choose another one.")
+                self.fail("name", NAME_TAKEN)
             v["name"] = name
 
         api_key = self._api_key(merged.get("api_key_id"))
