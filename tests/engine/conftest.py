@@ -145,3 +145,21 @@ def events(user: User, event_type: str) -> list[Notification]:
             )
         )
     )
+
+
+@pytest.fixture(autouse=True)
+def every_engine_text_is_translatable(request):
+    """After each test of real cycles: every text the engine stored (activity lines, stop
+    reasons, a signal's reason, the last error's frame) is one the bot page translates, so a
+    text added to the engine without its catalog entry fails here, not in front of a reader."""
+    yield
+    if "bot_app" not in request.fixturenames:
+        return
+    from webapp.bots.engine_text import unrecognised
+    from webapp.models import BotActivity, BotState
+
+    db.session.rollback()
+    texts = set(db.session.scalars(sa.select(BotActivity.message)))
+    for row in db.session.execute(sa.select(BotState.status_reason, BotState.last_reason)):
+        texts.update(t for t in row if t)
+    assert unrecognised(texts) == []

@@ -99,9 +99,10 @@ def same_as_english(english_html: str, translated_html: str, allowed: set[str]) 
 
 
 def english_left(html: str, fragments: set[str]) -> list[str]:
-    """The English fragments that appear as whole words in the page's visible text."""
+    """The English fragments that appear as whole words in the page's visible text (a
+    hyphenated word is one word: French writes "Stop-loss", which holds no English "Stop")."""
     text = visible_text(html)
-    return sorted(f for f in fragments if re.search(rf"(?<!\w){re.escape(f)}(?!\w)", text))
+    return sorted(f for f in fragments if re.search(rf"(?<![\w-]){re.escape(f)}(?![\w-])", text))
 
 
 #: Shown the same in every language: the brand, the languages' own names, symbols, units.
@@ -112,6 +113,9 @@ SAME_WORDS = {
     "fr": {
         "Bot",
         "Bots",
+        "Performance",
+        "Signal",
+        "cycle",
         "Position",
         "Notifications",
         "Backtests",
