@@ -1,6 +1,10 @@
 """The trades filters (bot, side, a UTC date range) and the CSV export, shared by the trades
 page and the API so both apply exactly the same rules.
 
+Days are read as webapp.i18n.dates reads them: ISO 8601 everywhere, and on a Turkish or French
+page also the way that page writes a day (the API speaks English, so it reads ISO only). The
+messages are in the reader's language.
+
 A bot filter naming a bot that is not the user's raises BotNotFound, exactly like a bot that
 does not exist (a 404 on the page and in the API).
 """
@@ -13,11 +17,13 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask import Response
+from flask_babel import gettext as _
 
 from webapp.engine import service
 from webapp.engine.errors import BotNotFound
 from webapp.exports import stream_csv
 from webapp.http import MAX_ID
+from webapp.i18n.dates import DateInputError, canonical_date, date_example
 from webapp.models import Bot, Trade, TradeSide, User
 from webapp.numbers import plain
 
@@ -90,14 +96,33 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def _date(args: Mapping[str, str], name: str, label: str, errors: dict[str, str]) -> date | None:
+def _date_message(name: str, typed: str, ambiguous: bool) -> str:
+    """What is wrong with the day typed in the `from` or `to` filter, in the reader's
+    language, with the day as that language writes it for an example."""
+    example = date_example()
+    if name == "from":
+        if ambiguous:
+            return _(
+                "From: %(typed)s can be read two ways; write the day like %(example)s.",
+                typed=typed,
+                example=example,
+            )
+        return _("From must be a date like %(example)s.", example=example)
+    if ambiguous:
+        return _(
+            "To: %(typed)s can be read two ways; write the day like %(example)s.",
+            typed=typed,
+            example=example,
+        )
+    return _("To must be a date like %(example)s.", example=example)
+
+
+def _date(args: Mapping[str, str], name: str, errors: dict[str, str]) -> date | None:
     raw = (args.get(name) or "").strip()
-    if not raw:
-        return None
     try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        errors[name] = f"{label} must be a date like 2026-01-31."
+        return canonical_date(raw)
+    except DateInputError as exc:
+        errors[name] = _date_message(name, raw, exc.ambiguous)
         return None
 
 
@@ -117,11 +142,11 @@ def parse_filters(user: User, args: Mapping[str, str]) -> Filters:
     if side in {s.value for s in TradeSide}:
         filters.side = side
     elif side:
-        filters.errors["side"] = "Side must be buy or sell."
-    filters.start = _date(args, "from", "From", filters.errors)
-    filters.end = _date(args, "to", "To", filters.errors)
+        filters.errors["side"] = _("Side must be buy or sell.")
+    filters.start = _date(args, "from", filters.errors)
+    filters.end = _date(args, "to", filters.errors)
     if filters.start and filters.end and filters.end < filters.start:
-        filters.errors["to"] = "To must be on or after From."
+        filters.errors["to"] = _("To must be on or after From.")
     return filters
 
 
