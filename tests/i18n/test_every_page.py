@@ -144,7 +144,6 @@ def test_every_page_is_covered(app, world):
 PENDING = {
     "bots.edit",
     "bots.new",
-    "trades.index",
     "notifications.index",
     "notifications.preferences_page",
     "notifications.history",

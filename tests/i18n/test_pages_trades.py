@@ -36,9 +36,7 @@ SOURCES = (
     "trades/filters.py",
     "trades/routes.py",
 )
-#: The side badge (bots/_macros.html `side_badge`) still shows `buy` and `sell` as stored; it
-#: is translated with the bot pages. French writes a signal as English does.
-SIDES = {"buy", "sell"}
+#: French writes a signal as English does.
 NAMES = {"alice@example.com", "Trend BTC", "Dip ETH"}
 SAME = {"tr": set(), "fr": {"Signal", "Pages"}}
 AT = datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -46,7 +44,7 @@ DAY = timedelta(days=1)
 
 
 def allowed(locale: str) -> set[str]:
-    return NAMES | SIDES | SAME[locale]
+    return NAMES | SAME[locale]
 
 
 @pytest.fixture
@@ -85,7 +83,7 @@ EXPECTED = {
         "intro": "Botlarınızın gerçekleşen tüm işlemleri, en yenisi önce.",
         "count": "4 işlemden 1–4",
         "one": "1 işlemden 1–1",
-        "row": "2.03.2026 12:00:00 UTC Trend BTC BTC/USDT sell 0,5 62000 0,1 +1.234,5678 Manuel "
+        "row": "2.03.2026 12:00:00 UTC Trend BTC BTC/USDT satış 0,5 62000 0,1 +1.234,5678 Manuel "
         "kâğıt üzerinde",
         "stop": "Zarar durdur",
         "mode": "kâğıt üzerinde",
@@ -98,7 +96,7 @@ EXPECTED = {
         "intro": "Toutes les exécutions de vos bots, des plus récentes aux plus anciennes.",
         "count": "1–4 sur 4 transactions",
         "one": "1–1 sur 1 transaction",
-        "row": "02/03/2026 12:00:00 UTC Trend BTC BTC/USDT sell 0,5 62000 0,1 "
+        "row": "02/03/2026 12:00:00 UTC Trend BTC BTC/USDT vente 0,5 62000 0,1 "
         "+1 234,5678 Manuel simulation",  # text() folds the narrow no-break space
         "stop": "Stop-loss",
         "mode": "simulation",

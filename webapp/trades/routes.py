@@ -14,13 +14,11 @@ import logging
 
 from flask import abort, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from webapp.engine import service
 from webapp.engine.errors import BotNotFound
 from webapp.htmx import render_page
-from webapp.models import TradeReason
 from webapp.trades import bp, keyset
 from webapp.trades.filters import CSV_COLUMNS, Filters
 from webapp.trades.filters import export_csv as stream_export
@@ -31,21 +29,6 @@ logger = logging.getLogger(__name__)
 PER_PAGE = 50
 BLOCKS = {"trades-table": "table"}
 __all__ = ["CSV_COLUMNS", "PER_PAGE", "parse_filters"]
-
-#: Why a trade was made, as a page says it. `TradeReason.label` stays English: the activity
-#: log stores it in its lines.
-REASONS = {
-    TradeReason.SIGNAL: _l("Signal"),
-    TradeReason.STOP_LOSS: _l("Stop-loss"),
-    TradeReason.TAKE_PROFIT: _l("Take-profit"),
-    TradeReason.MANUAL: _l("Manual"),
-}
-
-
-@bp.app_template_global("trade_reason")
-def trade_reason(reason: TradeReason) -> str:
-    """A trade's reason in the reader's language."""
-    return str(REASONS.get(reason, reason.label))
 
 
 def parse_filters(args) -> Filters:
