@@ -159,7 +159,7 @@ def test_create_start_watch_and_stop_an_ema_cross_bot(page, market, demo_key):
 
     # -- cycles run (as a worker would run them); the page follows ---------------------
     assert cycle(bot.id) is Outcome.HOLD  # flat market: no cross
-    expect(page.get_by_test_id("bot-last-cycle")).to_contain_text("(1 cycles)")
+    expect(page.get_by_test_id("bot-last-cycle")).to_contain_text("(1 cycle)")
     expect(page.get_by_test_id("bot-last-signal")).to_contain_text("hold")
 
     step(market, "70000")  # the fast EMA crosses above the slow one: buy
