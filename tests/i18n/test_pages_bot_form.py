@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 from flask import url_for
+from flask_babel import force_locale
 
 from tests.bots.conftest import alice, sim_app, sim_key, sim_server  # noqa: F401 (fixtures)
 from tests.bots.helpers import make_bot, make_key
@@ -25,6 +26,8 @@ from tests.i18n.conftest import (
     set_locale,
     visible_text,
 )
+from webapp.bots.forms import BotForm
+from webapp.engine.validation import NAME_TAKEN
 from webapp.models import BotStatus
 
 LAYOUT = ("templates/base.html", "templating.py", "i18n/forms.py")
@@ -279,3 +282,18 @@ def test_the_strategy_fields_swap_in_translated(app, client, alice, locale):
     assert same_as_english(english, translated, allowed(locale)) == []
     assert english_left(translated, english_fragments(english_msgids(*SOURCES), locale)) == []
     assert EXPECTED[locale]["threshold"] in visible_text(translated)
+
+
+@pytest.mark.parametrize("locale", ["tr", "fr"])
+def test_a_name_taken_at_the_last_moment_reads_in_the_language(app, locale):
+    """The service answers a name another request took between validation and insert with
+    an English constant (tests/served/test_concurrent_edits.py); the form translates it."""
+    with app.test_request_context(), force_locale(locale):
+        form = BotForm(formdata=None)
+        form.set_errors({"name": NAME_TAKEN})
+        assert form.name.errors == [
+            {
+                "tr": "Bu adda bir botunuz zaten var; başka bir ad seçin.",
+                "fr": "Vous avez déjà un bot avec ce nom ; choisissez-en un autre.",
+            }[locale]
+        ]
