@@ -25,7 +25,6 @@ from tests.i18n.conftest import (
 from webapp.backtest import engine, routes, service
 from webapp.extensions import db
 from webapp.models import Backtest, BacktestStatus
-from webapp.strategies.registry import all_strategies
 
 LAYOUT = ("templates/base.html", "templating.py", "i18n/forms.py")
 TEMPLATES = (
@@ -40,17 +39,6 @@ SOURCES = (*LAYOUT, *TEMPLATES, "backtest/forms.py", "backtest/routes.py", "back
 START = datetime(2026, 1, 5, tzinfo=UTC)
 END = datetime(2026, 1, 5, 0, 10, tzinfo=UTC)
 SWEEP = "a1b2c3d4e5f6"
-
-
-def strategy_texts() -> set[str]:
-    """The strategies' names, descriptions and parameter labels: another part of the product
-    translates them; here they are data the backtest pages show."""
-    texts = set()
-    for cls in all_strategies():
-        texts |= {cls.label, cls.description}
-        for spec in cls.params:
-            texts |= {spec.label, spec.help}
-    return {t for t in texts if t}
 
 
 #: Shown as they are in every language: market data, the engine's own trade reasons and
@@ -73,14 +61,14 @@ FRENCH = {"Stop-loss %", "Take-profit %", "Stop-loss / take-profit", "Backtests 
 def allowed(locale: str, page: str = "") -> set[str]:
     """What may read the same in English: data, plus the trade reasons the engine writes."""
     same = FRENCH if locale == "fr" else set()
-    return DATA | same | strategy_texts() | EVERYWHERE | SAME_WORDS[locale]
+    return DATA | same | EVERYWHERE | SAME_WORDS[locale]
 
 
 def left(html: str, locale: str, data: set[str] = frozenset()) -> list[str]:
-    """English msgids of the backtest area left on the page, once the strategies' own texts
-    and `data` (which may contain the same words, "Price threshold") are taken out."""
+    """English msgids of the backtest area left on the page, once `data` (which may contain
+    the same words) is taken out. The strategies' names and parameters are translated too."""
     text = visible_text(html)
-    for shown in sorted(strategy_texts() | set(data), key=len, reverse=True):
+    for shown in sorted(set(data), key=len, reverse=True):
         text = text.replace(shown, " ")
     found = english_left(text, english_fragments(english_msgids(*SOURCES), locale))
     return [f for f in found if locale != "fr" or f.lower() not in {"backtest", "backtests"}]

@@ -88,7 +88,6 @@ def test_the_bot_page_has_no_english_left(client, busy_bot, locale):
         # A strategy's parameters by their names, as the API and the form's fields call them.
         "fast = 3",
         "slow = 5",
-        "EMA crossover",
         *{"tr": (), "fr": ("(12 cycles)",)}[locale],
     }
     page = assert_translated(client, user, f"/bots/{bot.id}", locale, allowed, sources=SOURCES)

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, SelectField, StringField
 
@@ -55,64 +57,66 @@ def strip(value: str | None) -> str | None:
 def key_label(api_key: ApiKey) -> str:
     text = f"{api_key.label} · {exchange_name(api_key.exchange)} {api_key.masked_key}"
     if api_key.testnet:
-        text += " · testnet"
+        text += " · " + _("testnet")
     if not api_key.is_valid:
-        text += " · invalid"
+        text += " · " + _("invalid")
     return text
 
 
 class BotForm(FlaskForm):
-    name = StringField("Name", filters=[strip])
-    api_key_id = SelectField("API key", choices=[], validate_choice=False)
+    name = StringField(_l("Name"), filters=[strip])
+    api_key_id = SelectField(_l("API key"), choices=[], validate_choice=False)
     symbol = StringField(
-        "Symbol",
+        _l("Symbol"),
         filters=[strip],
-        description="A spot market of the key's exchange, e.g. BTC/USDT.",
+        description=_l("A spot market of the key's exchange, e.g. BTC/USDT."),
     )
     timeframe = SelectField(
-        "Timeframe",
+        _l("Timeframe"),
         choices=[SelectChoice(tf, tf) for tf in TIMEFRAMES],
         default="5m",
         validate_choice=False,
     )
-    strategy = SelectField("Strategy", choices=[], validate_choice=False)
+    strategy = SelectField(_l("Strategy"), choices=[], validate_choice=False)
     # Numbers stay text here: the service parses them exactly (Decimal) and says what is wrong.
     quote_amount = StringField(
-        "Order size",
+        _l("Order size"),
         filters=[strip],
-        description="Spent on each buy, in the quote currency (USDT for BTC/USDT).",
+        description=_l("Spent on each buy, in the quote currency (USDT for BTC/USDT)."),
     )
     stop_loss_pct = StringField(
-        "Stop-loss %",
+        _l("Stop-loss %"),
         filters=[strip],
-        description="Sell when the price falls this far below the average entry. Blank: off.",
+        description=_l("Sell when the price falls this far below the average entry. Blank: off."),
     )
     take_profit_pct = StringField(
-        "Take-profit %",
+        _l("Take-profit %"),
         filters=[strip],
-        description="Sell when the price rises this far above the average entry. Blank: off.",
+        description=_l("Sell when the price rises this far above the average entry. Blank: off."),
     )
     daily_profit_target = StringField(
-        "Daily profit target",
+        _l("Daily profit target"),
         filters=[strip],
-        description="Rest until the next UTC day once today's realized PnL reaches it. Blank: off.",
+        description=_l(
+            "Rest until the next UTC day once today's realized PnL reaches it. Blank: off."
+        ),
     )
     daily_loss_limit = StringField(
-        "Daily loss limit",
+        _l("Daily loss limit"),
         filters=[strip],
-        description="Stop the bot once today's realized loss reaches it. Blank: off.",
+        description=_l("Stop the bot once today's realized loss reaches it. Blank: off."),
     )
     interval_seconds = StringField(
-        "Cycle interval (seconds)",
+        _l("Cycle interval (seconds)"),
         filters=[strip],
         default="60",
-        description="How often the bot looks at the market; at least 10 seconds.",
+        description=_l("How often the bot looks at the market; at least 10 seconds."),
     )
     mode = RadioField(
-        "Mode",
+        _l("Mode"),
         choices=[
-            SelectChoice(BotMode.PAPER.value, "Paper"),
-            SelectChoice(BotMode.LIVE.value, "Live"),
+            SelectChoice(BotMode.PAPER.value, _l("Paper")),
+            SelectChoice(BotMode.LIVE.value, _l("Live")),
         ],
         default=BotMode.PAPER.value,
         validate_choice=False,
@@ -161,10 +165,12 @@ class BotForm(FlaskForm):
         return fields
 
     def set_errors(self, errors: Mapping[str, str]) -> None:
-        """Show the service's per-field messages on their fields."""
+        """Show the service's per-field messages on their fields. Validation writes them in
+        the page's language; one the service raises as an English constant (a name taken
+        between validation and insert) is translated here."""
         for name, message in errors.items():
             if name in self._fields:
-                self[name].errors = [message]
+                self[name].errors = [_(message)]
 
 
 def _text(value: object) -> str:

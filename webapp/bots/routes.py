@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_blocks
 from redis.exceptions import RedisError
@@ -154,10 +155,10 @@ def _submit(form: BotForm, keys: list[ApiKey], bot: Bot | None):
         try:
             if bot is None:
                 saved = service.create_bot(current_user, **fields, params=params)
-                message = f"Bot “{saved.name}” created. Start it when you are ready."
+                message = _("Bot “%(name)s” created. Start it when you are ready.", name=saved.name)
             else:
                 saved = service.update_bot(bot, **fields, params=params)
-                message = f"Bot “{saved.name}” saved."
+                message = _("Bot “%(name)s” saved.", name=saved.name)
         except BotValidationError as exc:
             db.session.rollback()
             form.set_errors(exc.field_errors)
@@ -316,7 +317,9 @@ def start(bot_id: int):
         db.session.rollback()
         return _live_answer(bot, error=str(exc), status=409 if isinstance(exc, BotBusy) else 422)
     db.session.commit()
-    return _live_answer(bot, message=f"Bot “{bot.name}” started: its first cycle runs shortly.")
+    return _live_answer(
+        bot, message=_("Bot “%(name)s” started: its first cycle runs shortly.", name=bot.name)
+    )
 
 
 @bp.route("/<int:bot_id>/stop", methods=["POST"])
@@ -325,7 +328,7 @@ def stop(bot_id: int):
     bot = _owned(bot_id)
     if service.stop_by_owner(bot):
         db.session.commit()
-    return _live_answer(bot, message=f"Bot “{bot.name}” stopped.")
+    return _live_answer(bot, message=_("Bot “%(name)s” stopped.", name=bot.name))
 
 
 @bp.route("/<int:bot_id>/sell", methods=["POST"])
@@ -358,7 +361,7 @@ def delete(bot_id: int):
         db.session.rollback()
         return _live_answer(_owned(bot_id), error=str(exc), status=409)
     db.session.commit()
-    flash(f"Deleted bot “{name}” with its trades and activity log.", "success")
+    flash(_("Deleted bot “%(name)s” with its trades and activity log.", name=name), "success")
     url = url_for("bots.index")
     if is_htmx() and not is_boosted():
         response = make_response("", 200)

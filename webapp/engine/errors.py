@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-LIVE_DISABLED_MESSAGE = (
+
+def N_(message: str) -> str:
+    """Marks a message for the catalogs: the bot form translates it where it shows it."""
+    return message
+
+
+LIVE_DISABLED_MESSAGE = N_(
     "Live trading is turned off on this server (LIVE_TRADING_ENABLED is not set), so no real "
     "order can be sent. Use paper mode, or ask the operator to enable live trading."
 )
@@ -59,7 +65,7 @@ class LiveTradingDisabled(BotError):
 
 
 #: Why key, symbol and mode (and deleting the bot) wait while an order intent is open.
-ORDER_PENDING_MESSAGE = "An order of this bot is being settled; try again in a minute."
+ORDER_PENDING_MESSAGE = N_("An order of this bot is being settled; try again in a minute.")
 
 
 class OrderPending(BotBusy):

@@ -1,8 +1,10 @@
 """Turning raw form and CLI values into a bot's settings, with one message per bad field.
 
-Kept apart from the lifecycle in webapp.engine.service, which calls `validate` on create and
-update. Validation reads the database (name taken, the user's keys) and the market list (is the
-symbol listed, the order size above its minimum) but changes nothing.
+Messages read in the language of the page or command that asked (the JSON API speaks English,
+see webapp.i18n.locales); the module's constants stay English and are translated where they
+are used. Kept apart from the lifecycle in webapp.engine.service, which calls `validate` on
+create and update. Validation reads the database (name taken, the user's keys) and the market
+list (is the symbol listed, the order size above its minimum) but changes nothing.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 from redis.exceptions import RedisError
 
 from webapp.engine import marketdata
@@ -26,13 +29,20 @@ from webapp.exchange.clients import exchange_name
 from webapp.exchange.errors import ExchangeError
 from webapp.extensions import db
 from webapp.http import MAX_ID
+from webapp.i18n.numbers import integer_text, quantity_text
 from webapp.models import ApiKey, Bot, BotMode
 from webapp.models.bot import TIMEFRAMES, quantize
 from webapp.strategies import StrategyParamError, UnknownStrategyError, get_strategy
 
 logger = logging.getLogger(__name__)
 
-NAME_TAKEN = "You already have a bot with this name; choose another one."
+
+def N_(message: str) -> str:
+    """Marks a message for the catalogs; it is translated where it is shown (`_(NAME_TAKEN)`)."""
+    return message
+
+
+NAME_TAKEN = N_("You already have a bot with this name; choose another one.")
 
 NAME_MAX = 80
 MAX_INTERVAL_SECONDS = 7 * 24 * 3600
@@ -40,8 +50,8 @@ MAX_PCT = Decimal(1000)
 #: Amounts stay below this: 15 digits before the point leave 12 after it in a 28-digit column.
 MAX_AMOUNT = Decimal(10) ** 15
 
-BASE_QUOTE_MESSAGE = "Write the symbol as BASE/QUOTE, e.g. BTC/USDT."
-PAPER_ONLY_KEY_MESSAGE = (
+BASE_QUOTE_MESSAGE = N_("Write the symbol as BASE/QUOTE, e.g. BTC/USDT.")
+PAPER_ONLY_KEY_MESSAGE = N_(
     "This API key may not trade spot at the exchange, so it serves paper bots only. Enable "
     "spot trading for it in the exchange's API Management, or choose paper mode."
 )
@@ -93,33 +103,47 @@ class Validator:
         text = self.text(field, raw)
         if not text:
             if required:
-                self.fail(field, f"{label} is required.")
+                self.fail(field, _("%(label)s is required.", label=label))
             return None
         try:
             value = Decimal(text)
         except InvalidOperation:
-            self.fail(field, f"{label} must be a number.")
+            self.fail(field, _("%(label)s must be a number.", label=label))
             return None
         if not value.is_finite():
-            self.fail(field, f"{label} must be a number.")
+            self.fail(field, _("%(label)s must be a number.", label=label))
             return None
         if value <= 0:
-            self.fail(field, f"{label} must be greater than 0.")
+            self.fail(field, _("%(label)s must be greater than 0.", label=label))
             return None
         if maximum is not None and value > maximum:
-            self.fail(field, f"{label} must be at most {maximum}.")
+            self.fail(field, _("%(label)s must be at most %(max)s.", label=label, max=maximum))
             return None
         # Before rounding: a value past the column's 28 digits (1e309, a 40-digit integer)
         # cannot even be rounded to 12 places.
         if value >= MAX_AMOUNT:
-            self.fail(field, f"{label} must be less than {MAX_AMOUNT:,}.")
+            self.fail(
+                field,
+                _(
+                    "%(label)s must be less than %(max)s.",
+                    label=label,
+                    max=integer_text(int(MAX_AMOUNT)),
+                ),
+            )
             return None
         try:
             exact = quantize(value) == value
         except InvalidOperation:
             exact = False
         if not exact:
-            self.fail(field, f"{label} has too many decimal places (at most 12).")
+            self.fail(
+                field,
+                _(
+                    "%(label)s has too many decimal places (at most %(places)s).",
+                    label=label,
+                    places=12,
+                ),
+            )
             return None
         return value
 
@@ -132,15 +156,15 @@ class Validator:
 
         name = self.text("name", merged.get("name"))
         if not name:
-            self.fail("name", "Name is required.")
+            self.fail("name", _("Name is required."))
         elif len(name) > NAME_MAX:
-            self.fail("name", f"Name must be at most {NAME_MAX} characters.")
+            self.fail("name", _("Name must be at most %(max)s characters.", max=NAME_MAX))
         else:
             taken = sa.select(Bot.id).where(Bot.user_id == self.user_id, Bot.name == name)
             if self.bot is not None:
                 taken = taken.where(Bot.id != self.bot.id)
             if db.session.scalar(taken) is not None:
-                self.fail("name", NAME_TAKEN)
+                self.fail("name", _(NAME_TAKEN))
             v["name"] = name
 
         api_key = self._api_key(merged.get("api_key_id"))
@@ -148,7 +172,9 @@ class Validator:
 
         timeframe = self.text("timeframe", merged.get("timeframe"))
         if timeframe not in TIMEFRAMES:
-            self.fail("timeframe", f"Choose a timeframe: {', '.join(TIMEFRAMES)}.")
+            self.fail(
+                "timeframe", _("Choose a timeframe: %(choices)s.", choices=", ".join(TIMEFRAMES))
+            )
         else:
             v["timeframe"] = timeframe
 
@@ -158,7 +184,7 @@ class Validator:
             strategy_cls = get_strategy(strategy)
             v["strategy"] = strategy
         except UnknownStrategyError:
-            self.fail("strategy", "Choose one of the strategies.")
+            self.fail("strategy", _("Choose one of the strategies."))
         if strategy_cls is not None:
             try:
                 values = strategy_cls.validate_params(merged.get("params") or {})
@@ -172,42 +198,49 @@ class Validator:
                 if needed > available:
                     self.fail(
                         "strategy",
-                        f"These settings need {needed} candles of history; the engine "
-                        f"fetches {available}. Use shorter periods.",
+                        _(
+                            "These settings need %(needed)s candles of history; the engine "
+                            "fetches %(available)s. Use shorter periods.",
+                            needed=needed,
+                            available=available,
+                        ),
                     )
 
         quote_amount = self.decimal(
-            "quote_amount", merged.get("quote_amount"), "Order size", required=True
+            "quote_amount", merged.get("quote_amount"), _("Order size"), required=True
         )
         v["quote_amount"] = quote_amount
         v["stop_loss_pct"] = self.decimal(
             "stop_loss_pct",
             merged.get("stop_loss_pct"),
-            "Stop-loss %",
+            _("Stop-loss %"),
             required=False,
             maximum=Decimal(99),
         )
         v["take_profit_pct"] = self.decimal(
             "take_profit_pct",
             merged.get("take_profit_pct"),
-            "Take-profit %",
+            _("Take-profit %"),
             required=False,
             maximum=MAX_PCT,
         )
         v["daily_profit_target"] = self.decimal(
             "daily_profit_target",
             merged.get("daily_profit_target"),
-            "Daily profit target",
+            _("Daily profit target"),
             required=False,
         )
         v["daily_loss_limit"] = self.decimal(
-            "daily_loss_limit", merged.get("daily_loss_limit"), "Daily loss limit", required=False
+            "daily_loss_limit",
+            merged.get("daily_loss_limit"),
+            _("Daily loss limit"),
+            required=False,
         )
 
         self._interval(merged.get("interval_seconds"))
         self._mode(merged.get("mode"))
         if v.get("mode") is BotMode.LIVE and api_key is not None and api_key.can_trade is False:
-            self.fail("mode", PAPER_ONLY_KEY_MESSAGE)
+            self.fail("mode", _(PAPER_ONLY_KEY_MESSAGE))
         self._symbol(merged.get("symbol"), exchange, quote_amount)
         if self.bot is not None:
             self._position_bound()
@@ -224,7 +257,7 @@ class Validator:
                 sa.select(ApiKey).where(ApiKey.id == key_id, ApiKey.user_id == self.user_id)
             )
         if api_key is None:
-            self.fail("api_key_id", "Choose one of your API keys (add one on the keys page).")
+            self.fail("api_key_id", _("Choose one of your API keys (add one on the keys page)."))
             return None
         self.values["api_key_id"] = api_key.id
         self.values["exchange"] = api_key.exchange
@@ -236,12 +269,15 @@ class Validator:
         try:
             seconds = int(text)
         except ValueError:
-            self.fail("interval_seconds", "Cycle interval must be a whole number of seconds.")
+            self.fail("interval_seconds", _("Cycle interval must be a whole number of seconds."))
             return
         if seconds < minimum:
-            self.fail("interval_seconds", f"Cycle interval must be at least {minimum} seconds.")
+            self.fail(
+                "interval_seconds",
+                _("Cycle interval must be at least %(num)s seconds.", num=minimum),
+            )
         elif seconds > MAX_INTERVAL_SECONDS:
-            self.fail("interval_seconds", "Cycle interval must be at most 7 days.")
+            self.fail("interval_seconds", _("Cycle interval must be at most 7 days."))
         else:
             self.values["interval_seconds"] = seconds
 
@@ -250,26 +286,27 @@ class Validator:
         try:
             mode = BotMode(text)
         except ValueError:
-            self.fail("mode", "Choose paper or live mode.")
+            self.fail("mode", _("Choose paper or live mode."))
             return
         if mode is BotMode.LIVE and not live_trading_allowed():
-            self.fail("mode", LIVE_DISABLED_MESSAGE)
+            self.fail("mode", _(LIVE_DISABLED_MESSAGE))
             return
         self.values["mode"] = mode
 
     def _symbol(self, raw: Any, exchange: str | None, quote_amount: Decimal | None) -> None:
         symbol = self.text("symbol", raw).upper().replace("-", "/")
         if not symbol:
-            self.fail("symbol", "Symbol is required, e.g. BTC/USDT.")
+            self.fail("symbol", _("Symbol is required, e.g. BTC/USDT."))
             return
         if exchange is None:
             if "/" not in symbol:
-                self.fail("symbol", BASE_QUOTE_MESSAGE)
+                self.fail("symbol", _(BASE_QUOTE_MESSAGE))
             return  # the key's own error says what to do first
         if "/" not in symbol:
             hint = _did_you_mean(exchange, symbol)
             self.fail(
-                "symbol", "Write the symbol as BASE/QUOTE." + hint if hint else BASE_QUOTE_MESSAGE
+                "symbol",
+                _("Write the symbol as BASE/QUOTE.") + hint if hint else _(BASE_QUOTE_MESSAGE),
             )
             return
         unchanged = (
@@ -285,14 +322,21 @@ class Validator:
                 return
             self.fail(
                 "symbol",
-                f"{exchange_name(exchange)} could not be reached to check this symbol; "
-                "try again in a minute.",
+                _(
+                    "%(exchange)s could not be reached to check this symbol; "
+                    "try again in a minute.",
+                    exchange=exchange_name(exchange),
+                ),
             )
             return
         if market is None or not market.active:
             self.fail(
                 "symbol",
-                f"{exchange_name(exchange)} has no spot market {symbol}."
+                _(
+                    "%(exchange)s has no spot market %(symbol)s.",
+                    exchange=exchange_name(exchange),
+                    symbol=symbol,
+                )
                 + _did_you_mean(exchange, symbol),
             )
             return
@@ -300,8 +344,14 @@ class Validator:
         if quote_amount is not None and market.min_notional and quote_amount < market.min_notional:
             self.fail(
                 "quote_amount",
-                f"Order size must be at least {market.min_notional.normalize():f} "
-                f"{market.quote} on {exchange_name(exchange)} for {symbol}.",
+                _(
+                    "Order size must be at least %(amount)s %(quote)s on %(exchange)s for "
+                    "%(symbol)s.",
+                    amount=quantity_text(market.min_notional),
+                    quote=market.quote,
+                    exchange=exchange_name(exchange),
+                    symbol=symbol,
+                ),
             )
 
     def _position_bound(self) -> None:
@@ -313,7 +363,7 @@ class Validator:
             for field in POSITION_BOUND:
                 new = self.values.get(field)
                 if new is not None and new != getattr(bot, field):
-                    self.fail(field, ORDER_PENDING_MESSAGE)
+                    self.fail(field, _(ORDER_PENDING_MESSAGE))
             return
         if state.position_qty <= 0:
             return
@@ -322,8 +372,12 @@ class Validator:
             if new is not None and new != getattr(bot, field):
                 self.fail(
                     field,
-                    f"This bot holds {state.position_qty.normalize():f} {bot.base_currency}; "
-                    "it cannot change its key, symbol or mode until that position is sold.",
+                    _(
+                        "This bot holds %(qty)s %(base)s; it cannot change its key, symbol or "
+                        "mode until that position is sold.",
+                        qty=quantity_text(state.position_qty),
+                        base=bot.base_currency,
+                    ),
                 )
 
 
@@ -336,7 +390,10 @@ def _did_you_mean(exchange: str, text: str) -> str:
         return ""
     if not close:
         return ""
-    return " Did you mean " + " or ".join(close) + "?"
+    symbols = close[0]
+    for other in close[1:]:
+        symbols = _("%(first)s or %(second)s", first=symbols, second=other)
+    return " " + _("Did you mean %(symbols)s?", symbols=symbols)
 
 
 def validate(user_id: int, bot: Bot | None, raw: Mapping[str, Any]) -> dict[str, Any]:

@@ -5,6 +5,8 @@ Adding a strategy takes one new module and no engine change:
 1. Create ``webapp/strategies/my_strategy.py`` with a subclass of ``Strategy`` decorated with
    ``@register``. Give it ``name`` (stored on bots, never change it), ``label``,
    ``description`` and ``params`` (a tuple of ``ParamSpec``; the bot form renders them).
+   Texts people read (label, description, each parameter's label and help) are
+   ``lazy_gettext`` strings, translated in webapp/translations like the rest of the app.
 2. Override ``check_params`` for rules between fields, ``required_candles`` and ``decide``.
 3. Import the module below so it registers when this package is imported, and add tests under
    ``tests/strategies/``.

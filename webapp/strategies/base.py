@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar, NamedTuple
 
+from flask_babel import gettext as _
+
 logger = logging.getLogger(__name__)
 
 ParamValue = int | Decimal
@@ -114,7 +116,9 @@ class ParamType(enum.StrEnum):
 class ParamSpec:
     """Describes one strategy parameter so forms can render and validate it generically.
 
-    `default` None means the field is required. `min`/`max` are inclusive bounds, except that
+    `label` and `help` are lazy strings (`lazy_gettext`): they read in the language of the page
+    or command that shows them, and in English in the API. `default` None means the field is
+    required. `min`/`max` are inclusive bounds, except that
     `exclusive_min` makes `min` a strict lower bound (prices must be > 0, not >= 0).
     """
 
@@ -141,14 +145,18 @@ class ParamSpec:
         if number is None or not number.is_finite():
             raise ValueError(self._type_message())
         if number and number.adjusted() >= MAX_MAGNITUDE.adjusted():
-            raise ValueError(f"{self.label} is too large.")
+            raise ValueError(_("%(label)s is too large.", label=self.label))
         if self.type is ParamType.DECIMAL:
             if number and (
                 number.adjusted() < -DECIMAL_PLACES
                 or number.normalize().as_tuple().exponent < -DECIMAL_PLACES
             ):
                 raise ValueError(
-                    f"{self.label} has too many decimal places (at most {DECIMAL_PLACES})."
+                    _(
+                        "%(label)s has too many decimal places (at most %(places)s).",
+                        label=self.label,
+                        places=DECIMAL_PLACES,
+                    )
                 )
             return number.quantize(Decimal(1).scaleb(-DECIMAL_PLACES)).normalize() + 0
         if self.type is ParamType.INT:
@@ -161,16 +169,21 @@ class ParamSpec:
         """The error message for an out-of-range value, or None when it is in range."""
         if self.min is not None:
             if self.exclusive_min and value <= self.min:
-                return f"{self.label} must be greater than {_fmt(self.min)}."
+                return _(
+                    "%(label)s must be greater than %(min)s.", label=self.label, min=_fmt(self.min)
+                )
             if not self.exclusive_min and value < self.min:
-                return f"{self.label} must be at least {_fmt(self.min)}."
+                return _(
+                    "%(label)s must be at least %(min)s.", label=self.label, min=_fmt(self.min)
+                )
         if self.max is not None and value > self.max:
-            return f"{self.label} must be at most {_fmt(self.max)}."
+            return _("%(label)s must be at most %(max)s.", label=self.label, max=_fmt(self.max))
         return None
 
     def _type_message(self) -> str:
-        kind = "a whole number" if self.type is ParamType.INT else "a number"
-        return f"{self.label} must be {kind}."
+        if self.type is ParamType.INT:
+            return _("%(label)s must be a whole number.", label=self.label)
+        return _("%(label)s must be a number.", label=self.label)
 
 
 class Strategy(abc.ABC):
@@ -181,6 +194,7 @@ class Strategy(abc.ABC):
     """
 
     name: ClassVar[str]
+    #: What people read (lazy strings, see ParamSpec): shown in the page's language.
     label: ClassVar[str]
     description: ClassVar[str]
     params: ClassVar[tuple[ParamSpec, ...]] = ()
@@ -206,7 +220,7 @@ class Strategy(abc.ABC):
                 continue
             if value is None:
                 if spec.default is None:
-                    errors[spec.name] = f"{spec.label} is required."
+                    errors[spec.name] = _("%(label)s is required.", label=spec.label)
                     continue
                 value = spec.default
             problem = spec.check_bounds(value)

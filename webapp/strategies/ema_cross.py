@@ -10,6 +10,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from webapp.strategies.base import (
     Candle,
     Decision,
@@ -52,29 +55,29 @@ def ema(values: Sequence[float], span: int) -> list[float]:
 @register
 class EmaCrossStrategy(Strategy):
     name = "ema_cross"
-    label = "EMA crossover"
-    description = (
+    label = _l("EMA crossover")
+    description = _l(
         "Buys when the fast EMA of closes crosses above the slow EMA and sells the position "
         "when it crosses back below."
     )
     params = (
         ParamSpec(
             name="fast",
-            label="Fast EMA period",
+            label=_l("Fast EMA period"),
             type=ParamType.INT,
             default=9,
             min=2,
             max=499,
-            help="Number of candles in the fast moving average.",
+            help=_l("Number of candles in the fast moving average."),
         ),
         ParamSpec(
             name="slow",
-            label="Slow EMA period",
+            label=_l("Slow EMA period"),
             type=ParamType.INT,
             default=21,
             min=3,
             max=500,
-            help="Number of candles in the slow moving average; must be larger than fast.",
+            help=_l("Number of candles in the slow moving average; must be larger than fast."),
         ),
     )
 
@@ -82,7 +85,11 @@ class EmaCrossStrategy(Strategy):
     def check_params(cls, values: Mapping[str, ParamValue]) -> dict[str, str]:
         fast, slow = values.get("fast"), values.get("slow")
         if fast is not None and slow is not None and slow <= fast:
-            return {"slow": f"Slow EMA period must be greater than Fast EMA period ({fast})."}
+            return {
+                "slow": _(
+                    "Slow EMA period must be greater than Fast EMA period (%(fast)s).", fast=fast
+                )
+            }
         return {}
 
     @property

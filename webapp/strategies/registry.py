@@ -61,7 +61,7 @@ def all_strategies() -> list[type[Strategy]]:
 
 
 def choices() -> list[tuple[str, str]]:
-    """(name, label) pairs for a <select>."""
+    """(name, label) pairs for a <select>; labels are lazy strings, read in the page's language."""
     return [(cls.name, cls.label) for cls in _registry.values()]
 
 

@@ -7,6 +7,9 @@ import math
 from collections.abc import Mapping
 from decimal import Decimal
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from webapp.strategies.base import (
     Candle,
     Decision,
@@ -30,29 +33,29 @@ MAX_PRICE = Decimal(10) ** 12
 @register
 class ThresholdStrategy(Strategy):
     name = "threshold"
-    label = "Price threshold"
-    description = (
+    label = _l("Price threshold")
+    description = _l(
         "Buys when the last closed price is at or below a level and sells the position "
         "when it is at or above a higher level."
     )
     params = (
         ParamSpec(
             name="buy_below",
-            label="Buy below",
+            label=_l("Buy below"),
             type=ParamType.DECIMAL,
             min=Decimal(0),
             exclusive_min=True,
             max=MAX_PRICE,
-            help="Buy when the last close is at or below this price (quote currency).",
+            help=_l("Buy when the last close is at or below this price (quote currency)."),
         ),
         ParamSpec(
             name="sell_above",
-            label="Sell above",
+            label=_l("Sell above"),
             type=ParamType.DECIMAL,
             min=Decimal(0),
             exclusive_min=True,
             max=MAX_PRICE,
-            help="Sell the position when the last close is at or above this price.",
+            help=_l("Sell the position when the last close is at or above this price."),
         ),
     )
 
@@ -61,8 +64,9 @@ class ThresholdStrategy(Strategy):
         buy, sell = values.get("buy_below"), values.get("sell_above")
         if buy is not None and sell is not None and sell <= buy:
             return {
-                "sell_above": (
-                    f"Sell above must be greater than Buy below ({fmt_price(Decimal(buy))})."
+                "sell_above": _(
+                    "Sell above must be greater than Buy below (%(buy)s).",
+                    buy=fmt_price(Decimal(buy)),
                 )
             }
         return {}
