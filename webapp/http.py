@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Flask, Response, abort, request
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
@@ -74,3 +76,18 @@ def init_http(app: Flask) -> None:
     app.before_request(refuse_nul_characters)
     app.url_map.converters["id"] = IdConverter
     app.after_request(set_security_headers)
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only same-site relative paths: never an open redirect to another host."""
+    if not target:
+        return None
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # e.g. an unbalanced "[" read as an IPv6 host
+        return None
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    if not target.isprintable() or "\\" in target:  # no header injection, no "/\\host"
+        return None
+    return target

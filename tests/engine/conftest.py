@@ -155,7 +155,7 @@ def every_engine_text_is_translatable(request):
     yield
     if "bot_app" not in request.fixturenames:
         return
-    from webapp.bots.engine_text import unrecognised
+    from webapp.i18n.engine_text import unrecognised
     from webapp.models import BotActivity, BotState
 
     db.session.rollback()

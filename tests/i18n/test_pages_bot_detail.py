@@ -17,7 +17,7 @@ SOURCES = (
     "templates/bots/detail.html",
     "templates/bots/_macros.html",
     "bots/display.py",
-    "bots/engine_text.py",
+    "i18n/engine_text.py",
 )
 #: Lines as the engine writes them (tests/engine checks it writes no other kind).
 LINES = {

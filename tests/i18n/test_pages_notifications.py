@@ -1,8 +1,8 @@
 """The notification pages in Turkish and French: channels (in each state of its sections),
 what to tell me, history, a notification's page (sent and failed), the Telegram waiting line,
 the forms' validation errors and the admin's notifications page. No English left besides
-names, addresses, user data and the event kinds' labels (another part of the product
-translates those); figures and times as the reader's language writes them."""
+names, addresses and user data (the event kinds' labels and the channels' reasons included:
+they are translated too); figures and times as the reader's language writes them."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from tests.i18n.conftest import (
 from webapp.extensions import db
 from webapp.models import NotificationChannel, NotificationStatus, QuietHours
 from webapp.models.types import utcnow
-from webapp.notify import channels, endpoints, kinds, outbox, phones
+from webapp.notify import endpoints, outbox, phones
 from webapp.telegram import linking
 
 pytest_plugins = ["tests.notify.fixtures"]  # bot_api: a Telegram bot for this installation
@@ -64,26 +64,6 @@ LAST_ERROR = "Connection refused by 8.8.8.8"
 SMS_OFF = "the provider says the number cannot receive texts"
 
 
-def kind_labels() -> set[str]:
-    """The event kinds' labels: translated with webapp/notify/kinds.py, not here (so are the
-    switches' names, "SMS: Trade executed", where the channel's name is the same)."""
-    labels = {str(label) for label in (*kinds.LABELS.values(), *kinds.SYSTEM_LABELS.values())}
-    switches = {f"{channel}: {label}" for channel in SAME_CHANNELS for label in labels}
-    return labels | switches | {f"{label} · Tradebots" for label in labels}
-
-
-SAME_CHANNELS = ("Webhook", "Telegram", "SMS")
-
-
-def channel_reasons(user_id: int) -> set[str]:
-    """Why a channel cannot be used or chosen yet: the channels' own texts (translated with
-    webapp/notify/channels), shown on these pages."""
-    found = set()
-    for channel in NotificationChannel:
-        found |= {channels.unavailable(user_id, channel), channels.cannot_choose(user_id, channel)}
-    return {str(reason) for reason in found if reason}
-
-
 #: Names, commands and technical words that read the same in every language.
 NAMES = {
     "Standard Webhooks",
@@ -110,7 +90,7 @@ NAMES = {
 
 def allowed(user, locale: str, *data: str) -> set[str]:
     names = NAMES | EVERYWHERE | SAME_WORDS[locale]
-    return names | kind_labels() | channel_reasons(user.id) | {user.email, *data}
+    return names | {user.email, *data}
 
 
 def left(html: str, locale: str, data: set[str] = frozenset()) -> list[str]:
@@ -339,14 +319,13 @@ def test_what_to_tell_me_and_quiet_hours_are_translated(client, user, locale):
         "fr": "Heures calmes activées : de 22:30 à 06:45 (Asia/Tokyo).",
     }
     assert expected[locale] in visible_text(saved.get_data(as_text=True))
-    # A switch turned without HTMX says so in the language (the kind's label as it is).
+    # A switch turned without HTMX says so in the language, the kind's label too.
     toggled = client.post(
         "/notifications/preferences/bot_error/email", data={}, follow_redirects=True
     )
-    label = kinds.label("bot_error")
     expected = {
-        "tr": f"“{label}” için E-posta bildirimleri kapatıldı.",
-        "fr": f"Notifications E-mail pour « {label} » désactivées.",
+        "tr": "“Bot hatası (bot durduruldu)” için E-posta bildirimleri kapatıldı.",
+        "fr": "Notifications E-mail pour « Erreur du bot (bot arrêté) » désactivées.",
     }
     assert expected[locale] in visible_text(toggled.get_data(as_text=True))
 

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
@@ -15,25 +13,11 @@ from webapp.auth.forms import LoginForm, RegistrationForm, ResetPasswordForm, Re
 from webapp.extensions import db
 from webapp.extensions import login as login_manager
 from webapp.htmx import is_boosted, is_htmx
+from webapp.http import safe_next
 from webapp.models import User
 from webapp.security import signin
 
 RESET_SESSION_KEY = "reset_token"
-
-
-def _safe_next(target: str | None) -> str | None:
-    """Only same-site relative paths: never an open redirect to another host."""
-    if not target:
-        return None
-    try:
-        parts = urlsplit(target)
-    except ValueError:  # e.g. an unbalanced "[" read as an IPv6 host
-        return None
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    if not target.isprintable() or "\\" in target:  # no header injection, no "/\\host"
-        return None
-    return target
 
 
 def _form_page(template: str, form, status: int = 200, **context):
@@ -85,7 +69,7 @@ def login():
             signin.record_failed_login(form.email.data)
             return _form_page("auth/login.html", form, 422, error=_("Invalid email or password."))
         db.session.commit()
-        next_url = _safe_next(request.args.get("next"))
+        next_url = safe_next(request.args.get("next"))
         if signin.needs_second_step(user):
             signin.begin_second_step(user, remember=form.remember_me.data, next_url=next_url)
             return redirect(url_for("security.login_code"))

@@ -17,8 +17,8 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from webapp.bots.engine_text import engine_text
 from webapp.engine.reports import BotReport
+from webapp.i18n.engine_text import engine_text
 from webapp.i18n.numbers import decimal_text, integer_text, percent_text, quantity_text
 from webapp.models import BotState, BotStatus, Trade
 from webapp.models.types import utcnow

@@ -6,8 +6,8 @@ from flask import flash, redirect, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from webapp.auth.routes import _safe_next
 from webapp.extensions import db
+from webapp.http import safe_next
 from webapp.i18n import bp
 from webapp.i18n.forms import LocaleForm
 from webapp.i18n.locales import SESSION_KEY
@@ -20,7 +20,7 @@ def set_locale():
     """Keep the chosen language (on the account when signed in, else in the session) and go
     back to the page the switch was on, when that page is on this site."""
     form = LocaleForm()
-    back = _safe_next(form.next.data) or url_for("main.index")
+    back = safe_next(form.next.data) or url_for("main.index")
     if not form.validate_on_submit():
         flash(_("That language is not available."), "error")
         return redirect(back)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from flask import g, has_app_context, has_request_context
-from flask_babel import force_locale, refresh
+from flask_babel import force_locale, get_locale, refresh
 from flask_login import current_user
 
 from webapp.extensions import db
@@ -26,7 +26,7 @@ def valid_timezone(name: str | None) -> str:
         return UTC_NAME
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "Europe" is a directory of zones
         return UTC_NAME
     return name
 
@@ -50,13 +50,24 @@ def select_timezone() -> str:
     return g._user_timezone
 
 
+def _own_request(user) -> bool:
+    if not has_request_context():
+        return False
+    return not current_user.is_authenticated or current_user.id == user.id
+
+
 @contextlib.contextmanager
-def as_recipient(user) -> Iterator[None]:
+def as_recipient(user, zone: str | None = None) -> Iterator[None]:
     """Render in `user`'s language and time zone, whoever caused the message (a job has no
-    request; a command may come from another user's request)."""
-    locale = user.locale if getattr(user, "locale", None) in LOCALES else DEFAULT_LOCALE
+    request; a command may come from another user's request). A user who never chose a
+    language reads the browser's when the request is their own (a password reset asked for
+    while signed out), else English. `zone`, when
+    the caller already holds the user's time zone setting, saves looking it up."""
+    locale = getattr(user, "locale", None)
+    if locale not in LOCALES:
+        locale = str(get_locale() or DEFAULT_LOCALE) if _own_request(user) else DEFAULT_LOCALE
     previous = getattr(g, _OVERRIDE, None)
-    setattr(g, _OVERRIDE, user_timezone(user.id))
+    setattr(g, _OVERRIDE, valid_timezone(zone) if zone else user_timezone(user.id))
     refresh()
     try:
         with force_locale(locale):

@@ -9,7 +9,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from webapp.notify.endpoints import MAX_URL_LENGTH, NO_EVENTS
-from webapp.notify.kinds import EventType
+from webapp.notify.kinds import LABELS, EventType
 from webapp.notify.limits import is_valid_timezone
 
 
@@ -29,7 +29,8 @@ class WebhookForm(FlaskForm):
     )
     events = SelectMultipleField(
         _l("Events sent to this endpoint"),
-        choices=[(event.value, event.label) for event in EventType],
+        # Lazy labels: each page shows them in its reader's language.
+        choices=[(event.value, LABELS[event]) for event in EventType],
         validators=[DataRequired(message=_l(NO_EVENTS))],
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),

@@ -2,6 +2,8 @@
 
 This module is the one place event types live; it imports nothing else of the package, so
 `webapp.events`, the outbox, preferences and the channels can all import it without a circle.
+Labels are read in the reader's language (a page's, or a notification's recipient's); the JSON
+API reads them in English.
 
 `test` is what "send a test" produces; `webhook_disabled` and `channel_disabled` tell a user we
 stopped using one of their destinations; `exchange_banned` tells the admins that an exchange
@@ -12,6 +14,8 @@ answer something the user just did or must fix now.
 from __future__ import annotations
 
 import enum
+
+from flask_babel import lazy_gettext as _l
 
 
 class EventType(enum.StrEnum):
@@ -25,7 +29,7 @@ class EventType(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return LABELS[self]
+        return str(LABELS[self])
 
     @property
     def critical(self) -> bool:
@@ -34,13 +38,13 @@ class EventType(enum.StrEnum):
 
 
 LABELS = {
-    EventType.TRADE_EXECUTED: "Trade executed",
-    EventType.STOP_LOSS_TRIGGERED: "Stop-loss triggered",
-    EventType.TAKE_PROFIT_TRIGGERED: "Take-profit triggered",
-    EventType.DAILY_PROFIT_TARGET_REACHED: "Daily profit target reached",
-    EventType.DAILY_LOSS_LIMIT_REACHED: "Daily loss limit reached (bot stopped)",
-    EventType.BOT_ERROR: "Bot error (bot stopped)",
-    EventType.API_KEY_INVALID: "API key rejected by the exchange",
+    EventType.TRADE_EXECUTED: _l("Trade executed"),
+    EventType.STOP_LOSS_TRIGGERED: _l("Stop-loss triggered"),
+    EventType.TAKE_PROFIT_TRIGGERED: _l("Take-profit triggered"),
+    EventType.DAILY_PROFIT_TARGET_REACHED: _l("Daily profit target reached"),
+    EventType.DAILY_LOSS_LIMIT_REACHED: _l("Daily loss limit reached (bot stopped)"),
+    EventType.BOT_ERROR: _l("Bot error (bot stopped)"),
+    EventType.API_KEY_INVALID: _l("API key rejected by the exchange"),
 }
 
 CRITICAL = frozenset(
@@ -53,10 +57,10 @@ CHANNEL_DISABLED = "channel_disabled"
 EXCHANGE_BANNED = "exchange_banned"
 
 SYSTEM_LABELS = {
-    TEST: "Test notification",
-    WEBHOOK_DISABLED: "Webhook endpoint disabled",
-    CHANNEL_DISABLED: "Notification channel turned off",
-    EXCHANGE_BANNED: "The exchange banned this installation's IP",
+    TEST: _l("Test notification"),
+    WEBHOOK_DISABLED: _l("Webhook endpoint disabled"),
+    CHANNEL_DISABLED: _l("Notification channel turned off"),
+    EXCHANGE_BANNED: _l("The exchange banned this installation's IP"),
 }
 
 #: Kinds that skip quiet hours and never wait behind routine notifications.
@@ -66,10 +70,13 @@ ALL_KINDS = tuple(event.value for event in EventType) + tuple(SYSTEM_LABELS)
 
 
 def label(kind: str) -> str:
+    """The kind's name in the current language (a kind this version does not know, say from
+    a newer release's rows, reads as its own words)."""
     try:
-        return LABELS[EventType(kind)]
+        return str(LABELS[EventType(kind)])
     except ValueError:
-        return SYSTEM_LABELS.get(kind, kind.replace("_", " ").capitalize())
+        known = SYSTEM_LABELS.get(kind)
+        return str(known) if known is not None else kind.replace("_", " ").capitalize()
 
 
 def is_urgent(kind: str) -> bool:

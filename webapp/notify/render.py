@@ -1,4 +1,9 @@
-"""Words and numbers shared by the channels: labels, number formatting, subjects, links."""
+"""Words and numbers shared by the channels: labels, number formatting, subjects, links.
+
+Everything here reads the current language: a channel renders each row inside
+`webapp.i18n.timezones.as_recipient(user)`, so a message speaks its recipient's language and
+writes numbers their way (`1,234.5`, `1.234,5`). Values the engine wrote in English (a stop
+reason, an error) are shown translated when they are one of its known texts."""
 
 from __future__ import annotations
 
@@ -6,6 +11,12 @@ import logging
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from babel.numbers import format_decimal
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from webapp.i18n.engine_text import engine_text
 from webapp.notify import kinds
 
 logger = logging.getLogger(__name__)
@@ -15,35 +26,35 @@ SETTINGS_PATH = "/notifications/"
 # Keys shown in the headline or as links, not repeated in the details table.
 _HIDDEN_KEYS = {"url", "message", "bot_id", "user_id", "key_id", "trade_id", "quote"}
 _KEY_LABELS = {
-    "bot_name": "Bot",
-    "symbol": "Symbol",
-    "side": "Side",
-    "qty": "Quantity",
-    "price": "Price",
-    "fee": "Fee",
-    "cost": "Cost",
-    "realized_pnl": "Realized PnL",
-    "realized_pnl_today": "Realized PnL today",
-    "entry_price": "Entry price",
-    "stop_loss_pct": "Stop-loss %",
-    "take_profit_pct": "Take-profit %",
-    "daily_profit_target": "Daily profit target",
-    "daily_loss_limit": "Daily loss limit",
-    "reason": "Reason",
-    "mode": "Mode",
-    "error": "Error",
-    "consecutive_errors": "Consecutive errors",
-    "exchange": "Exchange",
-    "key_label": "API key",
-    "label": "API key",
-    "key": "Key",
-    "stopped_bots": "Bots stopped",
-    "bots_stopped": "Bots stopped",
-    "limit": "Daily loss limit",
-    "target": "Daily profit target",
-    "paused_until": "Paused until",
-    "executed_at": "Executed at",
-    "client_order_id": "Order id",
+    "bot_name": _l("Bot"),
+    "symbol": _l("Symbol"),
+    "side": _l("Side"),
+    "qty": _l("Quantity"),
+    "price": _l("Price"),
+    "fee": _l("Fee"),
+    "cost": _l("Cost"),
+    "realized_pnl": _l("Realized PnL"),
+    "realized_pnl_today": _l("Realized PnL today"),
+    "entry_price": _l("Entry price"),
+    "stop_loss_pct": _l("Stop-loss %"),
+    "take_profit_pct": _l("Take-profit %"),
+    "daily_profit_target": _l("Daily profit target"),
+    "daily_loss_limit": _l("Daily loss limit"),
+    "reason": _l("Reason"),
+    "mode": _l("Mode"),
+    "error": _l("Error"),
+    "consecutive_errors": _l("Consecutive errors"),
+    "exchange": _l("Exchange"),
+    "key_label": _l("API key"),
+    "label": _l("API key"),
+    "key": _l("Key"),
+    "stopped_bots": _l("Bots stopped"),
+    "bots_stopped": _l("Bots stopped"),
+    "limit": _l("Daily loss limit"),
+    "target": _l("Daily profit target"),
+    "paused_until": _l("Paused until"),
+    "executed_at": _l("Executed at"),
+    "client_order_id": _l("Order id"),
 }
 
 
@@ -60,11 +71,18 @@ def link_for(data: dict[str, Any], base_url: str) -> str:
     return base_url + (safe_path(data.get("url")) or "/")
 
 
+#: Payload values written by the engine in English: shown in the reader's language.
+_ENGINE_TEXTS = {"reason", "error", "message"}
+_SIDES = {"buy": _l("BUY"), "sell": _l("SELL")}
+
+
 def format_value(value: Any) -> str:
+    """A payload value as the reader's language writes it: counts grouped (`1,234`), prices and
+    quantities with at least two and at most eight decimals (`0.50`, `1.234,56789`)."""
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     if isinstance(value, list):
         return ", ".join(format_value(v) for v in value) or "—"
     if isinstance(value, dict):
@@ -76,13 +94,24 @@ def format_value(value: Any) -> str:
             number = Decimal(str(value))
         except InvalidOperation:
             return str(value)
+        if not number.is_finite():
+            return str(value)
+        locale = get_locale() or "en"
         if isinstance(value, int) or (isinstance(value, str) and "." not in value):
-            return f"{number:,}"
-        # Trim trailing zeros but keep at least two decimals (prices and quantities).
-        text = f"{number:,.8f}".rstrip("0")
-        whole, _, frac = text.partition(".")
-        return f"{whole}.{frac.ljust(2, '0')}"
+            return format_decimal(number, format="#,##0", locale=locale)
+        return format_decimal(number, format="#,##0.00######", locale=locale)
     return str(value)
+
+
+def _value(key: str, value: Any) -> str:
+    if key in _ENGINE_TEXTS and isinstance(value, str):
+        return engine_text(value)
+    return format_value(value)
+
+
+def fact(label: Any, value: str) -> str:
+    """ "Label: value", as the language writes it (French puts a space before the colon)."""
+    return _("%(label)s: %(value)s", label=label, value=value)
 
 
 def details(data: dict[str, Any]) -> list[tuple[str, str]]:
@@ -90,7 +119,8 @@ def details(data: dict[str, Any]) -> list[tuple[str, str]]:
     for key, value in data.items():
         if key in _HIDDEN_KEYS or value is None:
             continue
-        rows.append((_KEY_LABELS.get(key, key.replace("_", " ").capitalize()), format_value(value)))
+        name = _KEY_LABELS.get(key)
+        rows.append((str(name) if name else key.replace("_", " ").capitalize(), _value(key, value)))
     return rows
 
 
@@ -99,17 +129,24 @@ def headline(kind: str, data: dict[str, Any]) -> str:
     label = kinds.label(kind)
     bot = data.get("bot_name")
     if kind == "trade_executed" and data.get("side"):
-        side = str(data["side"]).upper()
-        text = f"{side} {format_value(data.get('qty'))} {data.get('symbol', '')}".strip()
+        side = str(data["side"])
+        words = {
+            "side": str(_SIDES.get(side.lower(), side.upper())),
+            "qty": format_value(data.get("qty")),
+            "symbol": data.get("symbol", ""),
+        }
         if data.get("price") is not None:
-            text += f" at {format_value(data.get('price'))}"
-            if data.get("quote"):
-                text += f" {data['quote']}"
-        return text + (f" ({bot})" if bot else "")
+            price = format_value(data.get("price"))
+            words["price"] = f"{price} {data['quote']}" if data.get("quote") else price
+            text = _("%(side)s %(qty)s %(symbol)s at %(price)s", **words)
+        else:
+            text = _("%(side)s %(qty)s %(symbol)s", **words)
+        text = " ".join(text.split())  # no symbol: no double space
+        return _("%(text)s (%(bot)s)", text=text, bot=bot) if bot else text
     key_label = data.get("label") or data.get("key_label")
     if kind == "api_key_invalid" and key_label:
-        return f"{label}: {key_label}"
-    return label + (f": {bot}" if bot else "")
+        return _("%(kind)s: %(name)s", kind=label, name=key_label)
+    return _("%(kind)s: %(name)s", kind=label, name=bot) if bot else label
 
 
 def subject_for(kind: str, data: dict[str, Any]) -> str:
@@ -121,15 +158,12 @@ def short_facts(data: dict[str, Any]) -> list[str]:
     important first: PnL, the error or reason, and the limits that were hit."""
     facts = []
     quote = f" {data['quote']}" if data.get("quote") else ""
-    for key in ("realized_pnl", "realized_pnl_today"):
+    for key in ("realized_pnl", "realized_pnl_today", "target", "limit"):
         if data.get(key) not in (None, ""):
-            facts.append(f"{_KEY_LABELS[key]}: {format_value(data[key])}{quote}")
-    for key in ("target", "limit"):
-        if data.get(key) not in (None, ""):
-            facts.append(f"{_KEY_LABELS[key]}: {format_value(data[key])}{quote}")
+            facts.append(fact(_KEY_LABELS[key], format_value(data[key]) + quote))
     for key in ("error", "reason", "bots_stopped", "paused_until"):
         if data.get(key) not in (None, ""):
-            facts.append(f"{_KEY_LABELS[key]}: {format_value(data[key])}")
+            facts.append(fact(_KEY_LABELS[key], _value(key, data[key])))
     if data.get("message"):
-        facts.append(str(data["message"]))
+        facts.append(_value("message", data["message"]))
     return facts

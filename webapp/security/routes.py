@@ -26,6 +26,7 @@ from flask_login import current_user, login_required, logout_user
 from webapp import accounts
 from webapp.accounts import throttle
 from webapp.extensions import db
+from webapp.http import safe_next
 from webapp.keys.service import error_text
 from webapp.models.types import utcnow
 from webapp.security import audit, audit_text, bp, reauth, sessions, signin, twofactor
@@ -44,12 +45,6 @@ from webapp.security.forms import (
 )
 
 logger = logging.getLogger(__name__)
-
-
-def _safe_next(target: str | None) -> str | None:
-    from webapp.auth.routes import _safe_next as safe  # the auth blueprint imports us
-
-    return safe(target)
 
 
 def _page(template: str, status: int = 200, **context):
@@ -179,7 +174,7 @@ def login_code():
                 ),
                 "warning",
             )
-        return redirect(_safe_next(data.get("next")) or url_for("main.index"))
+        return redirect(safe_next(data.get("next")) or url_for("main.index"))
     return _page("security/login_code.html", form=form, error=None)
 
 
@@ -191,7 +186,7 @@ def login_code():
 def confirm():
     form = ConfirmForm()
     needs_code = twofactor.is_enabled(current_user)
-    target = _safe_next(request.args.get("next")) or url_for("security.index")
+    target = safe_next(request.args.get("next")) or url_for("security.index")
     if form.validate_on_submit():
         ip = signin.client_ip()
         try:

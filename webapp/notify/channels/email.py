@@ -11,6 +11,7 @@ from flask_mail import Message
 from jinja2 import TemplateNotFound
 
 from webapp.extensions import mail
+from webapp.i18n.timezones import as_recipient
 from webapp.models import Notification, NotificationChannel, User
 from webapp.notify import kinds, render, settings
 from webapp.notify.channels.base import (
@@ -38,6 +39,7 @@ def _render(kind: str, ext: str, context: dict[str, Any]) -> str:
 
 
 def build_email(notification: Notification, user: User, cfg: NotifySettings) -> Message:
+    """The email in the current language (the caller renders `as_recipient(user)`)."""
     data = dict(notification.payload or {})
     context = {
         "kind": notification.event_type,
@@ -71,7 +73,9 @@ class EmailChannel(Channel):
         for lane in lanes:
             for row in lane.rows:
                 try:
-                    row.message = build_email(notifications[row.id], users[row.user_id], cfg)
+                    user = users[row.user_id]
+                    with as_recipient(user, lane.quiet.timezone if lane.quiet else None):
+                        row.message = build_email(notifications[row.id], user, cfg)
                 except Exception as exc:  # a broken row fails instead of stopping the batch
                     logger.exception("preparing notification %s failed", row.public_id)
                     row.failure = internal_error(exc)

@@ -16,9 +16,11 @@ from datetime import UTC, datetime
 from flask import current_app
 from redis.exceptions import RedisError
 
-from webapp.models import Notification, NotificationChannel, SmsNumber
+from webapp.i18n.timezones import as_recipient
+from webapp.models import Notification, NotificationChannel, SmsNumber, User
 from webapp.notify import kinds, outbox, phones, render, sms_providers
 from webapp.notify.channels.base import (
+    N_,
     AttemptResult,
     Channel,
     Lane,
@@ -39,7 +41,7 @@ GSM7_BASIC = set(
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 GSM7_EXTENDED = set("^{}\\[~]|€\f")
-NO_NUMBER = "Add and verify a phone number first."
+NO_NUMBER = N_("Add and verify a phone number first.")
 
 # KEYS: the user's counter for the day; ARGV: cap, ttl. 1 when counted, 0 when full.
 _COUNT = """
@@ -105,6 +107,7 @@ class SmsChannel(Channel):
         self, lanes: list[Lane], notifications: dict[int, Notification], now: datetime
     ) -> None:
         numbers = by_user(SmsNumber, SmsNumber.user_id, {lane.user_id for lane in lanes})
+        users = by_user(User, User.id, set(numbers))
         cap = int(current_app.config.get("NOTIFY_SMS_PER_DAY", 10))
         try:
             provider = sms_providers.provider()
@@ -118,12 +121,14 @@ class SmsChannel(Channel):
                 lane.fail_all(AttemptResult(False, NO_NUMBER, permanent=True))
                 continue
             lane.target = Target(number.phone, cap, provider)
+            zone = lane.quiet.timezone if lane.quiet else None
             for row in lane.rows:
                 notification = notifications[row.id]
                 try:
-                    row.message = sms_text(
-                        notification.event_type, dict(notification.payload or {})
-                    )
+                    with as_recipient(users[lane.user_id], zone):
+                        row.message = sms_text(
+                            notification.event_type, dict(notification.payload or {})
+                        )
                 except Exception as exc:
                     logger.exception("preparing notification %s failed", row.public_id)
                     row.failure = internal_error(exc)

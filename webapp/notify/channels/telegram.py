@@ -16,11 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
+from flask_babel import gettext as _
 from redis.exceptions import RedisError
 
-from webapp.models import Notification, NotificationChannel, TelegramChat
+from webapp.i18n.timezones import as_recipient
+from webapp.models import Notification, NotificationChannel, TelegramChat, User
 from webapp.notify import kinds, outbox, render, settings
 from webapp.notify.channels.base import (
+    N_,
     AttemptResult,
     Channel,
     Lane,
@@ -36,8 +39,8 @@ from webapp.telegram.api import BotApi, TelegramError
 logger = logging.getLogger(__name__)
 
 MAX_CHARS = 4096
-NOT_SET_UP = "Telegram is not set up on this installation."
-NOT_LINKED = "Connect Telegram first (Connect Telegram on the notifications page)."
+NOT_SET_UP = N_("Telegram is not set up on this installation.")
+NOT_LINKED = N_("Connect Telegram first (Connect Telegram on the notifications page).")
 #: A send waits in its thread at most this long for the bot's rate to have room; a chat that
 #: had a message less than CHAT_INTERVAL ago gives its lane back to the queue instead (a thread
 #: sleeping for one chat would hold up every other chat).
@@ -83,16 +86,17 @@ def shorten(text: str, limit: int) -> str:
 
 
 def message_text(kind: str, data: dict, base_url: str) -> str:
-    """The HTML message: a bold headline, the few facts that matter, a link to the page."""
+    """The HTML message in the current language: a bold headline, the few facts that matter,
+    a link to the page."""
     headline = f"<b>{html.escape(render.headline(kind, data))}</b>"
     if kind == kinds.TEST and data.get("message"):
         facts = [str(data["message"])]
     else:
         facts = render.short_facts(data)
     if data.get("symbol") and kind != "trade_executed":
-        facts.insert(0, f"Symbol: {data['symbol']}")
+        facts.insert(0, render.fact(_("Symbol"), data["symbol"]))
     link = html.escape(render.link_for(data, base_url), quote=True)
-    footer = f'<a href="{link}">Open in Tradebots</a>'
+    footer = f'<a href="{link}">{html.escape(_("Open in Tradebots"))}</a>'
     body = "\n".join(facts)
     room = MAX_CHARS - len(headline) - len(footer) - 4
     escaped = html.escape(body, quote=False)
@@ -148,6 +152,7 @@ class TelegramChannel(Channel):
         cfg = settings.load()
         per_second = int(current_app.config.get("TELEGRAM_MAX_PER_SECOND") or 30)
         chats = by_user(TelegramChat, TelegramChat.user_id, {lane.user_id for lane in lanes})
+        users = by_user(User, User.id, set(chats))
         for lane in lanes:
             chat = chats.get(lane.user_id)
             if chat is None:
@@ -156,12 +161,14 @@ class TelegramChannel(Channel):
             lane.target = Target(client, chat.chat_id, per_second)
             if chat.muted_until is not None and chat.muted_until > now and not lane.urgent:
                 lane.hold_until = chat.muted_until
+            zone = lane.quiet.timezone if lane.quiet else None
             for row in lane.rows:
                 notification = notifications[row.id]
                 try:
-                    row.message = message_text(
-                        notification.event_type, dict(notification.payload or {}), cfg.base_url
-                    )
+                    with as_recipient(users[lane.user_id], zone):
+                        row.message = message_text(
+                            notification.event_type, dict(notification.payload or {}), cfg.base_url
+                        )
                 except Exception as exc:
                     logger.exception("preparing notification %s failed", row.public_id)
                     row.failure = internal_error(exc)

@@ -20,6 +20,7 @@ from webapp import crypto
 from webapp.models import Notification, NotificationChannel, WebhookEndpoint
 from webapp.notify import endpoints, netguard, settings, signing
 from webapp.notify.channels.base import (
+    N_,
     AttemptResult,
     Channel,
     Lane,
@@ -86,12 +87,15 @@ def _endpoints(notifications: dict[int, Notification]) -> dict[int, WebhookEndpo
     return by_id(WebhookEndpoint, ids)
 
 
+NO_ENDPOINT = N_("Add (or enable) a webhook endpoint first.")
+
+
 class WebhookChannel(Channel):
     kind = NotificationChannel.WEBHOOK
 
     def unavailable(self, user_id: int) -> str | None:
         if not any(endpoint.enabled for endpoint in endpoints.endpoints_of(user_id)):
-            return "Add (or enable) a webhook endpoint first."
+            return NO_ENDPOINT
         return None
 
     def destinations(self, user_id: int, event_type: str | None) -> list[int | None]:
