@@ -379,6 +379,26 @@ def test_history_and_a_sent_and_a_failed_notification_are_translated(client, use
 
 
 @pytest.mark.parametrize("locale", ["tr", "fr"])
+def test_a_channels_own_error_reads_in_the_language(client, user, locale):
+    """A delivery stores the channel's reason in English (the API and logs read it); the
+    history and the notification's page show it translated. A receiver's own words (an SMTP
+    server's answer) stay as they came."""
+    from webapp.notify.channels import telegram
+
+    row = notification(
+        user, "bot_error", NotificationStatus.FAILED, attempts=1, last_error=telegram.NOT_LINKED
+    )
+    db.session.commit()
+    expected = {
+        "tr": "Önce Telegram'ı bağlayın (bildirimler sayfasında Telegram'ı bağla).",
+        "fr": "Connectez d'abord Telegram (Connecter Telegram sur la page des notifications).",
+    }[locale]
+    for path in ("/notifications/history", f"/notifications/{row.public_id}"):
+        page = check(client, user, path, locale, row.public_id, PAYLOAD)
+        assert expected in visible_text(page)
+
+
+@pytest.mark.parametrize("locale", ["tr", "fr"])
 def test_the_admins_notifications_page_is_translated(client, auth, locale):
     admin = auth.register_and_login("boss@example.com", admin=True)
     in_zone(admin)
