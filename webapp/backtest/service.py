@@ -28,6 +28,7 @@ from webapp.engine import marketdata
 from webapp.engine.validation import Validator, _did_you_mean
 from webapp.exchange.errors import ExchangeError
 from webapp.extensions import db, redis_ext
+from webapp.i18n.marks import N_
 from webapp.models import Backtest, BacktestStatus, Bot, User
 from webapp.models.bot import TIMEFRAMES
 from webapp.models.types import utcnow
@@ -35,11 +36,6 @@ from webapp.strategies import StrategyError, get_strategy
 from webapp.strategies.base import StrategyParamError
 
 logger = logging.getLogger(__name__)
-
-
-def N_(message: str) -> str:
-    """Marks a message stored in English (a job has no reader): pages translate it on show."""
-    return message
 
 
 #: The longest range one backtest replays (two years of 1m candles is ~1M bars).

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-
-def N_(message: str) -> str:
-    """Marks a message for the catalogs: the bot form translates it where it shows it."""
-    return message
-
+from webapp.i18n.marks import N_
 
 LIVE_DISABLED_MESSAGE = N_(
     "Live trading is turned off on this server (LIVE_TRADING_ENABLED is not set), so no real "

@@ -29,17 +29,13 @@ from webapp.exchange.clients import exchange_name
 from webapp.exchange.errors import ExchangeError
 from webapp.extensions import db
 from webapp.http import MAX_ID
+from webapp.i18n.marks import N_
 from webapp.i18n.numbers import integer_text, quantity_text
 from webapp.models import ApiKey, Bot, BotMode
 from webapp.models.bot import TIMEFRAMES, quantize
 from webapp.strategies import StrategyParamError, UnknownStrategyError, get_strategy
 
 logger = logging.getLogger(__name__)
-
-
-def N_(message: str) -> str:
-    """Marks a message for the catalogs; it is translated where it is shown (`_(NAME_TAKEN)`)."""
-    return message
 
 
 NAME_TAKEN = N_("You already have a bot with this name; choose another one.")

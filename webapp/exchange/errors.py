@@ -24,6 +24,8 @@ from contextlib import contextmanager
 
 import ccxt
 
+from webapp.i18n.marks import N_
+
 logger = logging.getLogger(__name__)
 
 __all__ = [
@@ -41,11 +43,6 @@ __all__ = [
     "map_ccxt_error",
     "translate_errors",
 ]
-
-
-def N_(message: str) -> str:
-    """Marks a message kept in English (jobs and the API read it): pages translate it on show."""
-    return message
 
 
 class ExchangeError(Exception):

@@ -20,13 +20,8 @@ from functools import lru_cache
 
 from flask_babel import get_locale, gettext
 
+from webapp.i18n.marks import N_
 from webapp.i18n.numbers import quantity_text
-
-
-def N_(message: str) -> str:
-    """Marks a msgid for extraction; translated when shown."""
-    return message
-
 
 #: Whole texts: activity lines, stop reasons, the last error.
 TEXTS = [

@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 
 from webapp import crypto
 from webapp.extensions import db
+from webapp.i18n.marks import N_
 from webapp.models import WebhookEndpoint
 from webapp.models.types import utcnow
 from webapp.notify import kinds, netguard, outbox, settings, signing
@@ -30,11 +31,6 @@ ROTATION_OVERLAP = timedelta(hours=24)
 MASKED_SECRET = signing.SECRET_PREFIX + "••••"
 MAX_URL_LENGTH = 2048
 MAX_ENDPOINTS = 10
-
-
-def N_(message: str) -> str:
-    """Marks a message for the catalogs; it is translated where it is raised or shown."""
-    return message
 
 
 #: Messages in English, as the API answers them; pages get them in the reader's language

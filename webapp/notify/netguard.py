@@ -25,6 +25,8 @@ from urllib.parse import quote, urlsplit
 
 from flask_babel import gettext as _
 
+from webapp.i18n.marks import N_
+
 logger = logging.getLogger(__name__)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -32,11 +34,6 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Resolver = Callable[..., Any]
 
 DEFAULT_PORTS = {"https": 443, "http": 80}
-
-
-def N_(message: str) -> str:
-    """Marks a message for the catalogs; `UnsafeURLError.shown` translates it."""
-    return message
 
 
 class UnsafeURLError(ValueError):

@@ -16,14 +16,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
+from webapp.i18n.marks import N_
 from webapp.keys.service import error_text
 from webapp.security.audit import AuditAction
-
-
-def N_(message: str) -> str:
-    """Marks a sentence stored in English: `describe` translates it when a page shows it."""
-    return message
-
 
 #: What each kind of event is called on the pages (the stored value is the code).
 ACTION_LABELS = {

@@ -22,15 +22,11 @@ from flask_login import user_logged_out
 from sqlalchemy.exc import SQLAlchemyError
 
 from webapp.extensions import db
+from webapp.i18n.marks import N_
 from webapp.models import User, UserSession
 from webapp.models.types import utcnow
 
 logger = logging.getLogger(__name__)
-
-
-def N_(message: str) -> str:
-    """Marks a message kept in English here: pages translate it when they show it."""
-    return message
 
 
 #: last_seen_at is written at most this often per session.
