@@ -15,10 +15,10 @@ from decimal import Decimal
 
 from flask import current_app
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from webapp.engine.reports import BotReport
 from webapp.i18n.engine_text import engine_text
+from webapp.i18n.labels import ACTIVITY_KINDS, REASON_LABELS, SIGNALS, name_of
 from webapp.i18n.numbers import decimal_text, integer_text, percent_text, quantity_text
 from webapp.models import BotState, BotStatus, Trade
 from webapp.models.types import utcnow
@@ -80,42 +80,17 @@ def status_label(state: BotState | None) -> tuple[str, str]:
     return _("Stopped"), ""
 
 
-#: Why a trade happened, as its row says it.
-REASON_LABELS = {
-    "signal": _l("Signal"),
-    "stop_loss": _l("Stop-loss"),
-    "take_profit": _l("Take-profit"),
-    "manual": _l("Manual"),
-}
-#: The kinds of a bot's activity lines (their badges).
-ACTIVITY_KINDS = {
-    "cycle": _l("cycle"),
-    "signal": _l("signal"),
-    "order": _l("order"),
-    "error": _l("error"),
-    "info": _l("info"),
-    "state": _l("state"),
-}
-#: A strategy's signal, and a trade's side.
-SIGNALS = {"buy": _l("buy"), "sell": _l("sell"), "hold": _l("hold")}
-
-
-def _label(table: dict, value: object) -> str:
-    key = getattr(value, "value", value)
-    return str(table.get(key, key))
-
-
 def reason_label(reason: object) -> str:
-    return _label(REASON_LABELS, reason)
+    return name_of(REASON_LABELS, reason)
 
 
 def activity_kind(kind: object) -> str:
-    return _label(ACTIVITY_KINDS, kind)
+    return name_of(ACTIVITY_KINDS, kind)
 
 
 def signal_label(signal: object) -> str:
     """ "buy", "sell" or "hold" in the reader's language (also a trade's side)."""
-    return _label(SIGNALS, signal)
+    return name_of(SIGNALS, signal)
 
 
 def strategy_label(name: str) -> str:

@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from webapp.extensions import db
+from webapp.i18n.marks import N_
 from webapp.models import SmsNumber
 from webapp.models.types import utcnow
 from webapp.notify import sms_providers
@@ -45,11 +46,6 @@ def parse(text: str) -> str:
     if not phonenumbers.is_valid_number(number):
         raise PhoneError(_(BAD_NUMBER))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def N_(message: str) -> str:
-    """Marks a message for the catalogs; it is translated where it is raised."""
-    return message
 
 
 BAD_NUMBER = N_(

@@ -8,6 +8,7 @@ reason, an error) are shown translated when they are one of its known texts."""
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -17,14 +18,16 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from webapp.i18n.engine_text import engine_text
+from webapp.i18n.labels import MODES, REASON_LABELS, SIGNALS, name_of
 from webapp.notify import kinds
+from webapp.templating import format_datetime
 
 logger = logging.getLogger(__name__)
 
 SETTINGS_PATH = "/notifications/"
 
 # Keys shown in the headline or as links, not repeated in the details table.
-_HIDDEN_KEYS = {"url", "message", "bot_id", "user_id", "key_id", "trade_id", "quote"}
+_HIDDEN_KEYS = {"url", "message", "bot_id", "user_id", "key_id", "trade_id", "quote", "why"}
 _KEY_LABELS = {
     "bot_name": _l("Bot"),
     "symbol": _l("Symbol"),
@@ -54,6 +57,9 @@ _KEY_LABELS = {
     "target": _l("Daily profit target"),
     "paused_until": _l("Paused until"),
     "executed_at": _l("Executed at"),
+    "banned_until": _l("Banned until"),
+    "channel": _l("Channel"),
+    "phone": _l("Phone number"),
     "client_order_id": _l("Order id"),
 }
 
@@ -73,6 +79,10 @@ def link_for(data: dict[str, Any], base_url: str) -> str:
 
 #: Payload values written by the engine in English: shown in the reader's language.
 _ENGINE_TEXTS = {"reason", "error", "message"}
+#: Payload values that are codes with a name in each language.
+_CODES = {"side": SIGNALS, "mode": MODES}
+#: Payload values that are moments: shown in the reader's zone.
+_MOMENTS = {"executed_at", "paused_until", "banned_until"}
 _SIDES = {"buy": _l("BUY"), "sell": _l("SELL")}
 
 
@@ -103,7 +113,26 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
+def moment(value: Any) -> str | None:
+    """A time a payload carries (ISO 8601, or `YYYY-MM-DD HH:MM:SS UTC`) in the reader's
+    language and zone; text that is not a time is returned as it is, nothing as None."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.removesuffix(" UTC").replace(" ", "T", 1)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return value
+    return format_datetime(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC))
+
+
 def _value(key: str, value: Any) -> str:
+    if key == "reason" and value in REASON_LABELS:
+        return name_of(REASON_LABELS, value)
+    if key in _CODES and isinstance(value, str):
+        return name_of(_CODES[key], value)
+    if key in _MOMENTS and isinstance(value, str):
+        return moment(value) or "—"
     if key in _ENGINE_TEXTS and isinstance(value, str):
         return engine_text(value)
     return format_value(value)
@@ -117,7 +146,7 @@ def fact(label: Any, value: str) -> str:
 def details(data: dict[str, Any]) -> list[tuple[str, str]]:
     rows = []
     for key, value in data.items():
-        if key in _HIDDEN_KEYS or value is None:
+        if key in _HIDDEN_KEYS or value is None or (key == "reason" and data.get("why")):
             continue
         name = _KEY_LABELS.get(key)
         rows.append((str(name) if name else key.replace("_", " ").capitalize(), _value(key, value)))
@@ -153,6 +182,17 @@ def subject_for(kind: str, data: dict[str, Any]) -> str:
     return f"[Tradebots] {headline(kind, data)}"
 
 
+def channel_reason(data: dict[str, Any]) -> str | None:
+    """Why a channel was turned off (a CHANNEL_DISABLED notice): from the channel's own code
+    (`why`) in the reader's language; older notices carry only the English `reason`."""
+    why = data.get("why")
+    if why and data.get("channel") == "Telegram":
+        return _("We unlinked your Telegram chat: %(why)s.", why=_(why))
+    if why and data.get("channel") == "SMS" and data.get("phone"):
+        return _("We turned SMS off for %(phone)s: %(why)s.", phone=data["phone"], why=_(why))
+    return engine_text(data["reason"]) if data.get("reason") else None
+
+
 def short_facts(data: dict[str, Any]) -> list[str]:
     """The few facts a short message (Telegram, SMS) carries after its headline, most
     important first: PnL, the error or reason, and the limits that were hit."""
@@ -161,7 +201,11 @@ def short_facts(data: dict[str, Any]) -> list[str]:
     for key in ("realized_pnl", "realized_pnl_today", "target", "limit"):
         if data.get(key) not in (None, ""):
             facts.append(fact(_KEY_LABELS[key], format_value(data[key]) + quote))
+    if data.get("why"):
+        facts.append(channel_reason(data))
     for key in ("error", "reason", "bots_stopped", "paused_until"):
+        if key == "reason" and data.get("why"):
+            continue
         if data.get(key) not in (None, ""):
             facts.append(fact(_KEY_LABELS[key], _value(key, data[key])))
     if data.get("message"):

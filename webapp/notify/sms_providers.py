@@ -15,14 +15,16 @@ from dataclasses import dataclass
 import requests
 from flask import current_app
 
+from webapp.i18n.marks import N_
+
 logger = logging.getLogger(__name__)
 
 #: Twilio error codes that mean "this number cannot get our SMS": stop sending to it.
 NUMBER_INVALID = 21211
 NUMBER_UNSUBSCRIBED = 21610
 TURN_OFF = {
-    NUMBER_INVALID: "the number is not a valid mobile number",
-    NUMBER_UNSUBSCRIBED: "the recipient replied STOP",
+    NUMBER_INVALID: N_("the number is not a valid mobile number"),
+    NUMBER_UNSUBSCRIBED: N_("the recipient replied STOP"),
 }
 
 _local = threading.local()

@@ -26,12 +26,6 @@ from webapp.notify.limits import QuietPeriod
 from webapp.notify.settings import NotifySettings
 
 
-def N_(message: str) -> str:
-    """Marks a channel's message for the catalogs: it is kept (and stored) in English, and
-    pages show it translated (`notify_text`)."""
-    return message
-
-
 class Status(enum.StrEnum):
     """What a delivery did with one row."""
 

@@ -1,19 +1,21 @@
-"""Email: a text and an HTML body from the templates of each event, sent over SMTP."""
+"""Email: a text and an HTML body, in the recipient's language, sent over SMTP.
+
+The words of each kind come from `webapp.notify.email_text`; the two layouts in
+`templates/email/events/` place them with the details table, the button and the footer."""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
 
 from flask import render_template
+from flask_babel import get_locale
 from flask_mail import Message
-from jinja2 import TemplateNotFound
 
 from webapp.extensions import mail
 from webapp.i18n.timezones import as_recipient
 from webapp.models import Notification, NotificationChannel, User
-from webapp.notify import kinds, render, settings
+from webapp.notify import email_text, kinds, render, settings
 from webapp.notify.channels.base import (
     AttemptResult,
     Channel,
@@ -24,40 +26,37 @@ from webapp.notify.channels.base import (
     internal_error,
 )
 from webapp.notify.settings import NotifySettings
+from webapp.templating import format_datetime
 
 logger = logging.getLogger(__name__)
 
-TEMPLATE_DIR = "email/events"
-
-
-def _render(kind: str, ext: str, context: dict[str, Any]) -> str:
-    try:
-        return render_template(f"{TEMPLATE_DIR}/{kind}.{ext}", **context)
-    except TemplateNotFound:
-        logger.error("no %s email template for %s; using the generic one", ext, kind)
-        return render_template(f"{TEMPLATE_DIR}/_generic.{ext}", **context)
+LAYOUT = "email/events/_layout"
 
 
 def build_email(notification: Notification, user: User, cfg: NotifySettings) -> Message:
     """The email in the current language (the caller renders `as_recipient(user)`)."""
-    data = dict(notification.payload or {})
+    kind, data = notification.event_type, dict(notification.payload or {})
+    settings_link = cfg.base_url + render.SETTINGS_PATH
     context = {
-        "kind": notification.event_type,
-        "label": kinds.label(notification.event_type),
-        "data": data,
+        "lang": str(get_locale() or "en"),
+        "label": kinds.label(kind),
         "details": render.details(data),
-        "fmt": render.format_value,
         "link": render.link_for(data, cfg.base_url),
-        "settings_link": cfg.base_url + render.SETTINGS_PATH,
-        "user": user,
-        "notification": notification,
-        "created_at": notification.created_at,
+        "sent_at": format_datetime(notification.created_at),
+    }
+    bodies = {
+        ext: render_template(
+            f"{LAYOUT}.{ext}",
+            words=email_text.compose(kind, data, html=ext == "html", settings_link=settings_link),
+            **context,
+        )
+        for ext in ("txt", "html")
     }
     return Message(
-        subject=render.subject_for(notification.event_type, data),
+        subject=render.subject_for(kind, data),
         recipients=[user.email],
-        body=_render(notification.event_type, "txt", context),
-        html=_render(notification.event_type, "html", context),
+        body=bodies["txt"],
+        html=bodies["html"],
         extra_headers={"X-Tradebots-Notification": notification.public_id},
     )
 

@@ -16,11 +16,11 @@ from datetime import UTC, datetime
 from flask import current_app
 from redis.exceptions import RedisError
 
+from webapp.i18n.marks import N_
 from webapp.i18n.timezones import as_recipient
 from webapp.models import Notification, NotificationChannel, SmsNumber, User
 from webapp.notify import kinds, outbox, phones, render, sms_providers
 from webapp.notify.channels.base import (
-    N_,
     AttemptResult,
     Channel,
     Lane,
@@ -168,6 +168,8 @@ class SmsChannel(Channel):
                     {
                         "channel": "SMS",
                         "reason": f"We turned SMS off for {lane.target.phone}: {reason}.",
+                        "why": reason,
+                        "phone": lane.target.phone,
                         "url": "/notifications/",
                     },
                 )

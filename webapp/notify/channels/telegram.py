@@ -19,11 +19,11 @@ from flask import current_app
 from flask_babel import gettext as _
 from redis.exceptions import RedisError
 
+from webapp.i18n.marks import N_
 from webapp.i18n.timezones import as_recipient
 from webapp.models import Notification, NotificationChannel, TelegramChat, User
 from webapp.notify import kinds, outbox, render, settings
 from webapp.notify.channels.base import (
-    N_,
     AttemptResult,
     Channel,
     Lane,
@@ -37,6 +37,10 @@ from webapp.telegram import bot, linking
 from webapp.telegram.api import BotApi, TelegramError
 
 logger = logging.getLogger(__name__)
+
+#: Why a chat was unlinked (stored in English; the notice about it reads in its reader's language).
+BLOCKED = N_("the bot was blocked in Telegram")
+CHAT_UNKNOWN = N_("Telegram no longer knows the chat")
 
 MAX_CHARS = 4096
 NOT_SET_UP = N_("Telegram is not set up on this installation.")
@@ -115,11 +119,7 @@ def classify(exc: TelegramError) -> AttemptResult:
             False, "Telegram asked us to slow down", 429, retry_after=exc.retry_after or 1
         )
     if exc.chat_gone:
-        reason = (
-            "the bot was blocked in Telegram"
-            if exc.status == 403
-            else "Telegram no longer knows the chat"
-        )
+        reason = BLOCKED if exc.status == 403 else CHAT_UNKNOWN
         return AttemptResult(
             False, f"Telegram: {reason}; the chat was unlinked.", exc.status, disable=reason
         )
@@ -203,6 +203,7 @@ class TelegramChannel(Channel):
                     {
                         "channel": "Telegram",
                         "reason": f"We unlinked your Telegram chat: {gone}.",
+                        "why": gone,
                         "url": "/notifications/",
                     },
                 )

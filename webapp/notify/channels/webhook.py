@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from webapp import crypto
+from webapp.i18n.marks import N_
 from webapp.models import Notification, NotificationChannel, WebhookEndpoint
 from webapp.notify import endpoints, netguard, settings, signing
 from webapp.notify.channels.base import (
-    N_,
     AttemptResult,
     Channel,
     Lane,

@@ -1,0 +1,34 @@
+"""Names of the codes the product stores (a trade's reason, a side, a bot's mode), in the
+reader's language: shared by the pages and the notifications, which cannot import the
+blueprints."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+#: Why a trade happened, as its row says it.
+REASON_LABELS = {
+    "signal": _l("Signal"),
+    "stop_loss": _l("Stop-loss"),
+    "take_profit": _l("Take-profit"),
+    "manual": _l("Manual"),
+}
+#: The kinds of a bot's activity lines (their badges).
+ACTIVITY_KINDS = {
+    "cycle": _l("cycle"),
+    "signal": _l("signal"),
+    "order": _l("order"),
+    "error": _l("error"),
+    "info": _l("info"),
+    "state": _l("state"),
+}
+#: A strategy's signal, and a trade's side.
+SIGNALS = {"buy": _l("buy"), "sell": _l("sell"), "hold": _l("hold")}
+#: A bot's mode.
+MODES = {"paper": _l("Paper"), "live": _l("Live")}
+
+
+def name_of(table: dict, value: object) -> str:
+    """`value`'s name in `table` (an enum or its string); an unknown code is shown as is."""
+    key = getattr(value, "value", value)
+    return str(table.get(key, key))
