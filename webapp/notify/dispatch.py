@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from webapp.i18n.marks import N_
 from webapp.models import Notification, NotificationChannel
 from webapp.notify import channels, kinds, outbox, preferences
 from webapp.notify.kinds import EventType
@@ -44,9 +45,11 @@ def record_event(
     return rows
 
 
+#: Stored in English like every payload; each channel shows the message in its reader's language.
 TEST_DATA = {
-    "message": "This is a test notification from Tradebots. If you can read it, this "
-    "channel works.",
+    "message": N_(
+        "This is a test notification from Tradebots. If you can read it, this channel works."
+    ),
     "bot_name": "Example bot",
     "symbol": "BTC/USDT",
     "side": "buy",

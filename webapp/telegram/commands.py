@@ -1,44 +1,58 @@
 """What the bot answers. Commands act only in a linked chat and only on that user's bots,
-through the same domain functions as the pages (`webapp.engine.service`)."""
+through the same domain functions as the pages (`webapp.engine.service`).
+
+Answers speak the linked user's language (and write times in their zone); an unlinked chat is
+answered in the language its Telegram app reports (`from.language_code`) when the product
+speaks it, else English."""
 
 from __future__ import annotations
 
+import contextlib
 import html
 import logging
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import force_locale, ngettext
+from flask_babel import gettext as _
 
 from webapp.bots import display
 from webapp.engine import service
 from webapp.engine.errors import BotError
 from webapp.extensions import db
-from webapp.models import Bot, BotStatus, TelegramChat, Trade
+from webapp.i18n.engine_text import engine_text
+from webapp.i18n.locales import DEFAULT_LOCALE, LOCALES
+from webapp.i18n.marks import N_
+from webapp.i18n.timezones import as_recipient
+from webapp.models import Bot, BotStatus, TelegramChat, Trade, User
 from webapp.models.types import utcnow
 from webapp.notify import render
 from webapp.telegram import linking
+from webapp.templating import format_datetime
 
 logger = logging.getLogger(__name__)
 
-NOT_LINKED = (
+NOT_LINKED = N_(
     "This chat is not linked to a Tradebots account. Open the notifications page and press "
     "“Connect Telegram” to link it."
 )
-HELP = (
-    "<b>Tradebots commands</b>\n"
-    "/status - each bot: state, position, today's realized PnL\n"
-    "/profit - realized PnL today, 7 days, all time\n"
-    "/trades - the last 5 trades\n"
-    "/stop NAME - stop a bot\n"
-    "/start NAME - start a bot\n"
-    "/stopall - stop every running bot (asks first)\n"
-    "/mute HOURS - hold routine notifications (0 ends it)\n"
-    "/help - this list"
-)
+#: The command list: (command, its argument, what it does); the commands stay English, as
+#: Telegram's menu has them.
+HELP_LINES = [
+    ("/status", None, N_("each bot: state, position, today's realized PnL")),
+    ("/profit", None, N_("realized PnL today, 7 days, all time")),
+    ("/trades", None, N_("the last 5 trades")),
+    ("/stop", N_("NAME"), N_("stop a bot")),
+    ("/start", N_("NAME"), N_("start a bot")),
+    ("/stopall", None, N_("stop every running bot (asks first)")),
+    ("/mute", N_("HOURS"), N_("hold routine notifications (0 ends it)")),
+    ("/help", None, N_("this list")),
+]
 MAX_MUTE_HOURS = 24 * 7
 STOPALL_YES = "stopall:yes"
 STOPALL_NO = "stopall:no"
@@ -64,10 +78,43 @@ def e(value: object) -> str:
     return html.escape(str(value), quote=False)
 
 
+def help_text() -> str:
+    lines = [_("<b>Tradebots commands</b>")]
+    for command, argument, what in HELP_LINES:
+        usage = f"{command} {_(argument)}" if argument else command
+        lines.append(f"{usage} - {_(what)}")
+    return "\n".join(lines)
+
+
 def handle(update: dict[str, Any]) -> Answer:
     """Handle one update (the caller commits, then sends the answer)."""
-    if isinstance(update.get("callback_query"), dict):
-        return _callback(update["callback_query"])
+    with _speaking(update):
+        if isinstance(update.get("callback_query"), dict):
+            return _callback(update["callback_query"])
+        return _message(update)
+
+
+@contextlib.contextmanager
+def _speaking(update: dict[str, Any]) -> Iterator[None]:
+    """Answer in the linked user's language, else in the sender's app language."""
+    source = update.get("callback_query") or update.get("message")
+    source = source if isinstance(source, dict) else {}
+    message = source.get("message") if "message" in source else source
+    chat_id = ((message or {}).get("chat") or {}).get("id") if isinstance(message, dict) else None
+    chat = linking.chat_by_id(chat_id) if isinstance(chat_id, int) else None
+    user = db.session.get(User, chat.user_id) if chat is not None else None
+    if user is not None:
+        with as_recipient(user):
+            yield
+        return
+    sender = source.get("from") if isinstance(source.get("from"), dict) else {}
+    code = sender.get("language_code")
+    language = code.split("-", 1)[0].lower() if isinstance(code, str) else ""
+    with force_locale(language if language in LOCALES else DEFAULT_LOCALE):
+        yield
+
+
+def _message(update: dict[str, Any]) -> Answer:
     message = update.get("message")
     if not isinstance(message, dict) or not isinstance(message.get("chat"), dict):
         return Answer()
@@ -77,27 +124,30 @@ def handle(update: dict[str, Any]) -> Answer:
         return Answer()
     chat = linking.chat_by_id(chat_id)
     if not isinstance(text, str) or not text.startswith("/"):
-        return Answer([Reply(chat_id, NOT_LINKED if chat is None else HELP)])
-    command, _, argument = text.strip().partition(" ")
+        return Answer([Reply(chat_id, _(NOT_LINKED) if chat is None else help_text())])
+    command, _space, argument = text.strip().partition(" ")
     command = command.split("@", 1)[0].lower()
     argument = argument.strip()
     sender = message.get("from") if isinstance(message.get("from"), dict) else {}
     if command == "/start" and argument and (chat is None or _bot_named(chat, argument) is None):
         return Answer([Reply(chat_id, _link(argument, chat_id, sender.get("username")))])
     if chat is None:
-        return Answer([Reply(chat_id, NOT_LINKED)])
+        return Answer([Reply(chat_id, _(NOT_LINKED))])
     handler = COMMANDS.get(command)
     if handler is None:
-        return Answer([Reply(chat_id, "I do not know that command.\n\n" + HELP)])
+        return Answer([Reply(chat_id, _("I do not know that command.") + "\n\n" + help_text())])
     return Answer([handler(chat, argument)])
 
 
 def _link(code: str, chat_id: int, username: object) -> str:
     try:
-        linking.bind(code, chat_id, username if isinstance(username, str) else None)
+        user_id = linking.bind(code, chat_id, username if isinstance(username, str) else None)
     except linking.LinkRefused as exc:
-        return str(exc)
-    return "Linked: this chat now gets your Tradebots notifications.\n\n" + HELP
+        return _(str(exc))
+    user = db.session.get(User, user_id)
+    with as_recipient(user) if user is not None else contextlib.nullcontext():
+        linked = _("Linked: this chat now gets your Tradebots notifications.")
+        return linked + "\n\n" + help_text()
 
 
 def _bot_named(chat: TelegramChat, name: str) -> Bot | None:
@@ -113,26 +163,35 @@ def _bot_named(chat: TelegramChat, name: str) -> Bot | None:
 def _status(chat: TelegramChat, _argument: str) -> Reply:
     bots = service.user_bots(chat.user_id)
     if not bots:
-        return Reply(chat.chat_id, "You have no bots yet.")
-    lines = ["<b>Your bots</b>"]
+        return Reply(chat.chat_id, _("You have no bots yet."))
+    lines = [_("<b>Your bots</b>")]
     for bot in bots:
-        state, _ = display.status_label(bot.state)
+        state, _badge = display.status_label(bot.state)
         qty = bot.state.position_qty if bot.state else Decimal(0)
-        position = f"{render.format_value(qty)} {bot.base_currency}" if qty else "no position"
-        today = display.pnl(display.today_pnl(bot.state))
-        lines.append(
-            f"• <b>{e(bot.name)}</b> ({e(bot.symbol)}): {e(state)}, {e(position)}, "
-            f"today {e(today)} {e(bot.quote_currency)}"
+        position = f"{render.format_value(qty)} {bot.base_currency}" if qty else _("no position")
+        today = f"{display.pnl(display.today_pnl(bot.state))} {bot.quote_currency}"
+        line = _(
+            "%(bot)s (%(symbol)s): %(state)s, %(position)s, today %(pnl)s",
+            bot=f"<b>{e(bot.name)}</b>",
+            symbol=e(bot.symbol),
+            state=e(state),
+            position=e(position),
+            pnl=e(today),
         )
+        lines.append(f"• {line}")
     return Reply(chat.chat_id, "\n".join(lines))
+
+
+#: The windows of /profit: how far back each one reaches.
+_WINDOWS = [N_("Today"), N_("7 days"), N_("All time")]
 
 
 def _profit(chat: TelegramChat, _argument: str) -> Reply:
     now = utcnow()
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    windows = {"Today": today, "7 days": now - timedelta(days=7), "All time": None}
-    lines = ["<b>Realized PnL</b>"]
-    for label, since in windows.items():
+    since_of = dict(zip(_WINDOWS, [today, now - timedelta(days=7), None], strict=True))
+    lines = [_("<b>Realized PnL</b>")]
+    for label, since in since_of.items():
         query = (
             sa.select(Trade.symbol, sa.func.sum(Trade.realized_pnl))
             .where(Trade.user_id == chat.user_id, Trade.realized_pnl.is_not(None))
@@ -144,63 +203,99 @@ def _profit(chat: TelegramChat, _argument: str) -> Reply:
         for symbol, total in db.session.execute(query):
             by_quote[symbol.split("/", 1)[-1].split(":", 1)[0]] += Decimal(total or 0)
         figures = ", ".join(f"{display.pnl(v)} {q}" for q, v in sorted(by_quote.items()))
-        lines.append(f"{label}: {e(figures or '0')}")
+        lines.append(f"{e(_(label))}: {e(figures or render.format_value(0))}")
     return Reply(chat.chat_id, "\n".join(lines))
 
 
 def _trades(chat: TelegramChat, _argument: str) -> Reply:
     trades = db.session.scalars(service.trades_query(chat.user_id).limit(5)).all()
     if not trades:
-        return Reply(chat.chat_id, "No trades yet.")
-    lines = ["<b>Last trades</b>"]
+        return Reply(chat.chat_id, _("No trades yet."))
+    lines = [_("<b>Last trades</b>")]
     for trade in trades:
-        pnl = f", PnL {display.pnl(trade.realized_pnl)}" if trade.realized_pnl is not None else ""
-        lines.append(
-            f"• {trade.executed_at:%Y-%m-%d %H:%M} {e(trade.bot.name)}: {e(trade.side.value)} "
-            f"{e(render.format_value(trade.qty))} {e(trade.symbol)} at "
-            f"{e(render.format_value(trade.price))}{e(pnl)}"
-        )
+        values = {
+            "when": e(format_datetime(trade.executed_at, "minutes")),
+            "bot": e(trade.bot.name),
+            "side": e(display.signal_label(trade.side)),
+            "qty": e(render.format_value(trade.qty)),
+            "symbol": e(trade.symbol),
+            "price": e(render.format_value(trade.price)),
+        }
+        if trade.realized_pnl is not None:
+            line = _(
+                "%(when)s %(bot)s: %(side)s %(qty)s %(symbol)s at %(price)s, PnL %(pnl)s",
+                pnl=e(display.pnl(trade.realized_pnl)),
+                **values,
+            )
+        else:
+            line = _("%(when)s %(bot)s: %(side)s %(qty)s %(symbol)s at %(price)s", **values)
+        lines.append(f"• {line}")
     return Reply(chat.chat_id, "\n".join(lines))
+
+
+def _which(chat: TelegramChat, command: str) -> Reply:
+    return Reply(
+        chat.chat_id,
+        _("Which bot? Send %(usage)s (see /status for the names).", usage=f"{command} {_('NAME')}"),
+    )
+
+
+def _no_bot(chat: TelegramChat, name: str) -> Reply:
+    return Reply(chat.chat_id, _("You have no bot called “%(name)s”.", name=e(name)))
 
 
 def _stop(chat: TelegramChat, argument: str) -> Reply:
     if not argument:
-        return Reply(chat.chat_id, "Which bot? Send /stop NAME (see /status for the names).")
+        return _which(chat, "/stop")
     bot = _bot_named(chat, argument)
     if bot is None:
-        return Reply(chat.chat_id, f"You have no bot called “{e(argument)}”.")
+        return _no_bot(chat, argument)
     if service.stop_by_owner(bot):
-        return Reply(chat.chat_id, f"Bot “{e(bot.name)}” stopped.")
-    return Reply(chat.chat_id, f"Bot “{e(bot.name)}” was not running.")
+        return Reply(chat.chat_id, _("Bot “%(name)s” stopped.", name=e(bot.name)))
+    return Reply(chat.chat_id, _("Bot “%(name)s” was not running.", name=e(bot.name)))
 
 
 def _start(chat: TelegramChat, argument: str) -> Reply:
     if not argument:
-        return Reply(chat.chat_id, "Which bot? Send /start NAME (see /status for the names).")
+        return _which(chat, "/start")
     bot = _bot_named(chat, argument)
     if bot is None:  # (an unknown name that was no link code either)
-        return Reply(chat.chat_id, f"You have no bot called “{e(argument)}”.")
+        return _no_bot(chat, argument)
     try:
         service.start_bot(bot)
     except BotError as exc:
         db.session.rollback()
-        return Reply(chat.chat_id, f"Bot “{e(bot.name)}” cannot start: {e(exc)}")
-    return Reply(chat.chat_id, f"Bot “{e(bot.name)}” started: its first cycle runs shortly.")
+        return Reply(
+            chat.chat_id,
+            _(
+                "Bot “%(name)s” cannot start: %(why)s",
+                name=e(bot.name),
+                why=e(engine_text(str(exc))),
+            ),
+        )
+    return Reply(
+        chat.chat_id, _("Bot “%(name)s” started: its first cycle runs shortly.", name=e(bot.name))
+    )
 
 
 def _stopall(chat: TelegramChat, _argument: str) -> Reply:
     running = _running(chat.user_id)
     if not running:
-        return Reply(chat.chat_id, "None of your bots is running.")
+        return Reply(chat.chat_id, _("None of your bots is running."))
+    count = len(running)
     markup = {
         "inline_keyboard": [
             [
-                {"text": f"Stop all {len(running)}", "callback_data": STOPALL_YES},
-                {"text": "Cancel", "callback_data": STOPALL_NO},
+                {
+                    "text": ngettext("Stop %(num)s bot", "Stop all %(num)s", count),
+                    "callback_data": STOPALL_YES,
+                },
+                {"text": _("Cancel"), "callback_data": STOPALL_NO},
             ]
         ]
     }
-    return Reply(chat.chat_id, f"Stop all {len(running)} running bots?", markup)
+    question = ngettext("Stop the %(num)s running bot?", "Stop all %(num)s running bots?", count)
+    return Reply(chat.chat_id, question, markup)
 
 
 def _running(user_id: int) -> list[Bot]:
@@ -213,24 +308,33 @@ def _running(user_id: int) -> list[Bot]:
 
 def _mute(chat: TelegramChat, argument: str) -> Reply:
     try:
-        hours = float(argument)
+        hours = float(argument.replace(",", "."))
     except ValueError:
         hours = -1
     if not 0 <= hours <= MAX_MUTE_HOURS or hours != hours:
-        return Reply(chat.chat_id, f"Send /mute HOURS with a number from 0 to {MAX_MUTE_HOURS}.")
+        return Reply(
+            chat.chat_id,
+            _(
+                "Send %(usage)s with a number from 0 to %(max)s.",
+                usage=f"/mute {_('HOURS')}",
+                max=MAX_MUTE_HOURS,
+            ),
+        )
     if hours == 0:
         chat.muted_until = None
-        return Reply(chat.chat_id, "Notifications are on again.")
+        return Reply(chat.chat_id, _("Notifications are on again."))
     chat.muted_until = utcnow() + timedelta(hours=hours)
     return Reply(
         chat.chat_id,
-        f"Routine notifications wait until {chat.muted_until:%Y-%m-%d %H:%M} UTC; errors and "
-        "stops still come at once.",
+        _(
+            "Routine notifications wait until %(until)s; errors and stops still come at once.",
+            until=e(format_datetime(chat.muted_until, "minutes")),
+        ),
     )
 
 
 def _help(chat: TelegramChat, _argument: str) -> Reply:
-    return Reply(chat.chat_id, HELP)
+    return Reply(chat.chat_id, help_text())
 
 
 COMMANDS = {
@@ -253,14 +357,25 @@ def _callback(query: dict[str, Any]) -> Answer:
     chat = linking.chat_by_id(chat_id) if isinstance(chat_id, int) else None
     answer = Answer(callback_id=callback_id or None)
     if chat is None:
-        answer.callback_text = "This chat is not linked."
+        answer.callback_text = _("This chat is not linked.")
         return answer
     data = query.get("data")
     if data == STOPALL_YES:
         stopped = [bot.name for bot in _running(chat.user_id) if service.stop_by_owner(bot)]
-        answer.callback_text = f"Stopped {len(stopped)} bots."
-        names = ", ".join(e(name) for name in stopped) or "none"
-        answer.replies.append(Reply(chat.chat_id, f"Stopped {len(stopped)} bots: {names}."))
+        count = len(stopped)
+        answer.callback_text = ngettext("Stopped %(num)s bot.", "Stopped %(num)s bots.", count)
+        names = ", ".join(e(name) for name in stopped) or _("none")
+        answer.replies.append(
+            Reply(
+                chat.chat_id,
+                ngettext(
+                    "Stopped %(num)s bot: %(names)s.",
+                    "Stopped %(num)s bots: %(names)s.",
+                    count,
+                    names=names,
+                ),
+            )
+        )
     elif data == STOPALL_NO:
-        answer.callback_text = "Nothing was stopped."
+        answer.callback_text = _("Nothing was stopped.")
     return answer

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from webapp.extensions import db
+from webapp.i18n.marks import N_
 from webapp.models import TelegramChat, TelegramLinkCode
 from webapp.models.types import utcnow
 
@@ -109,11 +110,11 @@ def bind(code: str, chat_id: int, username: str | None, now: datetime | None = N
     return user_id
 
 
-UNKNOWN = (
+UNKNOWN = N_(
     "Sorry, I do not know that code. Open the notifications page of Tradebots and press "
     "“Connect Telegram” for a new link."
 )
-EXPIRED = (
+EXPIRED = N_(
     "Sorry, that code has expired (codes last 10 minutes). Press “Connect Telegram” on the "
     "notifications page again for a new one."
 )

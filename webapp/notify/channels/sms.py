@@ -5,17 +5,25 @@ at a word. A per-user daily cap (NOTIFY_SMS_PER_DAY) protects the operator's bil
 it is not sent ("rate limited"). Twilio's 429 and 5xx retry with backoff; errors 21211
 (invalid number) and 21610 (the recipient replied STOP) turn SMS off for the user, who is told
 by email.
+
+Texts are in the recipient's language. Turkish and French letters outside GSM-7 (ş ğ İ ç, the
+dotless i, ê â î ô û œ ...) are written without their marks, and the spaces Babel puts in numbers
+(`61 234,50`) become plain ones, so a message keeps 160 characters instead of UCS-2's 70; a
+text that still needs UCS-2 after that (an emoji in a bot's name) is sent as written. A number
+is never cut at the spaces between its digit groups.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask import current_app
 from redis.exceptions import RedisError
 
+from webapp.i18n.engine_text import engine_text
 from webapp.i18n.marks import N_
 from webapp.i18n.timezones import as_recipient
 from webapp.models import Notification, NotificationChannel, SmsNumber, User
@@ -41,6 +49,19 @@ GSM7_BASIC = set(
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 GSM7_EXTENDED = set("^{}\\[~]|€\f")
+#: Letters of Turkish and French that GSM-7 lacks, and what a phone shows for them.
+_PLAIN = str.maketrans(
+    {
+        "ş": "s", "Ş": "S", "ğ": "g", "Ğ": "G", "\u0131": "i", "İ": "I", "ç": "c",
+        "â": "a", "Â": "A", "À": "A", "ê": "e", "Ê": "E", "È": "E", "ë": "e", "Ë": "E",
+        "î": "i", "Î": "I", "ï": "i", "Ï": "I", "ô": "o", "Ô": "O", "û": "u", "Û": "U",
+        "Ù": "U", "ÿ": "y", "Ÿ": "Y", "œ": "oe", "Œ": "OE", "\u2019": "'", "\u2018": "'",
+        "«": '"', "»": '"', "“": '"', "”": '"', "…": "...", "\u2013": "-", "—": "-",
+        "\u202f": " ", "\u00a0": " ",
+    }
+)  # fmt: skip
+#: A word, or a whole number written with grouped digits (`61 234,50`).
+_WORD = re.compile(r"\d{1,3}(?: \d{3})+\S*|\S+")
 NO_NUMBER = N_("Add and verify a phone number first.")
 
 # KEYS: the user's counter for the day; ARGV: cap, ttl. 1 when counted, 0 when full.
@@ -67,12 +88,19 @@ def fits(text: str) -> bool:
     return length(text) <= (GSM7_LIMIT if is_gsm7(text) else UCS2_LIMIT)
 
 
+def plain(text: str) -> str:
+    """`text` in GSM-7 when writing its letters without their marks is enough, else as is."""
+    candidate = text.translate(_PLAIN)
+    return candidate if is_gsm7(candidate) else text
+
+
 def one_segment(text: str) -> str:
-    """`text` shortened at a word (never mid-word) until it fits one segment."""
-    text = " ".join(text.split())
+    """`text` shortened at a word (never mid-word, never inside a number) until it fits one
+    segment."""
+    text = " ".join(plain(text).replace("\u202f", " ").replace("\u00a0", " ").split())
     if fits(text):
         return text
-    words = text.split(" ")
+    words = _WORD.findall(text)
     while words:
         words.pop()
         candidate = " ".join(words).rstrip(",;:") + "..."
@@ -83,7 +111,7 @@ def one_segment(text: str) -> str:
 
 def sms_text(kind: str, data: dict) -> str:
     facts = (
-        [data["message"]]
+        [engine_text(data["message"])]
         if kind == kinds.TEST and data.get("message")
         else render.short_facts(data)
     )

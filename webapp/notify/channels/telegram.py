@@ -19,6 +19,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from redis.exceptions import RedisError
 
+from webapp.i18n.engine_text import engine_text
 from webapp.i18n.marks import N_
 from webapp.i18n.timezones import as_recipient
 from webapp.models import Notification, NotificationChannel, TelegramChat, User
@@ -94,7 +95,7 @@ def message_text(kind: str, data: dict, base_url: str) -> str:
     a link to the page."""
     headline = f"<b>{html.escape(render.headline(kind, data))}</b>"
     if kind == kinds.TEST and data.get("message"):
-        facts = [str(data["message"])]
+        facts = [engine_text(str(data["message"]))]
     else:
         facts = render.short_facts(data)
     if data.get("symbol") and kind != "trade_executed":
