@@ -16,7 +16,7 @@ from webapp.extensions import db
 from webapp.models import AuditEvent, NotificationChannel, NotificationStatus, SmsNumber, User
 from webapp.models.types import utcnow
 from webapp.notify import phones, preferences
-from webapp.notify.channels.sms import GSM7_LIMIT, UCS2_LIMIT, is_gsm7, length, one_segment
+from webapp.notify.gsm7 import GSM7_LIMIT, UCS2_LIMIT, is_gsm7, length, one_segment
 
 pytest_plugins = ["tests.notify.fixtures"]  # fixtures: twilio, fast_retries
 

@@ -56,7 +56,13 @@ class FakeBotApi:
         with self.lock:
             self.scripted[chat_id].extend(answers)
 
-    def push_message(self, chat_id: int, text: str, username: str = "alice_tg") -> int:
+    def push_message(
+        self, chat_id: int, text: str, username: str = "alice_tg", language: str | None = None
+    ) -> int:
+        """Queue a message from a user; `language` is the app's (Telegram's `language_code`)."""
+        sender = {"id": chat_id, "is_bot": False, "username": username}
+        if language:
+            sender["language_code"] = language
         with self.lock:
             self.next_update_id += 1
             update_id = self.next_update_id
@@ -67,7 +73,7 @@ class FakeBotApi:
                         "message_id": update_id,
                         "date": int(time.time()),
                         "chat": {"id": chat_id, "type": "private", "username": username},
-                        "from": {"id": chat_id, "is_bot": False, "username": username},
+                        "from": sender,
                         "text": text,
                     },
                 }

@@ -7,11 +7,11 @@ import logging
 from flask import current_app, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_mail import Message
 
 from webapp.accounts import make_reset_token
 from webapp.extensions import mail
 from webapp.i18n.timezones import as_recipient
+from webapp.mail_message import Message
 from webapp.models import User
 
 logger = logging.getLogger(__name__)

@@ -23,6 +23,11 @@ from flask_babel import get_locale, gettext
 from webapp.i18n.marks import N_
 from webapp.i18n.numbers import quantity_text
 
+#: Why a webhook endpoint was turned off (written by webapp.notify.channels.webhook).
+WEBHOOK_GONE = N_("The receiver answered 410 Gone, which means it wants no more webhooks.")
+WEBHOOK_FAILING = N_(
+    "%(count)s notifications in a row failed every attempt (last error: %(error)s)"
+)
 #: Whole texts: activity lines, stop reasons, the last error.
 TEXTS = [
     N_("Started."),
@@ -60,6 +65,8 @@ TEXTS = [
     N_("Stopped after %(count)s failed cycles in a row. Last error: %(error)s"),
     N_("Stopped after %(failing)s of failed cycles. Last error: %(error)s"),
     N_("The exchange rejected its API key: %(error)s"),
+    WEBHOOK_GONE,
+    WEBHOOK_FAILING,
     N_("The exchange no longer lists %(symbol)s."),
     N_("The strategy settings are invalid: %(error)s"),
     N_("Nothing can be sold: %(reason)s."),

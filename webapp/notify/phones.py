@@ -19,7 +19,7 @@ from webapp.extensions import db
 from webapp.i18n.marks import N_
 from webapp.models import SmsNumber
 from webapp.models.types import utcnow
-from webapp.notify import sms_providers
+from webapp.notify import gsm7, sms_providers
 from webapp.notify.errors import NotifyError
 
 logger = logging.getLogger(__name__)
@@ -106,7 +106,8 @@ def send_code(row: SmsNumber, now: datetime | None = None) -> None:
     code = f"{secrets.randbelow(10**6):06d}"
     try:
         result = sms_providers.provider().send(
-            row.phone, f"Your Tradebots code is {code}. It works for 10 minutes."
+            row.phone,
+            gsm7.plain(_("Your Tradebots code is %(code)s. It works for 10 minutes.", code=code)),
         )
     except sms_providers.ProviderNotConfigured as exc:
         raise PhoneError(

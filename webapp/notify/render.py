@@ -8,6 +8,7 @@ reason, an error) are shown translated when they are one of its known texts."""
 from __future__ import annotations
 
 import logging
+import re
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -170,7 +171,8 @@ def headline(kind: str, data: dict[str, Any]) -> str:
             text = _("%(side)s %(qty)s %(symbol)s at %(price)s", **words)
         else:
             text = _("%(side)s %(qty)s %(symbol)s", **words)
-        text = " ".join(text.split())  # no symbol: no double space
+        text = re.sub(" {2,}", " ", text).strip()  # no symbol: no double space (but the
+        # narrow spaces that group a French number stay)
         return _("%(text)s (%(bot)s)", text=text, bot=bot) if bot else text
     key_label = data.get("label") or data.get("key_label")
     if kind == "api_key_invalid" and key_label:

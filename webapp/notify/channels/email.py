@@ -10,10 +10,10 @@ from datetime import datetime
 
 from flask import render_template
 from flask_babel import get_locale
-from flask_mail import Message
 
 from webapp.extensions import mail
 from webapp.i18n.timezones import as_recipient
+from webapp.mail_message import Message
 from webapp.models import Notification, NotificationChannel, User
 from webapp.notify import email_text, kinds, render, settings
 from webapp.notify.channels.base import (

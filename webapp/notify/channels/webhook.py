@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from webapp import crypto
+from webapp.i18n.engine_text import WEBHOOK_FAILING, WEBHOOK_GONE
 from webapp.i18n.marks import N_
 from webapp.models import Notification, NotificationChannel, WebhookEndpoint
 from webapp.notify import endpoints, netguard, settings, signing
@@ -34,7 +35,8 @@ from webapp.notify.webhook_client import deliver as post_webhook
 
 logger = logging.getLogger(__name__)
 
-GONE = "The receiver answered 410 Gone, which means it wants no more webhooks."
+# Why an endpoint is turned off: stored in English, shown through engine_text.
+GONE, FAILING = WEBHOOK_GONE, WEBHOOK_FAILING
 NO_ENDPOINT = AttemptResult(
     False, "No webhook endpoint is set up (or it was deleted).", permanent=True
 )
@@ -217,7 +219,10 @@ class WebhookChannel(Channel):
                         error = attempt.error if attempt else None
                         endpoints.disable(
                             endpoint,
-                            f"{endpoint.consecutive_failures} notifications in a row failed every "
-                            f"attempt (last error: {error or 'unknown error'})",
+                            FAILING
+                            % {
+                                "count": endpoint.consecutive_failures,
+                                "error": error or "unknown error",
+                            },
                             at,
                         )
