@@ -224,3 +224,14 @@ def test_the_verification_code_sms_is_in_the_users_language(
     [body] = twilio.bodies(NUMBER)
     assert expected in body and re.search(r"\b\d{6}\b", body), body
     assert is_gsm7(body) and not NOT_GSM7.search(body), body
+
+
+def test_the_telegram_commands_of_the_cli_follow_the_terminal(runner, bot_api):
+    from tests.support.fake_telegram import TOKEN
+
+    garbage = runner.invoke(args=["telegram", "set-token", "not a token"], env={"LANG": "fr_FR"})
+    assert garbage.exit_code != 0
+    assert "Ce n'est pas un jeton de bot" in garbage.output, garbage.output
+    saved = runner.invoke(args=["telegram", "set-token", TOKEN], env={"LANG": "tr_TR.UTF-8"})
+    assert saved.exit_code == 0, saved.output
+    assert "belirteci kaydedildi" in saved.output and "Saved the token" not in saved.output

@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import gettext as _
 
 from webapp import crypto
 from webapp.extensions import db
@@ -95,16 +96,16 @@ def set_token(token: str) -> dict:
     token = token.strip()
     if not token or any(ch.isspace() for ch in token) or ":" not in token:
         raise TokenRefused(
-            "That is not a bot token: it looks like 123456789:AA... (from @BotFather)."
+            _("That is not a bot token: it looks like 123456789:AA... (from @BotFather).")
         )
     try:
         me = client_for(token).get_me()
     except TelegramError as exc:
-        raise TokenRefused(
-            f"Telegram refused the token: {exc.status or 'no answer'} {exc.description}".strip()
-        ) from None
+        status = exc.status or _("no answer")
+        answer = f"{status} {exc.description}".strip()
+        raise TokenRefused(_("Telegram refused the token: %(answer)s", answer=answer)) from None
     if not isinstance(me, dict) or not me.get("is_bot"):
-        raise TokenRefused("Telegram did not confirm that token as a bot.")
+        raise TokenRefused(_("Telegram did not confirm that token as a bot."))
     bot = row(create=True)
     previous = bot.bot_user_id
     bot.token_encrypted = crypto.encrypt(token)

@@ -7,6 +7,7 @@ import signal
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from flask_babel import gettext as _
 
 from webapp.extensions import db
 from webapp.telegram import bot
@@ -26,9 +27,15 @@ def set_token(token: str) -> None:
         db.session.rollback()
         raise click.ClickException(str(exc)) from None
     db.session.commit()
-    click.echo(f"Saved the token of @{me.get('username')} ({bot.mask(token.strip())}).")
+    click.echo(
+        _(
+            "Saved the token of @%(bot)s (%(token)s).",
+            bot=me.get("username"),
+            token=bot.mask(token.strip()),
+        )
+    )
     if current_app.config.get("TELEGRAM_BOT_TOKEN"):
-        click.echo("Note: TELEGRAM_BOT_TOKEN is set in the environment and is used instead.")
+        click.echo(_("Note: TELEGRAM_BOT_TOKEN is set in the environment and is used instead."))
 
 
 @telegram_cli.command("status")
@@ -36,7 +43,7 @@ def status() -> None:
     """Which bot is set up (token masked) and whether Telegram accepts it."""
     found = bot.info()
     if found is None:
-        raise click.ClickException("No Telegram bot token is set (flask telegram set-token).")
+        raise click.ClickException(_("No Telegram bot token is set (flask telegram set-token)."))
     try:
         me = bot.require_api().get_me()
     except Exception as exc:  # TelegramError: its message never holds the token
