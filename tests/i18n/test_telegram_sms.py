@@ -53,24 +53,33 @@ def english_words(locale: str, *sources: str) -> set[str]:
     return english_fragments(english_msgids(*sources), locale) - allowed
 
 
-def only(user_id: int, channel: NotificationChannel) -> None:
+def recipient(auth, locale: str, channel: NotificationChannel) -> User:
+    """A user reading `locale` who gets every event by `channel` only (SMS: to a verified
+    number)."""
+    user = auth.create_user()
+    set_locale(user, locale)
     for event in EventType:
         for other in (NotificationChannel.EMAIL, NotificationChannel.TELEGRAM):
-            preferences.set_preference(user_id, event, other, False)
-        preferences.set_preference(user_id, event, channel, True)
+            preferences.set_preference(user.id, event, other, False)
+        preferences.set_preference(user.id, event, channel, True)
+    if channel == NotificationChannel.SMS:
+        db.session.add(SmsNumber(user_id=user.id, phone=NUMBER, verified_at=utcnow()))
+    db.session.commit()
+    return user
+
+
+def emit_all(user: User) -> None:
+    for event in EventType:
+        emit(user.id, event, SAMPLES[event])
     db.session.commit()
 
 
 @pytest.mark.parametrize("locale", ["tr", "fr"])
 def test_telegram_notifications_are_in_the_recipients_language(app, auth, bot_api, locale):
-    user = auth.create_user()
-    set_locale(user, locale)
-    only(user.id, NotificationChannel.TELEGRAM)
+    user = recipient(auth, locale, NotificationChannel.TELEGRAM)
     link_chat(bot_api, user.id, CHAT)
     before = len(bot_api.texts(CHAT))
-    for event in EventType:
-        emit(user.id, event, SAMPLES[event])
-    db.session.commit()
+    emit_all(user)
 
     deliver_all(user.id)
 
@@ -152,20 +161,9 @@ def test_linking_answers_in_the_accounts_language_not_the_apps(app, auth, bot_ap
     assert linked.startswith("Bağlandı: bu sohbet artık Tradebots bildirimlerinizi alıyor.")
 
 
-def verified(user: User) -> None:
-    db.session.add(SmsNumber(user_id=user.id, phone=NUMBER, verified_at=utcnow(), code_attempts=0))
-    db.session.commit()
-
-
 @pytest.mark.parametrize("locale", ["tr", "fr"])
 def test_sms_are_in_the_recipients_language_and_stay_one_gsm7_segment(app, auth, twilio, locale):
-    user = auth.create_user()
-    set_locale(user, locale)
-    only(user.id, NotificationChannel.SMS)
-    verified(user)
-    for event in EventType:
-        emit(user.id, event, SAMPLES[event])
-    db.session.commit()
+    emit_all(recipient(auth, locale, NotificationChannel.SMS))
 
     assert {o.status for o in drain()} == {"sent"}
 
@@ -181,10 +179,7 @@ def test_sms_are_in_the_recipients_language_and_stay_one_gsm7_segment(app, auth,
 
 
 def test_an_sms_that_needs_ucs2_anyway_keeps_its_letters(app, auth, twilio):
-    user = auth.create_user()
-    set_locale(user, "tr")
-    only(user.id, NotificationChannel.SMS)
-    verified(user)
+    user = recipient(auth, "tr", NotificationChannel.SMS)
     data = dict(SAMPLE_DATA[EventType.BOT_ERROR], bot_name="Roket 🚀")
     emit(user.id, EventType.BOT_ERROR, data)
     db.session.commit()
