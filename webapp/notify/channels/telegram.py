@@ -51,8 +51,9 @@ NOT_LINKED = N_("Connect Telegram first (Connect Telegram on the notifications p
 #: sleeping for one chat would hold up every other chat).
 MAX_BOT_WAIT = 2.0
 CHAT_SLEEP_MAX = 0.25
-#: Seconds between two messages to one chat: Telegram's one a second, with a margin for the
-#: time a request takes to arrive.
+#: Seconds between two messages to one chat: Telegram's one a second, with a margin. Counted
+#: from the previous message's answer (when it has surely arrived), not from its start, so a
+#: slow first request can never bring two arrivals closer than a second.
 CHAT_INTERVAL = 1.05
 
 # KEYS: the bot's counters (by second), the chat's last send; ARGV: bot limit, chat interval
@@ -70,6 +71,12 @@ if sent >= tonumber(ARGV[1]) then return 1000000 - tonumber(t[2]) end
 redis.call('INCR', key); redis.call('EXPIRE', key, 5)
 redis.call('SET', KEYS[2], now, 'EX', 5)
 return 0
+"""
+
+# KEYS: the chat's last send. The moment the answer came, on Redis's clock.
+_ANSWERED = """
+local t = redis.call('TIME')
+redis.call('SET', KEYS[1], tonumber(t[1]) * 1000000 + tonumber(t[2]), 'EX', 5)
 """
 
 
@@ -183,6 +190,8 @@ class TelegramChannel(Channel):
             target.api.send_message(target.chat_id, row.message)
         except TelegramError as exc:
             return classify(exc)
+        finally:
+            _answered(ctx, target)
         return AttemptResult(True, status_code=200)
 
     def record(
@@ -210,10 +219,21 @@ class TelegramChannel(Channel):
                 )
 
 
+def _chat_key(target: Target) -> str:
+    return f"telegram:rate:chat:{target.chat_id}"
+
+
+def _answered(ctx: SendContext, target: Target) -> None:
+    try:
+        ctx.redis.eval(_ANSWERED, 1, _chat_key(target))
+    except RedisError as exc:
+        logger.warning("Telegram rate limiter unavailable (%s)", type(exc).__name__)
+
+
 def _take_slot(ctx: SendContext, target: Target) -> float | None:
     """Count this send for the bot and the chat; None when counted, else seconds to wait."""
     deadline = time.monotonic() + MAX_BOT_WAIT
-    keys = ("telegram:rate:bot", f"telegram:rate:chat:{target.chat_id}")
+    keys = ("telegram:rate:bot", _chat_key(target))
     interval = int(CHAT_INTERVAL * 1_000_000)
     while True:
         try:
