@@ -46,6 +46,9 @@ def create_app(config_class: type[Config] = Config) -> Flask:
     init_observability(app)
 
     from webapp import models  # noqa: F401  (register models with SQLAlchemy)
+    from webapp.strategies import plugins
+
+    plugins.load_once()  # strategies from installed packages, before any form lists them
     from webapp.admin import bp as admin_bp
     from webapp.auth import bp as auth_bp
     from webapp.backtest import bp as backtest_bp

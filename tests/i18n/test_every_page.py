@@ -45,6 +45,9 @@ SIGNED_OUT = {
     "security.login_code",
 }
 USER_DATA = {
+    # Strategies by the names bots store, and the entry point group plugins declare (code).
+    "threshold",
+    "webapp.strategies",
     "Trend BTC",
     "Trend BTC · Tradebots",
     "Dip ETH",

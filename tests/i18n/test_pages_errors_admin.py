@@ -49,7 +49,10 @@ def test_the_admin_page_speaks_the_admins_language(client, auth, locale):
         admin,
         "/admin/",
         locale,
-        {"boss@example.com", "Redis", "Service", "Services"},  # French spells these the same
+        # French spells the services the same; strategies show the names bots store.
+        {"boss@example.com", "Redis", "Service", "Services", "ema_cross", "threshold"}
+        | {"webapp.strategies"},
         sources=("templates/admin/index.html",),
     )
     assert {"tr": "Veritabanı", "fr": "Base de données"}[locale] in page
+    assert {"tr": "Fiyat eşiği", "fr": "Seuil de prix"}[locale] in page  # a strategy's label

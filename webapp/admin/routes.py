@@ -12,6 +12,7 @@ from webapp.admin import bp
 from webapp.extensions import db
 from webapp.htmx import render_page
 from webapp.models import User
+from webapp.strategies import plugins
 
 
 def admin_required(view):
@@ -31,7 +32,12 @@ def admin_required(view):
 @admin_required
 def index():
     users = db.paginate(sa.select(User).order_by(User.created_at.desc()), per_page=50)
-    return render_page("admin/index.html", users=users, checks=health.check_all())
+    return render_page(
+        "admin/index.html",
+        users=users,
+        checks=health.check_all(),
+        strategies=plugins.listing(),
+    )
 
 
 # --- Notifications ----------------------------------------------------------------------------
