@@ -66,6 +66,12 @@ def test_cli_run_prints_the_summary_and_json_is_deterministic(history, runner):
         runner.invoke(args=[*RUN, "--from", FROM, "--to", TO, "--json", "--fee", "0.2"]).output
     )
     assert other["fingerprint"] != first["fingerprint"]
+    # --fee-rate is the same setting as a fraction: 0.002 is --fee 0.2, and 0 is fee-free
+    by_rate = [*RUN, "--from", FROM, "--to", TO, "--json", "--fee-rate"]
+    rate = json.loads(runner.invoke(args=[*by_rate, "0.002"]).output)
+    assert rate["fingerprint"] == other["fingerprint"]
+    free = json.loads(runner.invoke(args=[*by_rate, "0"]).output)
+    assert free["trades"] and all(float(t["fee"]) == 0 for t in free["trades"])
 
 
 def test_cli_refuses_bad_input_and_stores_nothing(history, runner):
@@ -79,6 +85,11 @@ def test_cli_refuses_bad_input_and_stores_nothing(history, runner):
         (["--param", "slow=2"], "Slow EMA period must be at least 3."),
         (["--quote-amount", "1e400"], "Order size must be less than"),
         (["--fee", "nan"], "Fee must be a number."),
+        (["--fee-rate", "nan"], "--fee-rate 'nan' is not a fraction from 0 to 1"),
+        (["--fee-rate", "1e-3"], "--fee-rate '1e-3' is not a fraction from 0 to 1"),
+        (["--fee-rate", "1.5"], "--fee-rate '1.5' is not a fraction from 0 to 1"),
+        (["--fee-rate", "-0.001"], "--fee-rate '-0.001' is not a fraction from 0 to 1"),
+        (["--fee-rate", "0.001", "--fee", "0.1"], "Give --fee (a percent) or --fee-rate"),
         (["--to", "someday"], "--to 'someday' is not a date like 2026-01-31."),
     ]  # fmt: skip
     for extra, message in cases:

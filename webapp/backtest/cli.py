@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
+from decimal import Decimal
 
 import click
 from flask.cli import AppGroup
@@ -117,6 +119,28 @@ def summary_lines(summary: dict) -> list[str]:
     return out
 
 
+_FRACTION = re.compile(r"0(\.\d{1,12})?|1(\.0{1,12})?|\.\d{1,12}")
+
+
+def _fee_percent(fee: str | None, fee_rate: str | None) -> str | None:
+    """`--fee-rate 0.001` is `--fee 0.1`: the form and the stored settings keep a percent."""
+    if fee_rate is None:
+        return fee
+    if fee is not None:
+        raise click.ClickException(
+            _("Give --fee (a percent) or --fee-rate (a fraction), not both.")
+        )
+    text = fee_rate.strip()
+    if not _FRACTION.fullmatch(text):
+        raise click.ClickException(
+            _(
+                "--fee-rate %(value)r is not a fraction from 0 to 1 such as 0.001 (0.1%%).",
+                value=fee_rate,
+            )
+        )
+    return format(Decimal(text) * 100, "f")
+
+
 @backtest_cli.command("run")
 @click.option("--bot", "bot_id", type=int, default=None, help="Take every setting from this bot.")
 @click.option("--strategy", default=None)
@@ -129,6 +153,7 @@ def summary_lines(summary: dict) -> list[str]:
 @click.option("--daily-profit-target", default=None)
 @click.option("--daily-loss-limit", default=None)
 @click.option("--fee", default=None, help="Fee rate in % (default 0.1).")
+@click.option("--fee-rate", default=None, help="Fee rate as a fraction (default 0.001).")
 @click.option("--slippage-bps", default=None, help="Slippage in basis points (default 0).")
 @click.option("--exits", "exit_model", default=None, help="intrabar (default) or open.")
 @click.option("--exchange", default="binance", show_default=True)
@@ -143,10 +168,11 @@ def summary_lines(summary: dict) -> list[str]:
 @click.option("--no-wait", is_flag=True, help="Sweeps: queue the jobs and print the sweep id.")
 def run_command(
     bot_id, strategy, params, symbol, timeframe, quote_amount, stop_loss, take_profit,
-    daily_profit_target, daily_loss_limit, fee, slippage_bps, exit_model, exchange, source,
-    start, end, email, as_json, grid, oos, sort, no_wait,
+    daily_profit_target, daily_loss_limit, fee, fee_rate, slippage_bps, exit_model, exchange,
+    source, start, end, email, as_json, grid, oos, sort, no_wait,
 ) -> None:  # fmt: skip
     """Backtest a bot's settings, or settings given here, over stored candles."""
+    fee = _fee_percent(fee, fee_rate)
     bot = None
     if bot_id is not None:
         bot = db.session.get(Bot, bot_id)
