@@ -208,17 +208,15 @@ def _channel_disabled(say: _Say, data: dict[str, Any]) -> Words:
 
 
 def _webhook_disabled(say: _Say, data: dict[str, Any]) -> Words:
-    paragraphs = []
-    if data.get("reason"):
-        paragraphs.append(say(render.fact(_("Reason"), engine_text(data["reason"]))))
-    paragraphs.append(
+    # The reason is in the details table.
+    paragraphs = [
         say(
             _(
                 "Fix the receiver, then enable the endpoint again on your notification "
                 "settings page. Nothing is sent to it until you do."
             )
         )
-    )
+    ]
     headline = say(_("We stopped sending webhooks to your endpoint."))
     return Words(headline, paragraphs, action=_("Notification settings"))
 

@@ -41,6 +41,7 @@ def build_email(notification: Notification, user: User, cfg: NotifySettings) -> 
         "lang": str(get_locale() or "en"),
         "label": kinds.label(kind),
         "details": render.details(data),
+        "fact": render.fact,
         "link": render.link_for(data, cfg.base_url),
         "sent_at": format_datetime(notification.created_at),
     }
