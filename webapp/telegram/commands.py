@@ -88,47 +88,45 @@ def help_text() -> str:
 
 def handle(update: dict[str, Any]) -> Answer:
     """Handle one update (the caller commits, then sends the answer)."""
-    with _speaking(update):
-        if isinstance(update.get("callback_query"), dict):
-            return _callback(update["callback_query"])
-        return _message(update)
+    query = update.get("callback_query")
+    source = query if isinstance(query, dict) else update.get("message")
+    source = source if isinstance(source, dict) else {}
+    message = source.get("message") if source is query else source
+    where = message.get("chat") if isinstance(message, dict) else None
+    chat_id = where.get("id") if isinstance(where, dict) else None
+    chat = linking.chat_by_id(chat_id) if isinstance(chat_id, int) else None
+    sender = source.get("from") if isinstance(source.get("from"), dict) else {}
+    with _speaking(chat, sender):
+        if source is query:
+            return _callback(query, chat)
+        if not isinstance(chat_id, int):
+            return Answer()
+        return _message(source, chat_id, chat, sender)
 
 
 @contextlib.contextmanager
-def _speaking(update: dict[str, Any]) -> Iterator[None]:
+def _speaking(chat: TelegramChat | None, sender: dict[str, Any]) -> Iterator[None]:
     """Answer in the linked user's language, else in the sender's app language."""
-    source = update.get("callback_query") or update.get("message")
-    source = source if isinstance(source, dict) else {}
-    message = source.get("message") if "message" in source else source
-    chat_id = ((message or {}).get("chat") or {}).get("id") if isinstance(message, dict) else None
-    chat = linking.chat_by_id(chat_id) if isinstance(chat_id, int) else None
     user = db.session.get(User, chat.user_id) if chat is not None else None
     if user is not None:
         with as_recipient(user):
             yield
         return
-    sender = source.get("from") if isinstance(source.get("from"), dict) else {}
     code = sender.get("language_code")
     language = code.split("-", 1)[0].lower() if isinstance(code, str) else ""
     with force_locale(language if language in LOCALES else DEFAULT_LOCALE):
         yield
 
 
-def _message(update: dict[str, Any]) -> Answer:
-    message = update.get("message")
-    if not isinstance(message, dict) or not isinstance(message.get("chat"), dict):
-        return Answer()
-    chat_id = message["chat"].get("id")
+def _message(
+    message: dict[str, Any], chat_id: int, chat: TelegramChat | None, sender: dict[str, Any]
+) -> Answer:
     text = message.get("text")
-    if not isinstance(chat_id, int):
-        return Answer()
-    chat = linking.chat_by_id(chat_id)
     if not isinstance(text, str) or not text.startswith("/"):
         return Answer([Reply(chat_id, _(NOT_LINKED) if chat is None else help_text())])
     command, _space, argument = text.strip().partition(" ")
     command = command.split("@", 1)[0].lower()
     argument = argument.strip()
-    sender = message.get("from") if isinstance(message.get("from"), dict) else {}
     if command == "/start" and argument and (chat is None or _bot_named(chat, argument) is None):
         return Answer([Reply(chat_id, _link(argument, chat_id, sender.get("username")))])
     if chat is None:
@@ -349,12 +347,9 @@ COMMANDS = {
 }
 
 
-def _callback(query: dict[str, Any]) -> Answer:
+def _callback(query: dict[str, Any], chat: TelegramChat | None) -> Answer:
     """An inline button: it acts for the user the chat is linked to, whatever its data says."""
     callback_id = str(query.get("id") or "")
-    message = query.get("message") if isinstance(query.get("message"), dict) else {}
-    chat_id = (message.get("chat") or {}).get("id") if isinstance(message, dict) else None
-    chat = linking.chat_by_id(chat_id) if isinstance(chat_id, int) else None
     answer = Answer(callback_id=callback_id or None)
     if chat is None:
         answer.callback_text = _("This chat is not linked.")
