@@ -52,8 +52,9 @@ class _Say:
     def strong(self, value: Any) -> str:
         return Markup("<strong>%s</strong>") % value if self.html else str(value)
 
-    def link(self, url: str, caption: str) -> str:
-        return Markup('<a href="%s">%s</a>') % (url, caption) if self.html else url
+    def text(self, value: str) -> str:
+        """A sentence that holds data (a receiver's answer, a stored message): escaped in HTML."""
+        return Markup.escape(value) if self.html else value
 
 
 def money(data: dict[str, Any], key: str) -> str:
@@ -203,7 +204,7 @@ def _channel_disabled(say: _Say, data: dict[str, Any]) -> Words:
         "Connect it again on your notification settings page when it can receive messages; "
         "until then nothing is sent there. Your other channels are unchanged."
     )
-    paragraphs = ([say(reason)] if reason else []) + [say(after)]
+    paragraphs = ([say.text(reason)] if reason else []) + [say(after)]
     return Words(headline, paragraphs, action=_("Notification settings"))
 
 
@@ -250,7 +251,8 @@ def _banned(say: _Say, data: dict[str, Any]) -> Words:
 
 
 def _test(say: _Say, data: dict[str, Any]) -> Words:
-    return Words(say(engine_text(data.get("message") or "")), action=_("Notification settings"))
+    message = say.text(engine_text(data.get("message") or ""))
+    return Words(message, action=_("Notification settings"))
 
 
 def _generic(say: _Say, data: dict[str, Any]) -> Words:

@@ -36,7 +36,6 @@ from webapp.notify.webhook_client import deliver as post_webhook
 logger = logging.getLogger(__name__)
 
 # Why an endpoint is turned off: stored in English, shown through engine_text.
-GONE, FAILING = WEBHOOK_GONE, WEBHOOK_FAILING
 NO_ENDPOINT = AttemptResult(
     False, "No webhook endpoint is set up (or it was deleted).", permanent=True
 )
@@ -175,7 +174,7 @@ class WebhookChannel(Channel):
             result.error,
             status_code=result.status_code,
             retry_after=result.retry_after,
-            disable=GONE if result.gone else None,
+            disable=WEBHOOK_GONE if result.gone else None,
         )
 
     def after_attempt(
@@ -219,7 +218,7 @@ class WebhookChannel(Channel):
                         error = attempt.error if attempt else None
                         endpoints.disable(
                             endpoint,
-                            FAILING
+                            WEBHOOK_FAILING
                             % {
                                 "count": endpoint.consecutive_failures,
                                 "error": error or "unknown error",
