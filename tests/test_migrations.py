@@ -55,9 +55,18 @@ def test_upgrade_fills_the_trade_rollups_from_the_trades_already_recorded(config
     from decimal import Decimal
     from types import SimpleNamespace
 
-    from tests.bots.helpers import make_bot
     from webapp.engine import rollups
-    from webapp.models import BotPnlDay, Trade, TradeReason, TradeSide, User, UserPnlDay
+    from webapp.models import (
+        Bot,
+        BotMode,
+        BotPnlDay,
+        BotState,
+        Trade,
+        TradeReason,
+        TradeSide,
+        User,
+        UserPnlDay,
+    )
 
     rng = random.Random(11)
     with private_database(os.environ.get("TEST_DATABASE_URL"), tmp_path) as url:
@@ -77,8 +86,28 @@ def test_upgrade_fills_the_trade_rollups_from_the_trades_already_recorded(config
                 for n in range(2)
             ]
             db.session.commit()
-            bots = [make_bot(u, None, f"B{n}") for u in users for n in range(2)]
+
+            def old_bot(user_id: int, name: str) -> SimpleNamespace:
+                bot_id = db.session.execute(
+                    sa.insert(Bot.__table__)
+                    .values(
+                        user_id=user_id, name=name, exchange="binance", symbol="BTC/USDT",
+                        timeframe="1m", strategy="ema_cross", params={"fast": 3, "slow": 5},
+                        quote_amount=Decimal(100), interval_seconds=10, mode="paper",
+                        order_token=f"tok{name.lower():0>5}", created_at=start, updated_at=start,
+                    )
+                    .returning(Bot.__table__.c.id)
+                ).scalar_one()  # fmt: skip
+                db.session.execute(
+                    sa.insert(BotState.__table__).values(bot_id=bot_id, status="stopped")
+                )
+                return SimpleNamespace(
+                    id=bot_id, user_id=user_id, symbol="BTC/USDT", mode=BotMode.PAPER
+                )
+
             start = datetime(2026, 2, 27, 22, 0, tzinfo=UTC)
+            bots = [old_bot(u.id, f"B{n}") for u in users for n in range(2)]
+            db.session.commit()
             rows = []
             for n in range(400):
                 bot = rng.choice(bots)

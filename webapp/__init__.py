@@ -59,6 +59,7 @@ def create_app(config_class: type[Config] = Config) -> Flask:
     from webapp.main import bp as main_bp
     from webapp.notifications import bp as notifications_bp
     from webapp.security import bp as security_bp
+    from webapp.signals import bp as signals_bp
     from webapp.tokens import bp as tokens_bp
     from webapp.trades import bp as trades_bp
 
@@ -74,6 +75,7 @@ def create_app(config_class: type[Config] = Config) -> Flask:
     app.register_blueprint(backtest_bp, url_prefix="/backtests")
     app.register_blueprint(security_bp, url_prefix="/security")
     app.register_blueprint(i18n_bp)
+    app.register_blueprint(signals_bp)
 
     from webapp.api import init_api
 

@@ -193,6 +193,14 @@ class Config:
     BOT_JOB_TIMEOUT = env_int("BOT_JOB_TIMEOUT", 900)
     BOT_PAGE_POLL_SECONDS = env_int("BOT_PAGE_POLL_SECONDS", 5)  # live parts of the bot pages
 
+    # Signals to a bot's secret URL (POST /signals/<token>): accepted per bot per sliding
+    # minute, the window in which the same body again is a duplicate, the largest body, and
+    # how many signals each bot keeps listed.
+    SIGNALS_PER_MINUTE = env_int("SIGNALS_PER_MINUTE", 60, 1)
+    SIGNAL_DEDUPE_SECONDS = env_int("SIGNAL_DEDUPE_SECONDS", 5, 1)
+    SIGNAL_MAX_BYTES = env_int("SIGNAL_MAX_BYTES", 10 * 1024, 64)
+    SIGNALS_KEEP = env_int("SIGNALS_KEEP", 200, 1)
+
     # JSON API: requests per token per window ("60/min", "5/s", "1000/hour"), and how long
     # the answer to a POST with an Idempotency-Key is kept for its retries (seconds).
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT") or "60/min"

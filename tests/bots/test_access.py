@@ -23,6 +23,7 @@ ROUTES = [
     ("GET", "/bots/{id}/price-chart"),
     ("POST", "/bots/{id}/start"),
     ("POST", "/bots/{id}/stop"),
+    ("POST", "/bots/{id}/signal-url"),
     ("POST", "/bots/{id}/delete"),
     ("DELETE", "/bots/{id}"),
     ("GET", "/trades/"),

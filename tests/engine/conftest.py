@@ -156,10 +156,11 @@ def every_engine_text_is_translatable(request):
     if "bot_app" not in request.fixturenames:
         return
     from webapp.i18n.engine_text import unrecognised
-    from webapp.models import BotActivity, BotState
+    from webapp.models import BotActivity, BotSignal, BotState
 
     db.session.rollback()
     texts = set(db.session.scalars(sa.select(BotActivity.message)))
     for row in db.session.execute(sa.select(BotState.status_reason, BotState.last_reason)):
         texts.update(t for t in row if t)
+    texts.update(t for t in db.session.scalars(sa.select(BotSignal.outcome)) if t)
     assert unrecognised(texts) == []

@@ -47,6 +47,7 @@ SIGNED_OUT = {
 USER_DATA = {
     # Strategies by the names bots store, and the entry point group plugins declare (code).
     "threshold",
+    "signal",
     "webapp.strategies",
     "Trend BTC",
     "Trend BTC · Tradebots",

@@ -22,7 +22,7 @@ from webapp.i18n.numbers import NumberInputError, canonical_number, number_input
 from webapp.models import Bot
 from webapp.models.bot import TIMEFRAMES
 from webapp.models.types import utcnow
-from webapp.strategies import choices
+from webapp.strategies import all_strategies
 
 #: Form fields handed to `build_settings` as they are.
 SETTINGS_FIELDS = (
@@ -118,7 +118,10 @@ class BacktestForm(FlaskForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.strategy.choices = [SelectChoice(value, label) for value, label in choices()]
+        # Strategies that act on received signals have nothing to replay.
+        self.strategy.choices = [
+            SelectChoice(cls.name, cls.label) for cls in all_strategies() if not cls.signal_actions
+        ]
 
     def set_sources(self, exchange: str) -> None:
         """The candle choices: fetch from the exchange now, or a dataset already stored."""

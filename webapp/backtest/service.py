@@ -127,6 +127,12 @@ def build_settings(
         cls = get_strategy(strategy)
         values = cls.validate_params(params)
         params_out = cls.serialize_params(values)
+        if cls.signal_actions:
+            errors["strategy"] = _(
+                "%(strategy)s trades on the signals sent to its bot, which candles do not hold: "
+                "it cannot be backtested.",
+                strategy=cls.label,
+            )
     except StrategyParamError as exc:
         errors.update({f"param_{k}": m for k, m in exc.errors.items()})
         params_out = {}

@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 
 from webapp.engine.reports import BotReport
 from webapp.i18n.engine_text import engine_text
-from webapp.i18n.labels import ACTIVITY_KINDS, REASON_LABELS, SIGNALS, name_of
+from webapp.i18n.labels import ACTIVITY_KINDS, REASON_LABELS, SIGNAL_STATUSES, SIGNALS, name_of
 from webapp.i18n.numbers import decimal_text, integer_text, percent_text, quantity_text
 from webapp.models import BotState, BotStatus, Trade
 from webapp.models.types import utcnow
@@ -91,6 +91,11 @@ def activity_kind(kind: object) -> str:
 def signal_label(signal: object) -> str:
     """ "buy", "sell" or "hold" in the reader's language (also a trade's side)."""
     return name_of(SIGNALS, signal)
+
+
+def signal_status(status: object) -> str:
+    """A received signal's status (pending, done, ignored) in the reader's language."""
+    return name_of(SIGNAL_STATUSES, status)
 
 
 def strategy_label(name: str) -> str:
@@ -189,4 +194,5 @@ FILTERS = {
     "reason_label": reason_label,
     "activity_kind": activity_kind,
     "signal_label": signal_label,
+    "signal_status": signal_status,
 }

@@ -31,6 +31,7 @@ from webapp.keys import service as keys_service
 from webapp.models import ApiKey, Bot, Trade
 from webapp.models.bot import TIMEFRAMES
 from webapp.models.types import utcnow
+from webapp.signals import service as signals
 from webapp.strategies import Strategy, UnknownStrategyError, get_strategy
 
 logger = logging.getLogger(__name__)
@@ -42,9 +43,11 @@ DETAIL_BLOCKS = {
     "bot-status": "status",
     "bot-activity": "activity",
     "bot-performance": "performance",
+    "bot-signals": "signals",
 }
 ACTIVITY_LIMIT = 50
 RECENT_TRADES = 20
+RECENT_SIGNALS = 20
 PRICE_CANDLES = 120
 
 for _name, _filter in display.FILTERS.items():
@@ -225,6 +228,15 @@ def _detail_context(bot: Bot, blocks: set[str], **extra) -> dict:
         "error": None,
         **extra,
     }
+    context["takes_signals"] = signals.takes_signals(bot)
+    if "signals" in blocks and context["takes_signals"]:
+        token = signals.signal_token(bot)
+        context["signal_url"] = (
+            url_for("signals.receive", token=token, _external=True) if token else None
+        )
+        context["signal_actions"] = signals.actions_of(bot.strategy)
+        context["signals"] = signals.recent(bot, RECENT_SIGNALS)
+        context["signal_limit"] = RECENT_SIGNALS
     if "activity" in blocks:
         context["activity"] = service.bot_activity(bot, ACTIVITY_LIMIT)
         context["activity_limit"] = ACTIVITY_LIMIT
@@ -347,6 +359,23 @@ def sell(bot_id: int):
         return _live_answer(bot, message=result.message, status=202)
     status = 409 if result.outcome is Outcome.LOCKED else 422
     return _live_answer(bot, error=result.message, status=status)
+
+
+@bp.route("/<int:bot_id>/signal-url", methods=["POST"])
+@login_required
+def rotate_signal_url(bot_id: int):
+    """A new secret signal URL; the old one answers 404 from now on."""
+    bot = _owned(bot_id)
+    if not signals.takes_signals(bot):
+        abort(404)
+    signals.rotate_token(bot)
+    db.session.commit()
+    message = _("New signal URL made: the previous one no longer works.")
+    if not is_htmx() or is_boosted():
+        flash(message, "success")
+        return redirect(url_for("bots.detail", bot_id=bot.id))
+    context = _detail_context(bot, {"signals"}, signal_message=message)
+    return render_blocks(DETAIL, ["signals"], **context)
 
 
 @bp.route("/<int:bot_id>", methods=["DELETE"])

@@ -41,10 +41,19 @@ from webapp.engine.service import log_activity, prune_activity
 from webapp.engine.tick import count_late_cycle
 from webapp.exchange.errors import ExchangeError, UnknownSymbol
 from webapp.extensions import db, redis_ext
-from webapp.models import ActivityKind, Bot, BotMode, BotState, BotStatus, TradeReason
+from webapp.models import (
+    ActivityKind,
+    Bot,
+    BotMode,
+    BotState,
+    BotStatus,
+    SignalStatus,
+    TradeReason,
+)
 from webapp.models.bot import quantize
 from webapp.models.types import utcnow
 from webapp.numbers import plain as _fmt
+from webapp.signals import service as signals
 from webapp.strategies import Decision, Position, build_strategy
 from webapp.strategies.base import StrategyError
 
@@ -285,16 +294,33 @@ class _Cycle:
             raise UnknownSymbol(f"The exchange no longer lists {bot.symbol}.")
         price = snapshot.price
 
+        try:
+            strategy, broken = build_strategy(bot.strategy, bot.params), None
+        except StrategyError as exc:
+            # Reported only when the strategy is asked: exit rules still protect the position.
+            strategy, broken = None, exc
+        # A signal sent to the bot's URL, if its strategy takes them: acted on below, settled
+        # in the transaction that records what the cycle did.
+        inbox = (
+            signals.take_pending(bot, state.started_at, self.now)
+            if strategy is not None and strategy.signal_actions
+            else None
+        )
+        asked: list[bool] = []
+
         def decide(position: Position) -> Decision:
-            try:
-                strategy = build_strategy(bot.strategy, bot.params)
-            except StrategyError as exc:
-                raise BotError(f"The strategy settings are invalid: {exc}") from None
+            asked.append(True)
+            if strategy is None:
+                raise BotError(f"The strategy settings are invalid: {broken}")
+            if inbox is not None:
+                return strategy.on_signal(inbox.action.value, position)
             return strategy.decide(snapshot.candles, position)
 
         # Dust, exits, the strategy and sizing: the rules a backtest replays (see decision).
         held = Position(state.position_qty, state.position_avg_price)
         plan = decision.plan(bot, market, held, price, decide)
+        # An exit rule that fired first leaves the signal for the next cycle.
+        acted = inbox if asked else None
         signal, why, reason = plan.signal, plan.why, plan.reason
         state.last_signal = signal.value
         state.last_reason = why[:500]
@@ -302,7 +328,9 @@ class _Cycle:
         price_text = f"price {_fmt(price)}"
 
         if plan.hold:
-            log_activity(bot.id, ActivityKind.CYCLE, f"hold: {why} ({price_text})")
+            line = log_activity(bot.id, ActivityKind.CYCLE, f"hold: {why} ({price_text})")
+            if acted is not None:
+                signals.settle(acted, SignalStatus.IGNORED, line.message, self.now)
             self.succeeded(state)
             db.session.commit()
             return self.result(Outcome.HOLD, why)
@@ -310,23 +338,29 @@ class _Cycle:
         size = plan.size
         side = plan.side
         if not size.ok:
-            log_activity(
+            line = log_activity(
                 bot.id,
                 ActivityKind.CYCLE,
                 f"{side}: {why} ({price_text}); no order: {size.reason}",
             )
+            if acted is not None:
+                signals.settle(acted, SignalStatus.IGNORED, line.message, self.now)
             self.succeeded(state)
             db.session.commit()
             return self.result(Outcome.REFUSED, size.reason)
 
         qty = size.qty
         client_order_id = orders.client_order_id(bot, state.cycle_count, side)
-        log_activity(
+        line = log_activity(
             bot.id,
             ActivityKind.SIGNAL,
             f"{side}: {why} ({price_text})",
             {"signal": side, "reason": reason.value, "price": str(price), "qty": str(qty)},
         )
+        if acted is not None:
+            # Settled before a live order's intent is committed: the order is the signal's
+            # doing whatever becomes of it, and a retried cycle must not act on it again.
+            signals.settle(acted, SignalStatus.DONE, line.message, self.now)
         if bot.mode == BotMode.PAPER:
             fill = orders.paper_fill(market, side, qty, price)
         else:

@@ -56,6 +56,7 @@ from webapp.models import (
     UserPnlDay,
 )
 from webapp.models.types import utcnow
+from webapp.signals import service as signals
 from webapp.strategies import UnknownStrategyError, get_strategy
 
 logger = logging.getLogger(__name__)
@@ -320,6 +321,7 @@ def create_bot(user: User, **fields: Any) -> Bot:
     now = utcnow()
     bot = Bot(user_id=user.id, created_at=now, updated_at=now, **values)
     bot.state = BotState(status=BotStatus.STOPPED, pnl_day=now.date())
+    signals.ensure_token(bot)
     db.session.add(bot)
     _flush_named()
     log_activity(
@@ -346,6 +348,7 @@ def update_bot(bot: Bot, **fields: Any) -> Bot:
     changed = [f for f, value in values.items() if getattr(bot, f) != value]
     for field, value in values.items():
         setattr(bot, field, value)
+    signals.ensure_token(bot)
     if "name" in changed:
         _flush_named()
     if changed:

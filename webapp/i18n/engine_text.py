@@ -94,6 +94,15 @@ TEXTS = [
     N_("close %(price)s below sell above %(sell)s; holding position"),
     N_("close %(price)s <= buy below %(buy)s"),
     N_("close %(price)s above buy below %(buy)s; waiting to buy"),
+    N_("waiting for a signal"),
+    N_("signal buy: already in a position"),
+    N_("signal %(action)s: no position to sell"),
+    N_("signal %(action)s"),
+    # What became of a received signal (webapp.signals.service), besides a cycle's line.
+    N_("The same body arrived less than %(seconds)s s ago; acted on once."),
+    N_("The bot was not running."),
+    N_("It arrived before the bot was started."),
+    N_("A newer signal (#%(id)s) came first."),
     # Why an order could not be sized.
     N_("order size must be greater than 0"),
     N_(
@@ -165,8 +174,12 @@ _SHAPES = {
             "sell",
             "buy",
             "count",
+            "seconds",
+            "id",
         ]
     },
+    # A signal's action, as sent (JSON values are not translated).
+    "action": "buy|sell|close|start_deal",
     # Currencies: a code, after a space where the engine glues it to a number (" USDT").
     **{name: r"\s?[^\s,;()]+" for name in ("base", "quote", "asset")},
     "relation": "[<>=]",

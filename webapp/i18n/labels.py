@@ -24,6 +24,8 @@ ACTIVITY_KINDS = {
 }
 #: A strategy's signal, and a trade's side.
 SIGNALS = {"buy": _l("buy"), "sell": _l("sell"), "hold": _l("hold")}
+#: What became of a signal sent to a bot's URL.
+SIGNAL_STATUSES = {"pending": _l("Pending"), "done": _l("Done"), "ignored": _l("Ignored")}
 #: A bot's mode.
 MODES = {"paper": _l("Paper"), "live": _l("Live")}
 

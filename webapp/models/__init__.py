@@ -31,6 +31,7 @@ from webapp.models.security import (
     TotpCredential,
     UserSession,
 )
+from webapp.models.signal import BotSignal, SignalAction, SignalStatus
 from webapp.models.sms import SmsNumber
 from webapp.models.telegram import TelegramBot, TelegramChat, TelegramLinkCode
 from webapp.models.token import ApiToken, TokenScope
@@ -47,6 +48,7 @@ __all__ = [
     "BotActivity",
     "BotMode",
     "BotPnlDay",
+    "BotSignal",
     "BotState",
     "BotStatus",
     "CandleBar",
@@ -57,6 +59,8 @@ __all__ = [
     "OperatorSetting",
     "QuietHours",
     "RecoveryCode",
+    "SignalAction",
+    "SignalStatus",
     "SmsNumber",
     "TelegramBot",
     "TelegramChat",

@@ -166,6 +166,10 @@ class Bot(db.Model):
     # Random, set once: part of every client order id, so ids never repeat those of an older
     # bot that had the same id (SQLite reuses ids; a fresh install may share an account).
     order_token: so.Mapped[str] = so.mapped_column(sa.String(8), default=new_order_token)
+    # The secret of its signal URL (`POST /signals/<token>`): looked up by its SHA-256, and
+    # kept encrypted (ENCRYPTION_KEY) so the owner can read the URL again on the bot page.
+    signal_token_hash: so.Mapped[str | None] = so.mapped_column(sa.String(64), unique=True)
+    signal_token_encrypted: so.Mapped[str | None] = so.mapped_column(sa.Text)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 

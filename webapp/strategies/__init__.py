@@ -14,7 +14,7 @@ Adding a strategy takes one new module and no engine change:
 
 from __future__ import annotations
 
-from webapp.strategies import ema_cross, threshold
+from webapp.strategies import ema_cross, signal, threshold
 from webapp.strategies.base import (
     Candle,
     Decision,
@@ -53,6 +53,7 @@ __all__ = [
     "ema_cross",
     "get_strategy",
     "register",
+    "signal",
     "threshold",
     "unregister",
 ]

@@ -198,6 +198,9 @@ class Strategy(abc.ABC):
     label: ClassVar[str]
     description: ClassVar[str]
     params: ClassVar[tuple[ParamSpec, ...]] = ()
+    #: The signal actions (`POST /signals/<token>` bodies) this strategy acts on; a strategy
+    #: that lists any gets a signal URL on its bot's page and answers them in `on_signal`.
+    signal_actions: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, params: Mapping[str, object] | None) -> None:
         # Validating again is cheap and idempotent, and guards against stale stored params.
@@ -264,6 +267,14 @@ class Strategy(abc.ABC):
         for candle in candles:
             stepper.update(candle)
         return stepper.decision(position)
+
+    def on_signal(self, action: str, position: Position) -> Decision:
+        """What to do about a received signal (one of `signal_actions`) at this cycle.
+
+        Called by the engine instead of `decide` when the bot has a signal waiting; the reason
+        says what the signal did, for the bot's signal list and activity log.
+        """
+        raise NotImplementedError(f"{type(self).__name__} takes no signals")
 
     def stepper(self, window: int | None = None) -> Stepper:
         """The incremental form: fed one closed candle at a time, deciding after each.

@@ -1,0 +1,58 @@
+"""`POST /signals/<token>`: JSON in (as application/json or text/plain), JSON out."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import current_app, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from webapp.extensions import csrf
+from webapp.signals import bp, service
+
+logger = logging.getLogger(__name__)
+
+#: A body too large but at most this large is read before the 413, so the sender gets the
+#: answer on an open connection instead of a reset while it is still sending.
+DRAIN_MAX_BYTES = 1024 * 1024
+
+
+def _refused(status: int, message: str, headers: dict[str, str] | None = None):
+    response = jsonify(error=message)
+    response.status_code = status
+    response.headers.update(headers or {})
+    return response
+
+
+def _drain(length: int) -> None:
+    if length > DRAIN_MAX_BYTES:
+        return
+    stream = request.environ["wsgi.input"]
+    while length > 0:
+        chunk = stream.read(min(length, 64 * 1024))
+        if not chunk:
+            break
+        length -= len(chunk)
+
+
+@bp.route("/signals/<token>", methods=["POST"])
+@csrf.exempt
+def receive(token: str):
+    max_bytes = int(current_app.config["SIGNAL_MAX_BYTES"])
+    length = request.content_length
+    if length is not None and length > max_bytes:
+        _drain(length)
+        return _refused(413, service.too_large_message())
+    request.max_content_length = max_bytes  # a chunked body is cut off here
+    try:
+        data = request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        return _refused(413, service.too_large_message())
+    if length is not None and len(data) < length:
+        # gunicorn hands over what arrived before the sender hung up: never act on a part.
+        return _refused(400, "The body ended before its Content-Length; nothing was done.")
+    try:
+        receipt = service.receive(token, data, request.remote_addr)
+    except service.SignalError as exc:
+        return _refused(exc.status, exc.message, exc.headers)
+    return jsonify(receipt.answer()), 202
