@@ -22,6 +22,8 @@ ID_ROUTES = [
     ("POST", "/api/v1/bots/{bot}/stop", None),
     ("POST", "/api/v1/bots/{bot}/sell", None),
     ("GET", "/api/v1/bots/{bot}/performance", None),
+    ("GET", "/api/v1/bots/{bot}/signals", None),
+    ("POST", "/api/v1/bots/{bot}/signals/rotate", None),
     ("GET", "/api/v1/trades?bot={bot}", None),
     ("GET", "/api/v1/trades.csv?bot={bot}", None),
     ("GET", "/api/v1/notifications/{notification}", None),

@@ -13,6 +13,8 @@ from webapp.models import (
     BotStatus,
     NotificationChannel,
     NotificationStatus,
+    SignalAction,
+    SignalStatus,
     TokenScope,
     TradeReason,
     TradeSide,
@@ -192,6 +194,27 @@ class BotActionSchema(Schema):
 class BotDeletedSchema(Schema):
     deleted = f.Boolean(required=True)
     message = f.String(required=True)
+
+
+class SignalSchema(Schema):
+    """A signal sent to the bot's secret URL, and what became of it."""
+
+    id = f.Integer(required=True)
+    received_at = Time(required=True)
+    action = f.String(required=True, validate=ma.validate.OneOf(_values(SignalAction)))
+    status = f.String(required=True, validate=ma.validate.OneOf(_values(SignalStatus)))
+    outcome = f.String(allow_none=True, metadata={"description": "What the bot did about it"})
+    handled_at = Time(allow_none=True)
+    body = f.String(required=True, metadata={"description": "The body as it was sent"})
+
+
+class SignalsSchema(Schema):
+    """A signal bot's secret URL (null for a bot whose strategy takes no signals), the
+    actions its strategy takes, and its newest signals first."""
+
+    url = f.String(allow_none=True, metadata={"example": "https://bots.example.com/signals/…"})
+    actions = f.List(f.String(), required=True)
+    items = f.List(f.Nested(SignalSchema), required=True)
 
 
 # -- trades --------------------------------------------------------------------------------

@@ -305,8 +305,9 @@ def detail(bot_id: int):
 
 
 def _live_answer(bot: Bot, *, message: str | None = None, error: str | None = None, status=200):
-    """The answer to start/stop: the status block, plus the activity log and performance out of
-    band so they start (or stop) polling with the bot. Without htmx: back to the bot's page."""
+    """The answer to start/stop: the status block, plus the activity log, performance (and a
+    signal bot's signals) out of band so they start (or stop) polling with the bot. Without
+    htmx: back to the bot's page."""
     if not is_htmx() or is_boosted():
         if message:
             flash(message, "success")
@@ -314,8 +315,10 @@ def _live_answer(bot: Bot, *, message: str | None = None, error: str | None = No
             flash(error, "error")
         return redirect(url_for("bots.detail", bot_id=bot.id))
     blocks = ["status", "activity", "performance"]
+    if signals.takes_signals(bot):
+        blocks.append("signals")
     context = _detail_context(bot, set(blocks), error=error, message=message)
-    context["oob"] = {"activity", "performance"}
+    context["oob"] = set(blocks) - {"status"}
     return render_blocks(DETAIL, blocks, **context), status
 
 

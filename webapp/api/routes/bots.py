@@ -12,11 +12,13 @@ from webapp.api.schemas import (
     BotListSchema,
     BotSchema,
     BotUpdateSchema,
+    SignalsSchema,
 )
 from webapp.bots.display import today_pnl
 from webapp.engine import service
 from webapp.extensions import db
 from webapp.models import Bot
+from webapp.signals import service as signals
 
 blp = ApiBlueprint("api_bots", __name__, url_prefix="/api/v1/bots", description="Trading bots")
 register_domain_errors(blp)
@@ -191,3 +193,52 @@ def sell(bot_id: int):
     if result.outcome is Outcome.LOCKED:
         raise ApiError(409, result.message, code="busy", headers={"Retry-After": "5"})
     raise ApiError(422, result.message, code="refused")
+
+
+def _signals(bot: Bot) -> dict:
+    from flask import url_for
+
+    token = signals.signal_token(bot) if signals.takes_signals(bot) else None
+    return {
+        "url": url_for("signals.receive", token=token, _external=True) if token else None,
+        "actions": list(signals.actions_of(bot.strategy)),
+        "items": [
+            {
+                "id": s.id,
+                "received_at": s.received_at,
+                "action": s.action.value,
+                "status": s.status.value,
+                "outcome": s.outcome,
+                "handled_at": s.handled_at,
+                "body": s.body,
+            }
+            for s in signals.recent(bot, SIGNALS_LISTED)
+        ],
+    }
+
+
+#: As many as the bot keeps by default (SIGNALS_KEEP).
+SIGNALS_LISTED = 200
+
+
+@blp.route("/<id:bot_id>/signals", methods=["GET"])
+@blp.response(200, SignalsSchema)
+@problems(blp, 404)
+def list_signals(bot_id: int):
+    """The bot's secret signal URL and the signals it received, newest first."""
+    return _signals(_owned(bot_id))
+
+
+@blp.route("/<id:bot_id>/signals/rotate", methods=["POST"])
+@blp.response(200, SignalsSchema)
+@problems(blp, 404, 409)
+def rotate_signal_url(bot_id: int):
+    """A new secret signal URL; the previous one answers 404 from now on."""
+    from webapp.api.problems import ApiError
+
+    bot = _owned(bot_id)
+    if not signals.takes_signals(bot):
+        raise ApiError(409, "This bot's strategy takes no signals.", code="no_signals")
+    signals.rotate_token(bot)
+    db.session.commit()
+    return _signals(bot)
