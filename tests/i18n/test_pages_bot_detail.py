@@ -104,3 +104,24 @@ def test_english_readers_and_the_api_get_the_engines_words_as_written(client, bu
         assert line in html.unescape(page)
     set_locale(user, "tr")
     assert LINES["sold"] not in client.get(f"/bots/{bot.id}").get_data(as_text=True)
+
+
+START_REFUSED = {
+    "en": "This bot has no API key (it was deleted). Choose a key first.",
+    "tr": "Bu botun API anahtarı yok (silindi). Önce bir anahtar seçin.",
+    "fr": "Ce bot n'a pas de clé API (elle a été supprimée). Choisissez d'abord une clé.",
+}
+
+
+@pytest.mark.parametrize("locale", ["en", "tr", "fr"])
+def test_why_a_bot_cannot_start_is_said_in_the_readers_language(client, busy_bot, locale):
+    user, bot = busy_bot  # its key was deleted
+    set_locale(user, locale)
+    answer = client.post(
+        f"/bots/{bot.id}/start", headers={"HX-Request": "true", "HX-Target": "bot-status"}
+    )
+    assert answer.status_code == 422
+    assert START_REFUSED[locale] in html.unescape(answer.get_data(as_text=True))
+    # Without htmx, the same words in the flash on the bot's page.
+    page = client.post(f"/bots/{bot.id}/start", follow_redirects=True).get_data(as_text=True)
+    assert START_REFUSED[locale] in html.unescape(page)

@@ -27,6 +27,7 @@ from webapp.exchange.clients import exchange_name
 from webapp.exchange.errors import ExchangeError
 from webapp.extensions import db
 from webapp.htmx import htmx_target, is_boosted, is_htmx, render_page
+from webapp.i18n.engine_text import engine_text
 from webapp.keys import service as keys_service
 from webapp.models import ApiKey, Bot, Trade
 from webapp.models.bot import TIMEFRAMES
@@ -330,7 +331,9 @@ def start(bot_id: int):
         service.start_bot(bot)
     except BotError as exc:
         db.session.rollback()
-        return _live_answer(bot, error=str(exc), status=409 if isinstance(exc, BotBusy) else 422)
+        # Written once in English (the API's and the logs'); shown in the reader's language.
+        error = engine_text(str(exc))
+        return _live_answer(bot, error=error, status=409 if isinstance(exc, BotBusy) else 422)
     db.session.commit()
     return _live_answer(
         bot, message=_("Bot “%(name)s” started: its first cycle runs shortly.", name=bot.name)

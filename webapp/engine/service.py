@@ -375,7 +375,7 @@ def start_bot(bot: Bot) -> BotState:
     if bot.api_key is None:
         raise BotStartError("This bot has no API key (it was deleted). Choose a key first.")
     if not bot.api_key.is_valid:
-        reason = bot.api_key.last_error or "it has not been validated"
+        reason = bot.api_key.last_error or "it has not been validated."
         raise BotStartError(
             f"The API key “{bot.api_key.label}” cannot be used: {reason} Check it on the keys "
             "page, then start the bot again."

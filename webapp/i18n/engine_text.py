@@ -68,6 +68,27 @@ TEXTS = [
     WEBHOOK_GONE,
     WEBHOOK_FAILING,
     N_("The exchange no longer lists %(symbol)s."),
+    # Why a bot cannot start (webapp.engine.service.start_bot), shown where Start was pressed.
+    N_(
+        "Trading is halted on this installation by its operator: no bot can start or trade "
+        "until the halt is lifted."
+    ),
+    N_("This bot has no API key (it was deleted). Choose a key first."),
+    N_(
+        "The API key “%(label)s” cannot be used: %(reason)s Check it on the keys page, then "
+        "start the bot again."
+    ),
+    N_("it has not been validated."),
+    N_(
+        "Live trading is turned off on this server (LIVE_TRADING_ENABLED is not set), so no "
+        "real order can be sent. Use paper mode, or ask the operator to enable live trading."
+    ),
+    N_(
+        "This API key may not trade spot at the exchange, so it serves paper bots only. Enable "
+        "spot trading for it in the exchange's API Management, or choose paper mode."
+    ),
+    N_("The strategy “%(strategy)s” is no longer available; choose another one."),
+    N_("This bot is in the middle of a cycle; try again in a few seconds."),
     N_("The strategy settings are invalid: %(error)s"),
     N_("Nothing can be sold: %(reason)s."),
     N_("The sell order ended without a fill."),
