@@ -23,6 +23,9 @@ def create_app(config_class: type[Config] = Config) -> Flask:
     app.config.from_object(config_class)
     validate(app.config)
     configure_logging(app)
+    from webapp.http import WholeBodies
+
+    app.wsgi_app = WholeBodies(app.wsgi_app)
     if app.config["PROXY_FIX_HOPS"]:
         hops = app.config["PROXY_FIX_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)

@@ -51,6 +51,26 @@ def set_security_headers(response: Response) -> Response:
     return response
 
 
+class WholeBodies:
+    """WSGI middleware: a body shorter than its Content-Length is a 400, never read in part.
+
+    gunicorn marks its input as terminated (`wsgi.input_terminated`), which tells werkzeug
+    not to check the length; a client that hangs up mid-body then hands the app what had
+    arrived, and a form cut short in a number ("1000" arriving as "10") would be saved as
+    that. With a Content-Length the mark is dropped, so werkzeug reads through a stream that
+    raises ClientDisconnected (400) at a short body. Chunked bodies keep it: gunicorn itself
+    ends them.
+    """
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        if environ.get("CONTENT_LENGTH"):
+            environ.pop("wsgi.input_terminated", None)
+        return self.app(environ, start_response)
+
+
 class NulCharacter(BadRequest):
     """The request holds U+0000, which no text column can store (PostgreSQL refuses it
     outright) and no person types: refused once here rather than in every form."""

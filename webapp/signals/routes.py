@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import current_app, jsonify, request
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
 from webapp.extensions import csrf
 from webapp.signals import bp, service
@@ -48,8 +48,7 @@ def receive(token: str):
         data = request.get_data(cache=False)
     except RequestEntityTooLarge:
         return _refused(413, service.too_large_message())
-    if length is not None and len(data) < length:
-        # gunicorn hands over what arrived before the sender hung up: never act on a part.
+    except ClientDisconnected:  # shorter than its Content-Length (see webapp.http)
         return _refused(400, "The body ended before its Content-Length; nothing was done.")
     try:
         receipt = service.receive(token, data, request.remote_addr)
