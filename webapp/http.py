@@ -51,6 +51,24 @@ def set_security_headers(response: Response) -> Response:
     return response
 
 
+#: A body too large but at most this large is read before its 413 (see `drain`).
+DRAIN_MAX_BYTES = 1024 * 1024
+
+
+def drain(length: int) -> None:
+    """Read (and drop) a refused body of `length` bytes, so the client gets the 413 on an
+    open connection instead of a reset while it is still sending; past DRAIN_MAX_BYTES the
+    connection is let go instead."""
+    if length > DRAIN_MAX_BYTES:
+        return
+    stream = request.environ["wsgi.input"]
+    while length > 0:
+        chunk = stream.read(min(length, 64 * 1024))
+        if not chunk:
+            break
+        length -= len(chunk)
+
+
 class WholeBodies:
     """WSGI middleware: a body shorter than its Content-Length is a 400, never read in part.
 

@@ -17,11 +17,9 @@ from webargs import core
 from webargs.flaskparser import FlaskParser
 
 from webapp.api.problems import ApiError
-from webapp.http import NulCharacter
+from webapp.http import NulCharacter, drain
 
 MAX_BODY_BYTES = 64 * 1024
-#: A body too large but at most this large is read before the 413 (see check_size).
-DRAIN_MAX_BYTES = 1024 * 1024
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _INT_DIGITS = 4000  # below Python's int-from-string limit (4300)
 
@@ -45,15 +43,7 @@ def check_size() -> None:
     request.max_content_length = MAX_BODY_BYTES
     length = request.content_length
     if length is not None and length > MAX_BODY_BYTES:
-        if length <= DRAIN_MAX_BYTES:
-            # Read what was sent, so the client gets the 413 on an open connection instead
-            # of a reset while it is still sending.
-            stream = request.environ["wsgi.input"]
-            while length > 0:
-                chunk = stream.read(min(length, 64 * 1024))
-                if not chunk:
-                    break
-                length -= len(chunk)
+        drain(length)
         raise ApiError(413, f"The body is larger than {MAX_BODY_BYTES // 1024} KB.")
 
 

@@ -8,13 +8,10 @@ from flask import current_app, jsonify, request
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
 from webapp.extensions import csrf
+from webapp.http import drain
 from webapp.signals import bp, service
 
 logger = logging.getLogger(__name__)
-
-#: A body too large but at most this large is read before the 413, so the sender gets the
-#: answer on an open connection instead of a reset while it is still sending.
-DRAIN_MAX_BYTES = 1024 * 1024
 
 
 def _refused(status: int, message: str, headers: dict[str, str] | None = None):
@@ -24,24 +21,13 @@ def _refused(status: int, message: str, headers: dict[str, str] | None = None):
     return response
 
 
-def _drain(length: int) -> None:
-    if length > DRAIN_MAX_BYTES:
-        return
-    stream = request.environ["wsgi.input"]
-    while length > 0:
-        chunk = stream.read(min(length, 64 * 1024))
-        if not chunk:
-            break
-        length -= len(chunk)
-
-
 @bp.route("/signals/<token>", methods=["POST"])
 @csrf.exempt
 def receive(token: str):
     max_bytes = int(current_app.config["SIGNAL_MAX_BYTES"])
     length = request.content_length
     if length is not None and length > max_bytes:
-        _drain(length)
+        drain(length)
         return _refused(413, service.too_large_message())
     request.max_content_length = max_bytes  # a chunked body is cut off here
     try:
