@@ -231,10 +231,7 @@ def _detail_context(bot: Bot, blocks: set[str], **extra) -> dict:
     }
     context["takes_signals"] = signals.takes_signals(bot)
     if "signals" in blocks and context["takes_signals"]:
-        token = signals.signal_token(bot)
-        context["signal_url"] = (
-            url_for("signals.receive", token=token, _external=True) if token else None
-        )
+        context["signal_url"] = signals.signal_url(bot)
         context["signal_actions"] = signals.actions_of(bot.strategy)
         context["signals"] = signals.recent(bot, RECENT_SIGNALS)
         context["signal_limit"] = RECENT_SIGNALS

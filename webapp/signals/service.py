@@ -21,7 +21,7 @@ from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, url_for
 from redis.exceptions import RedisError
 
 from webapp import crypto
@@ -142,6 +142,13 @@ def signal_token(bot: Bot) -> str | None:
     except crypto.CryptoError:
         logger.warning("bot %s: its signal token cannot be decrypted", bot.id)
         return None
+
+
+def signal_url(bot: Bot) -> str | None:
+    """The bot's secret URL as its owner copies it (None for a bot that takes no signals,
+    or has no token the current key can read)."""
+    token = signal_token(bot) if takes_signals(bot) else None
+    return url_for("signals.receive", token=token, _external=True) if token else None
 
 
 def bot_for_token(token: str) -> Bot | None:
@@ -335,15 +342,4 @@ def recent(bot: Bot, limit: int = 20) -> list[BotSignal]:
             .order_by(BotSignal.id.desc())
             .limit(limit)
         )
-    )
-
-
-def has_pending(bot: Bot) -> bool:
-    return (
-        db.session.scalar(
-            sa.select(BotSignal.id)
-            .where(BotSignal.bot_id == bot.id, BotSignal.status == SignalStatus.PENDING)
-            .limit(1)
-        )
-        is not None
     )

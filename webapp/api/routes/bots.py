@@ -196,11 +196,10 @@ def sell(bot_id: int):
 
 
 def _signals(bot: Bot) -> dict:
-    from flask import url_for
+    from flask import current_app
 
-    token = signals.signal_token(bot) if signals.takes_signals(bot) else None
     return {
-        "url": url_for("signals.receive", token=token, _external=True) if token else None,
+        "url": signals.signal_url(bot),
         "actions": list(signals.actions_of(bot.strategy)),
         "items": [
             {
@@ -212,13 +211,10 @@ def _signals(bot: Bot) -> dict:
                 "handled_at": s.handled_at,
                 "body": s.body,
             }
-            for s in signals.recent(bot, SIGNALS_LISTED)
+            # Every signal the bot keeps.
+            for s in signals.recent(bot, int(current_app.config["SIGNALS_KEEP"]))
         ],
     }
-
-
-#: As many as the bot keeps by default (SIGNALS_KEEP).
-SIGNALS_LISTED = 200
 
 
 @blp.route("/<id:bot_id>/signals", methods=["GET"])
