@@ -10,6 +10,7 @@ import time
 
 import pytest
 import sqlalchemy as sa
+from cryptography.fernet import Fernet
 
 from tests.conftest import PASSWORD
 from tests.engine.conftest import step, trades
@@ -121,6 +122,33 @@ def test_rotating_the_url_retires_the_old_one(bot_app, sim, clock, make_bot, cli
     assert gone.status_code == 404 and "rotated" in gone.json["error"]
     assert send(client, new, '{"action": "buy"}').status_code == 202
     assert len(stored(bot)) == 1
+    # The owner's activity log has the rotation (once: the first URL came with the bot), and
+    # neither URL.
+    activity = client.get("/security/activity").get_data(as_text=True)
+    assert activity.count(f"Signal URL of bot “{bot.name}” (#{bot.id}) rotated.") == 1
+    assert old.rsplit("/", 1)[1] not in activity and new.rsplit("/", 1)[1] not in activity
+
+
+def test_keys_rotate_keeps_every_signal_url_on_its_page(
+    bot_app, sim, clock, make_bot, client, runner, encryption_key
+):
+    bot = signal_bot(make_bot)
+    url = url_of(bot)
+    before = bot.signal_token_encrypted
+    new_key = Fernet.generate_key().decode()
+    bot_app.config["ENCRYPTION_KEY"] = f"{new_key},{encryption_key}"
+    result = runner.invoke(args=["keys", "rotate"])
+    assert result.exit_code == 0, result.output
+    assert "Re-encrypted 1 signal URLs." in result.output
+    assert url.rsplit("/", 1)[1] not in result.output
+
+    bot_app.config["ENCRYPTION_KEY"] = new_key  # the old key is gone
+    db.session.expire_all()
+    assert bot.signal_token_encrypted != before
+    assert url_of(bot) == url  # the same URL, still shown to its owner
+    client.post("/auth/login", data={"email": "trader@example.com", "password": PASSWORD})
+    assert url in client.get(f"/bots/{bot.id}").get_data(as_text=True)
+    assert send(client, url, '{"action": "buy"}').status_code == 202
 
 
 def test_the_newest_signal_decides_and_older_ones_are_superseded(

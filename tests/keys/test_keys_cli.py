@@ -58,6 +58,7 @@ def test_rotate_leaves_every_key_readable_with_only_the_new_key(
         "Re-encrypted 2 keys with the newest ENCRYPTION_KEY.",
         "Re-encrypted 1 webhook endpoint secrets.",
         "Re-encrypted 0 two-factor secrets.",
+        "Re-encrypted 0 signal URLs.",
     ]
 
     sim_app.config["ENCRYPTION_KEY"] = new_key  # the old key is gone

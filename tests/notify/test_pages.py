@@ -189,6 +189,12 @@ def test_the_secret_is_shown_once_on_creation_and_once_per_rotation(client, auth
     assert endpoints.signing_secrets(endpoints.endpoint_for(user.id)) == [second, first]
     page = client.get("/notifications/").get_data(as_text=True)
     assert second not in page and "previous secret also signs until" in page
+    # The Security page's activity says when, and for which host, never the secret.
+    activity = client.get("/security/activity").get_data(as_text=True)
+    host = receiver.split("//", 1)[1].split("/", 1)[0]
+    assert "Webhook secret rotated" in activity
+    assert f"Webhook secret for {host} rotated." in activity
+    assert first not in activity and second not in activity
 
 
 def test_changing_the_url_is_checked_too(client, auth, receiver):

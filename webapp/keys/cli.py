@@ -12,6 +12,7 @@ from webapp.extensions import db
 from webapp.keys import service
 from webapp.models import ApiKey, User
 from webapp.notify import endpoints
+from webapp.signals import service as signals
 from webapp.telegram import bot as telegram_bot
 
 keys_cli = AppGroup("keys", help="Stored exchange API keys: list, re-check, re-encrypt.")
@@ -21,7 +22,8 @@ keys_cli = AppGroup("keys", help="Stored exchange API keys: list, re-check, re-e
 def rotate() -> None:
     """Re-encrypt every stored secret with the newest (first) ENCRYPTION_KEY.
 
-    Exchange API keys, webhook signing secrets and the Telegram bot token alike. Rotation:
+    Exchange API keys, webhook signing secrets, two-factor secrets, bots' signal URLs and the
+    Telegram bot token alike. Rotation:
     put a new key in front of ENCRYPTION_KEY, restart, run this, then remove the old key.
     All or nothing: if anything cannot be decrypted, nothing changes.
     """
@@ -32,6 +34,7 @@ def rotate() -> None:
 
         totp = twofactor.reencrypt_all()
         telegram = telegram_bot.reencrypt()
+        signal_urls = signals.reencrypt_all()
     except crypto.DecryptionError as exc:
         db.session.rollback()
         raise click.ClickException(str(exc)) from None
@@ -39,6 +42,7 @@ def rotate() -> None:
     click.echo(_("Re-encrypted %(count)d keys with the newest ENCRYPTION_KEY.", count=count))
     click.echo(_("Re-encrypted %(count)d webhook endpoint secrets.", count=webhooks))
     click.echo(_("Re-encrypted %(count)d two-factor secrets.", count=totp))
+    click.echo(_("Re-encrypted %(count)d signal URLs.", count=signal_urls))
     if telegram:
         click.echo(_("Re-encrypted the Telegram bot token."))
 

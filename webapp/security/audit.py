@@ -56,6 +56,8 @@ class AuditAction(enum.StrEnum):
     TOKEN_CREATED = "token_created"
     TOKEN_REVOKED = "token_revoked"
     WEBHOOK_ADDED = "webhook_added"
+    WEBHOOK_SECRET_ROTATED = "webhook_secret_rotated"
+    SIGNAL_URL_ROTATED = "signal_url_rotated"
     PHONE_ADDED = "phone_added"
     TELEGRAM_LINKED = "telegram_linked"
     ADMIN = "admin"
@@ -167,8 +169,7 @@ def _events_for(session: so.Session) -> list[AuditEvent]:
         elif isinstance(obj, ApiToken):
             add(AuditAction.TOKEN_CREATED, obj.user_id, f"API token {_token_name(obj)} created.")
         elif isinstance(obj, WebhookEndpoint):
-            host = obj.url.split("//", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1]
-            add(AuditAction.WEBHOOK_ADDED, obj.user_id, f"Webhook to {host} added.")
+            add(AuditAction.WEBHOOK_ADDED, obj.user_id, f"Webhook to {_host(obj)} added.")
         elif isinstance(obj, Bot) and obj.mode == BotMode.LIVE:
             add(AuditAction.BOT_LIVE, obj.user_id, f"Bot “{obj.name}” created in live mode.")
         elif isinstance(obj, SmsNumber):
@@ -195,10 +196,27 @@ def _events_for(session: so.Session) -> list[AuditEvent]:
             change = _changed(obj, "phone")
             if change and change[0] != change[1]:
                 add(AuditAction.PHONE_ADDED, obj.user_id, f"Phone number {_phone(obj)} added.")
+        elif isinstance(obj, WebhookEndpoint):
+            change = _changed(obj, "secret_rotated_at")
+            if change and change[1] is not None and change[0] != change[1]:
+                add(
+                    AuditAction.WEBHOOK_SECRET_ROTATED,
+                    obj.user_id,
+                    f"Webhook secret for {_host(obj)} rotated.",
+                )
         elif isinstance(obj, Bot):
             change = _changed(obj, "mode")
             if change and change[1] == BotMode.LIVE:
                 add(AuditAction.BOT_LIVE, obj.user_id, f"Bot {_bot_name(obj)} switched to live.")
+            # A new token for a bot that had one: the old URL stopped working. (The first
+            # token comes with the bot or its strategy and says nothing new.)
+            change = _changed(obj, "signal_token_hash")
+            if change and change[0] is not None and change[1] is not None:
+                add(
+                    AuditAction.SIGNAL_URL_ROTATED,
+                    obj.user_id,
+                    f"Signal URL of bot {_bot_name(obj)} rotated.",
+                )
         elif isinstance(obj, BotState):
             change = _changed(obj, "status")
             if not change or change[0] is None or change[0] == change[1]:
@@ -216,6 +234,11 @@ def _events_for(session: so.Session) -> list[AuditEvent]:
 def _phone(row: SmsNumber) -> str:
     """Only the last two digits: the log says which number without spelling it out."""
     return f"ending in {row.phone[-2:]}"
+
+
+def _host(endpoint: WebhookEndpoint) -> str:
+    """The host alone: a webhook URL may carry credentials in its user part or its path."""
+    return endpoint.url.split("//", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1]
 
 
 def _key_name(key: ApiKey) -> str:

@@ -127,6 +127,24 @@ def rotate_token(bot: Bot) -> str:
     return token
 
 
+def reencrypt_all() -> int:
+    """Re-encrypt every bot's signal token with the newest ENCRYPTION_KEY (for key rotation),
+    so owners still see their URLs once the old key is gone; returns how many. The caller
+    commits. The URLs themselves do not change: they are looked up by hash."""
+    count = 0
+    for bot in db.session.scalars(sa.select(Bot).where(Bot.signal_token_encrypted.is_not(None))):
+        try:
+            bot.signal_token_encrypted = crypto.rotate(bot.signal_token_encrypted)
+        except crypto.DecryptionError:
+            raise crypto.DecryptionError(
+                f"The signal URL of bot {bot.id} cannot be decrypted with any ENCRYPTION_KEY; "
+                "nothing was re-encrypted. Put back the key that encrypted it (after the new "
+                "one) and run the rotation again."
+            ) from None
+        count += 1
+    return count
+
+
 def ensure_token(bot: Bot) -> None:
     """Give a bot whose strategy takes signals its URL (once; rotating makes a new one)."""
     if bot.signal_token_hash is None and takes_signals(bot):
