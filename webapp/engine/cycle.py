@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy.orm as so
 from flask import current_app
 
-from webapp.engine import decision, failures, ledger, marketdata, orders, placement
+from webapp.engine import decision, failures, ledger, marketdata, orders, placement, resting
 from webapp.engine.accounting import size_sell
 from webapp.engine.errors import BotError
 from webapp.engine.ledger import next_utc_midnight
@@ -45,6 +45,7 @@ from webapp.models import (
     ActivityKind,
     Bot,
     BotMode,
+    BotOrder,
     BotState,
     BotStatus,
     SignalStatus,
@@ -140,6 +141,8 @@ class _Cycle:
             return self.result(Outcome.NOT_FOUND, "no such bot")
         state = bot.state
         if not self.force and state.status != BotStatus.RUNNING:
+            if BotOrder.any_active(bot.id):  # stopped with orders resting: cancel them
+                return self.wind_down(bot, state)
             return self.result(Outcome.NOT_RUNNING, f"bot is {state.status.value}")
         if self.slot is not None and state.last_slot is not None and state.last_slot >= self.slot:
             if not state.pending_client_order_id:
@@ -299,6 +302,8 @@ class _Cycle:
         except StrategyError as exc:
             # Reported only when the strategy is asked: exit rules still protect the position.
             strategy, broken = None, exc
+        if strategy is not None and strategy.rests_orders:
+            return self.rest(bot, state, strategy, snapshot, market)
         # A signal sent to the bot's URL, if its strategy takes them: acted on below, settled
         # in the transaction that records what the cycle did.
         inbox = (
@@ -380,6 +385,55 @@ class _Cycle:
         return self.result(
             Outcome.TRADED,
             f"{side} {_fmt(trade.qty)} {bot.base_currency} at {_fmt(trade.price)} ({why})",
+        )
+
+    def rest(self, bot: Bot, state: BotState, strategy, snapshot, market) -> CycleResult:
+        """A strategy that keeps limit orders resting: record their fills, then keep the set
+        it wants now (webapp.engine.resting)."""
+        price = snapshot.price
+        book = resting.RestingBook(bot, state, market, price, snapshot.candles, self.now)
+        book.sync()
+        if state.status != BotStatus.RUNNING:  # a fill reached the daily loss limit
+            done = book.cancel_all()
+        else:
+            done = book.reconcile(strategy.wanted_orders(book.book()))
+        self.trade_ids.extend(t.id for t in done.trades)
+        line = (
+            f"Resting orders: {len(book.active)} open, {len(done.trades)} fills this cycle "
+            f"(price {_fmt(price)})"
+        )
+        state.last_signal = "hold"
+        state.last_price = quantize(price)
+        state.last_reason = line
+        if done.trades or done.placed or done.canceled:
+            log_activity(bot.id, ActivityKind.CYCLE, line)
+        self.succeeded(state)
+        db.session.commit()
+        return self.result(Outcome.TRADED if done.trades else Outcome.HOLD, done.summary())
+
+    def wind_down(self, bot: Bot, state: BotState) -> CycleResult:
+        """A stopped bot's resting orders are canceled (what filled first is recorded)."""
+        try:
+            if state.pending_client_order_id:
+                waiting = self.resolve_pending(bot, state)
+                if waiting is not None:
+                    return waiting
+            market = marketdata.market_info(bot.exchange, bot.symbol)
+            if market is None:
+                raise UnknownSymbol(f"The exchange no longer lists {bot.symbol}.")
+            price = state.last_price or 0
+            book = resting.RestingBook(bot, state, market, price, (), self.now)
+            done = book.cancel_all()
+        except ExchangeError as exc:  # the next tick tries again; the bot stays stopped
+            db.session.rollback()
+            logger.warning("bot %s: canceling its orders failed: %s", bot.id, exc.summary())
+            return self.result(Outcome.ERROR, str(exc))
+        self.trade_ids.extend(t.id for t in done.trades)
+        db.session.commit()
+        left = len(book.active)
+        return self.result(
+            Outcome.STOPPED,
+            f"{len(done.canceled)} resting orders canceled" + (f", {left} left" if left else ""),
         )
 
     @staticmethod

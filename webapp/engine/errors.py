@@ -62,6 +62,11 @@ class LiveTradingDisabled(BotError):
 
 #: Why key, symbol and mode (and deleting the bot) wait while an order intent is open.
 ORDER_PENDING_MESSAGE = N_("An order of this bot is being settled; try again in a minute.")
+#: ... and while it has limit orders resting (webapp.engine.resting).
+ORDERS_RESTING_MESSAGE = N_(
+    "This bot has orders resting on the exchange: stop it, and once its next cycle has "
+    "canceled them (within a minute), try again."
+)
 
 
 class OrderPending(BotBusy):
@@ -70,6 +75,14 @@ class OrderPending(BotBusy):
 
     def __init__(self) -> None:
         BotError.__init__(self, ORDER_PENDING_MESSAGE)
+
+
+class OrdersResting(OrderPending):
+    """The bot has limit orders resting: changing where it trades, its strategy, or deleting
+    it would leave them on the exchange, unknown to any bot."""
+
+    def __init__(self) -> None:
+        BotError.__init__(self, ORDERS_RESTING_MESSAGE)
 
 
 class BotUnavailable(BotBusy):

@@ -77,6 +77,9 @@ class MarketInfo:
     max_qty: Decimal | None
     min_notional: Decimal | None
     taker_fee: Decimal
+    # For resting limit orders: the price tick and the fee a resting (maker) order pays.
+    price_step: Decimal | None = None
+    maker_fee: Decimal | None = None
 
     @classmethod
     def from_ccxt(cls, market: dict[str, Any]) -> MarketInfo:
@@ -96,6 +99,8 @@ class MarketInfo:
             max_qty=max_qty,
             min_notional=_dec(cost.get("min")),
             taker_fee=_dec(market.get("taker")) or Decimal("0.001"),
+            price_step=_dec((market.get("precision") or {}).get("price")),
+            maker_fee=None if market.get("maker") is None else to_decimal(market["maker"]),
         )
 
 

@@ -88,6 +88,12 @@ def client_order_id(bot: Bot, cycle: int, side: str) -> str:
     return order_id[:CLIENT_ORDER_ID_MAX]
 
 
+def resting_order_id(bot: Bot, order_id: int) -> str:
+    """The client order id of resting order `order_id` (a BotOrder row): short enough that
+    the trades of its partial fills can add a part number (see webapp.engine.resting)."""
+    return f"tb{bot.order_token}o{_base36(order_id)}"
+
+
 def _base36(number: int) -> str:
     digits = "0123456789abcdefghijklmnopqrstuvwxyz"
     text = ""
@@ -200,7 +206,7 @@ def find_order(
             )
             raise
         return Lookup.NOT_FOUND
-    created = _created_at(order)
+    created = order_created_at(order)
     if created is not None and created < sent_after - ORDER_TIME_SLACK:
         logger.warning(
             "bot %s: order %s on the exchange dates from %s, before the intent (%s); not ours",
@@ -213,7 +219,7 @@ def find_order(
     return _outcome(client, bot, market, order, sent_after, symbol)
 
 
-def _created_at(order: dict[str, Any]) -> datetime | None:
+def order_created_at(order: dict[str, Any]) -> datetime | None:
     info = order.get("info") or {}
     ms = order.get("timestamp") or info.get("time") or info.get("transactTime")
     try:
@@ -260,6 +266,25 @@ def _outcome(
         executed_at=_when(info, order, sent_after),
         note=note,
     )
+
+
+def order_fees(
+    client: ccxt.Exchange,
+    market: MarketInfo,
+    order: dict[str, Any],
+    symbol: str,
+    qty: Decimal,
+    price: Decimal,
+) -> tuple[Decimal, Decimal, str]:
+    """(fees in quote, quantity held after them, note) of everything `order` has filled so
+    far, from the fills in its answer or else from the account's trades of it."""
+    info = order.get("info") or {}
+    fills = info.get("fills")
+    if not fills:
+        order_id = str(info.get("orderId") or order.get("id") or "") or None
+        fills = _trades_of(client, symbol, order_id)
+    side = order.get("side") or info.get("side")
+    return _fees(fills, market, qty, price, side, lambda a: _quote_price(client, a, market))
 
 
 def _trades_of(client: ccxt.Exchange, symbol: str, order_id: str | None) -> list[dict[str, Any]]:

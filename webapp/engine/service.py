@@ -30,6 +30,7 @@ from webapp.engine.errors import (
     BotUnavailable,
     BotValidationError,
     OrderPending,
+    OrdersResting,
 )
 from webapp.engine.locks import bot_lock
 from webapp.engine.reports import BotReport
@@ -47,6 +48,7 @@ from webapp.models import (
     Bot,
     BotActivity,
     BotMode,
+    BotOrder,
     BotPnlDay,
     BotState,
     BotStatus,
@@ -467,6 +469,9 @@ def delete_bot(bot: Bot, *, wait_seconds: float = 10) -> None:
     if pending:
         lock.release()
         raise OrderPending()
+    if BotOrder.any_active(bot.id):  # deleting would leave them on the exchange, unknown
+        lock.release()
+        raise OrdersResting()
     bot_id = bot.id
     days = db.session.scalars(sa.select(BotPnlDay.day).where(BotPnlDay.bot_id == bot_id)).all()
     db.session.execute(sa.delete(BotActivity).where(BotActivity.bot_id == bot_id))

@@ -26,7 +26,7 @@ from rq import Queue
 
 from webapp.engine.locks import RedisLock
 from webapp.extensions import db, redis_ext
-from webapp.models import Bot, BotState, BotStatus
+from webapp.models import ACTIVE_STATUSES, Bot, BotOrder, BotState, BotStatus
 from webapp.models.types import utcnow
 
 logger = logging.getLogger(__name__)
@@ -86,6 +86,22 @@ def due_bots(now: datetime) -> list[sa.Row]:
     )
 
 
+def winding_down() -> list[sa.Row]:
+    """Stopped bots that still have resting orders: their cycle cancels them, and each tick
+    queues one until none is left (so no way of stopping a bot leaves orders behind)."""
+    active = sa.select(BotOrder.id).where(
+        BotOrder.bot_id == BotState.bot_id, BotOrder.status.in_(ACTIVE_STATUSES)
+    )
+    return list(
+        db.session.execute(
+            sa.select(BotState.bot_id, Bot.exchange, Bot.symbol, Bot.timeframe)
+            .join(Bot, Bot.id == BotState.bot_id)
+            .where(BotState.status != BotStatus.RUNNING, active.exists())
+            .order_by(BotState.bot_id)
+        )
+    )
+
+
 def tick(now: datetime | None = None, *, queue: Queue | None = None) -> TickResult:
     """Queue the cycles of every due bot; returns what was queued."""
     cfg = current_app.config
@@ -103,7 +119,7 @@ def tick(now: datetime | None = None, *, queue: Queue | None = None) -> TickResu
 
 def _tick(now: datetime, slot: int, queue: Queue) -> TickResult:
     cfg = current_app.config
-    rows = due_bots(now)
+    rows = due_bots(now) + winding_down()
     result = TickResult(slot=slot, bots=len(rows))
     if not rows:
         db.session.rollback()
@@ -121,22 +137,25 @@ def _tick(now: datetime, slot: int, queue: Queue) -> TickResult:
             db.session.rollback()
             return result
     for row in rows:
+        groups[(row.exchange, row.symbol, row.timeframe)].append(row.bot_id)
+        if "interval_seconds" not in row._fields:  # winding down: it runs no more
+            continue
         interval = timedelta(seconds=row.interval_seconds)
         next_run = row.next_run_at + interval  # from the due time: no drift
         if next_run <= now:  # far behind (scheduler was down): start afresh from now
             next_run = now + interval
         updates.append({"id": row.bot_id, "next": next_run})
-        groups[(row.exchange, row.symbol, row.timeframe)].append(row.bot_id)
     # Only `next_run_at` is written, so a bot stopped meanwhile stays stopped (and one
     # deleted meanwhile is simply not matched). Committed only once the jobs are queued: if
     # Redis fails, the bots stay due and the next tick queues them, no cycle is skipped.
     table = BotState.__table__
-    db.session.execute(
-        sa.update(table)
-        .where(table.c.bot_id == sa.bindparam("id"))
-        .values(next_run_at=sa.bindparam("next", type_=table.c.next_run_at.type)),
-        updates,
-    )
+    if updates:
+        db.session.execute(
+            sa.update(table)
+            .where(table.c.bot_id == sa.bindparam("id"))
+            .values(next_run_at=sa.bindparam("next", type_=table.c.next_run_at.type)),
+            updates,
+        )
 
     batch = max(1, int(cfg["BOT_BATCH_SIZE"]))
     timeout = int(cfg["BOT_JOB_TIMEOUT"])

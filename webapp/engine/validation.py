@@ -23,6 +23,7 @@ from webapp.engine import marketdata
 from webapp.engine.errors import (
     LIVE_DISABLED_MESSAGE,
     ORDER_PENDING_MESSAGE,
+    ORDERS_RESTING_MESSAGE,
     BotValidationError,
 )
 from webapp.exchange.clients import exchange_name
@@ -31,7 +32,7 @@ from webapp.extensions import db
 from webapp.http import MAX_ID
 from webapp.i18n.marks import N_
 from webapp.i18n.numbers import integer_text, quantity_text
-from webapp.models import ApiKey, Bot, BotMode
+from webapp.models import ApiKey, Bot, BotMode, BotOrder
 from webapp.models.bot import TIMEFRAMES, quantize
 from webapp.strategies import StrategyParamError, UnknownStrategyError, get_strategy
 
@@ -360,6 +361,15 @@ class Validator:
                 new = self.values.get(field)
                 if new is not None and new != getattr(bot, field):
                     self.fail(field, _(ORDER_PENDING_MESSAGE))
+            return
+        changed = [
+            field
+            for field in (*POSITION_BOUND, "strategy")
+            if self.values.get(field) is not None and self.values[field] != getattr(bot, field)
+        ]
+        if changed and BotOrder.any_active(bot.id):
+            for field in changed:
+                self.fail(field, _(ORDERS_RESTING_MESSAGE))
             return
         if state.position_qty <= 0:
             return

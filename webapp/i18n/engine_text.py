@@ -50,6 +50,27 @@ TEXTS = [
     N_("Order %(order)s was accepted but is not filled yet; the next cycle checks it."),
     N_("Order %(order)s never reached the exchange; nothing was traded."),
     N_("Waiting for the exchange to confirm order %(order)s."),
+    # Resting limit orders (webapp.engine.resting); a tag is the strategy's name for one.
+    N_("Resting orders: %(count)s open, %(fills)s fills this cycle (price %(price)s)"),
+    N_("Order %(tag)s placed: %(side)s %(qty)s %(base)s at %(price)s %(quote)s."),
+    N_("Order %(tag)s rests on the exchange: %(side)s %(qty)s %(base)s at %(price)s %(quote)s."),
+    N_("Order %(tag)s was sent but the exchange did not answer; the next cycle checks it."),
+    N_("Order %(tag)s (%(order)s) never reached the exchange; nothing was traded."),
+    N_(
+        "Order %(tag)s (%(order)s): the exchange's order by this id is not this bot's; nothing "
+        "was traded."
+    ),
+    N_("Order %(tag)s was refused by the exchange: %(error)s"),
+    N_("Order %(tag)s canceled: %(why)s."),
+    N_("no longer wanted"),
+    N_("replaced at a new price or size"),
+    N_("the bot stopped"),
+    N_("Order %(tag)s not placed: %(reason)s; nor %(count)s more."),
+    N_("Order %(tag)s not placed: %(reason)s."),
+    N_("its price rounds to 0 at a tick of %(step)s"),
+    N_("its quantity rounds to 0 at a step of %(step)s"),
+    N_("its price is not above 0"),
+    N_("its quantity is not above 0"),
     N_("Bought %(qty)s %(base)s at %(price)s %(quote)s, fee %(fee)s %(quote)s%(rest)s."),
     N_("Sold %(qty)s %(base)s at %(price)s %(quote)s, fee %(fee)s %(quote)s%(rest)s."),
     N_(
@@ -195,6 +216,7 @@ _SHAPES = {
             "sell",
             "buy",
             "count",
+            "fills",
             "seconds",
             "id",
         ]

@@ -23,6 +23,7 @@ from webapp.models.notification import (
     QuietHours,
     WebhookEndpoint,
 )
+from webapp.models.order import ACTIVE_STATUSES, BotOrder, OrderStatus
 from webapp.models.rollup import BotPnlDay, UserPnlDay
 from webapp.models.security import (
     AuditEvent,
@@ -38,6 +39,7 @@ from webapp.models.token import ApiToken, TokenScope
 from webapp.models.user import User
 
 __all__ = [
+    "ACTIVE_STATUSES",
     "ActivityKind",
     "ApiKey",
     "ApiToken",
@@ -47,6 +49,7 @@ __all__ = [
     "Bot",
     "BotActivity",
     "BotMode",
+    "BotOrder",
     "BotPnlDay",
     "BotSignal",
     "BotState",
@@ -57,6 +60,7 @@ __all__ = [
     "NotificationPreference",
     "NotificationStatus",
     "OperatorSetting",
+    "OrderStatus",
     "QuietHours",
     "RecoveryCode",
     "SignalAction",

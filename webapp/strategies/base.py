@@ -14,9 +14,12 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from flask_babel import gettext as _
+
+if TYPE_CHECKING:
+    from webapp.strategies.book import Book, OrderWant
 
 logger = logging.getLogger(__name__)
 
@@ -201,6 +204,9 @@ class Strategy(abc.ABC):
     #: The signal actions (`POST /signals/<token>` bodies) this strategy acts on; a strategy
     #: that lists any gets a signal URL on its bot's page and answers them in `on_signal`.
     signal_actions: ClassVar[tuple[str, ...]] = ()
+    #: A strategy that keeps limit orders resting on the exchange answers `wanted_orders`
+    #: each cycle instead of `decide` (see webapp.strategies.book).
+    rests_orders: ClassVar[bool] = False
 
     def __init__(self, params: Mapping[str, object] | None) -> None:
         # Validating again is cheap and idempotent, and guards against stale stored params.
@@ -275,6 +281,11 @@ class Strategy(abc.ABC):
         says what the signal did, for the bot's signal list and activity log.
         """
         raise NotImplementedError(f"{type(self).__name__} takes no signals")
+
+    def wanted_orders(self, book: Book) -> list[OrderWant]:
+        """The limit orders to keep resting now, given what rests and what filled (only for
+        strategies with `rests_orders`)."""
+        raise NotImplementedError(f"{type(self).__name__} rests no orders")
 
     def stepper(self, window: int | None = None) -> Stepper:
         """The incremental form: fed one closed candle at a time, deciding after each.

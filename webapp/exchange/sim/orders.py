@@ -36,6 +36,7 @@ class TimeInForce(enum.StrEnum):
 
 class OrderStatus(enum.StrEnum):
     NEW = "NEW"
+    PARTIALLY_FILLED = "PARTIALLY_FILLED"
     FILLED = "FILLED"
     CANCELED = "CANCELED"
     EXPIRED = "EXPIRED"
@@ -127,7 +128,11 @@ class Order:
 
     @property
     def is_open(self) -> bool:
-        return self.status is OrderStatus.NEW
+        return self.status in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
+
+    @property
+    def remaining_qty(self) -> Decimal:
+        return self.orig_qty - self.executed_qty
 
     def _common(self) -> dict[str, object]:
         return {

@@ -690,9 +690,20 @@ class Simulator:
         *,
         maker: bool,
         now: int,
+        qty: Decimal | None = None,
     ) -> None:
-        self._unlock(account, spec, order)
-        qty = order.orig_qty
+        """Fill what is left of `order` at `price`, or only `qty` of it (a partial fill: the
+        order rests on with the rest, and so does the rest of its reserved balance)."""
+        remaining = order.remaining_qty
+        if qty is None or qty >= remaining:
+            qty = remaining
+            self._unlock(account, spec, order)
+        else:
+            part = (order.reserved * qty / remaining).quantize(Q8, ROUND_HALF_UP)
+            balance = account.balance(spec.quote if order.side is Side.BUY else spec.base)
+            balance.locked -= part
+            balance.free += part
+            order.reserved -= part
         notional, fee = self._costs(qty * price)
         base, quote = account.balance(spec.base), account.balance(spec.quote)
         fee_asset = spec.quote
@@ -731,11 +742,28 @@ class Simulator:
             is_maker=maker,
         )
         order.fills.append(fill)
-        order.executed_qty = qty
-        order.cum_quote = notional
-        order.status = OrderStatus.FILLED
+        order.executed_qty += qty
+        order.cum_quote += notional
+        order.status = (
+            OrderStatus.FILLED if order.remaining_qty <= 0 else OrderStatus.PARTIALLY_FILLED
+        )
         order.update_time = account.update_time = now
         account.trades_by_symbol.setdefault(spec.id, []).append(fill)
+
+    def fill_part(self, api_key: str, symbol: str, client_order_id: str, qty) -> None:
+        """A counterparty takes `qty` of a resting limit order, at its price (for tests and
+        demos of partial fills); the order rests on with the rest."""
+        with self._lock:
+            account = self._require(api_key)
+            spec = self.market.spec(symbol)
+            self._match_resting()  # what the price did first
+            order = self._find(account, spec, None, client_order_id)
+            if order is None or not order.is_open:
+                raise ConfigError(f"no open order {client_order_id!r} on {symbol}")
+            qty = Decimal(str(qty))
+            if not 0 < qty < order.remaining_qty:
+                raise ConfigError("a partial fill takes more than 0 and less than the rest")
+            self._fill(account, spec, order, order.price, maker=True, now=self.now_ms(), qty=qty)
 
     def _match_resting(self) -> None:
         """Fill resting limit orders whose price the walk reached since they were last checked."""
