@@ -48,6 +48,7 @@ USER_DATA = {
     # Strategies by the names bots store, and the entry point group plugins declare (code).
     "threshold",
     "signal",
+    "grid",
     "webapp.strategies",
     "Trend BTC",
     "Trend BTC · Tradebots",

@@ -50,7 +50,16 @@ def test_the_admin_page_speaks_the_admins_language(client, auth, locale):
         "/admin/",
         locale,
         # French spells the services the same; strategies show the names bots store.
-        {"boss@example.com", "Redis", "Service", "Services", "ema_cross", "threshold", "signal"}
+        {
+            "boss@example.com",
+            "Redis",
+            "Service",
+            "Services",
+            "ema_cross",
+            "threshold",
+            "signal",
+            "grid",
+        }
         | {"webapp.strategies"},
         sources=("templates/admin/index.html",),
     )

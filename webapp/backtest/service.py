@@ -133,6 +133,11 @@ def build_settings(
                 "it cannot be backtested.",
                 strategy=cls.label,
             )
+        elif cls.rests_orders:
+            errors["strategy"] = _(
+                "%(strategy)s keeps limit orders resting, which backtests do not replay yet.",
+                strategy=cls.label,
+            )
     except StrategyParamError as exc:
         errors.update({f"param_{k}": m for k, m in exc.errors.items()})
         params_out = {}

@@ -18,7 +18,14 @@ from flask_babel import gettext as _
 
 from webapp.engine.reports import BotReport
 from webapp.i18n.engine_text import engine_text
-from webapp.i18n.labels import ACTIVITY_KINDS, REASON_LABELS, SIGNAL_STATUSES, SIGNALS, name_of
+from webapp.i18n.labels import (
+    ACTIVITY_KINDS,
+    ORDER_STATUSES,
+    REASON_LABELS,
+    SIGNAL_STATUSES,
+    SIGNALS,
+    name_of,
+)
 from webapp.i18n.numbers import decimal_text, integer_text, percent_text, quantity_text
 from webapp.models import BotState, BotStatus, Trade
 from webapp.models.types import utcnow
@@ -91,6 +98,11 @@ def activity_kind(kind: object) -> str:
 def signal_label(signal: object) -> str:
     """ "buy", "sell" or "hold" in the reader's language (also a trade's side)."""
     return name_of(SIGNALS, signal)
+
+
+def order_status(status: object) -> str:
+    """A resting order's status in the reader's language."""
+    return name_of(ORDER_STATUSES, status)
 
 
 def signal_status(status: object) -> str:
@@ -195,4 +207,5 @@ FILTERS = {
     "activity_kind": activity_kind,
     "signal_label": signal_label,
     "signal_status": signal_status,
+    "order_status": order_status,
 }

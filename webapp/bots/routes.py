@@ -20,7 +20,7 @@ from redis.exceptions import RedisError
 
 from webapp.bots import bp, display
 from webapp.bots.forms import BotForm, param_display, param_values
-from webapp.engine import marketdata, service
+from webapp.engine import marketdata, resting, service
 from webapp.engine.errors import BotBusy, BotError, BotNotFound, BotValidationError
 from webapp.engine.tick import slot_for
 from webapp.exchange.clients import exchange_name
@@ -45,10 +45,12 @@ DETAIL_BLOCKS = {
     "bot-activity": "activity",
     "bot-performance": "performance",
     "bot-signals": "signals",
+    "bot-orders": "orders",
 }
 ACTIVITY_LIMIT = 50
 RECENT_TRADES = 20
 RECENT_SIGNALS = 20
+ENDED_ORDERS = 20
 PRICE_CANDLES = 120
 
 for _name, _filter in display.FILTERS.items():
@@ -235,6 +237,11 @@ def _detail_context(bot: Bot, blocks: set[str], **extra) -> dict:
         context["signal_actions"] = signals.actions_of(bot.strategy)
         context["signals"] = signals.recent(bot, RECENT_SIGNALS)
         context["signal_limit"] = RECENT_SIGNALS
+    context["rests_orders"] = resting.rests_orders(bot)
+    if "orders" in blocks and context["rests_orders"]:
+        context["resting"] = resting.active_orders(bot.id)
+        context["ended_orders"] = resting.ended_orders(bot.id, ENDED_ORDERS)
+        context["ended_limit"] = ENDED_ORDERS
     if "activity" in blocks:
         context["activity"] = service.bot_activity(bot, ACTIVITY_LIMIT)
         context["activity_limit"] = ACTIVITY_LIMIT
@@ -315,6 +322,8 @@ def _live_answer(bot: Bot, *, message: str | None = None, error: str | None = No
     blocks = ["status", "activity", "performance"]
     if signals.takes_signals(bot):
         blocks.append("signals")
+    if resting.rests_orders(bot):
+        blocks.append("orders")
     context = _detail_context(bot, set(blocks), error=error, message=message)
     context["oob"] = set(blocks) - {"status"}
     return render_blocks(DETAIL, blocks, **context), status

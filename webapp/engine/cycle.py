@@ -32,7 +32,7 @@ from flask import current_app
 
 from webapp.engine import decision, failures, ledger, marketdata, orders, placement, resting
 from webapp.engine.accounting import size_sell
-from webapp.engine.errors import BotError
+from webapp.engine.errors import ORDERS_RESTING_MESSAGE, BotError
 from webapp.engine.ledger import next_utc_midnight
 from webapp.engine.locks import bot_lock
 from webapp.engine.outcome import CycleResult, Outcome
@@ -219,6 +219,8 @@ class _Cycle:
                 return waiting
         if not state.has_position:
             return self.result(Outcome.REFUSED, "This bot holds nothing to sell.")
+        if BotOrder.any_active(bot.id):  # its sells hold the position on the exchange
+            return self.result(Outcome.REFUSED, ORDERS_RESTING_MESSAGE)
         snapshot = marketdata.get_snapshot(bot.exchange, bot.symbol, bot.timeframe, None)
         market = marketdata.market_info(bot.exchange, bot.symbol)
         if market is None:

@@ -54,8 +54,9 @@ from webapp.models import (
 )
 from webapp.models.bot import quantize
 from webapp.numbers import plain as _fmt
-from webapp.strategies.base import Candle, Position
+from webapp.strategies.base import Candle, Position, UnknownStrategyError
 from webapp.strategies.book import Book, BookOrder, OrderWant
+from webapp.strategies.registry import get_strategy
 
 logger = logging.getLogger(__name__)
 
@@ -65,8 +66,6 @@ REPLACED = "replaced at a new price or size"
 STOPPED = "the bot stopped"
 
 ZERO = Decimal(0)
-#: How many ended orders the strategy is shown (newest last).
-FILLED_SHOWN = 200
 
 #: Binance order states and what they mean for a resting order.
 _STATUSES = {
@@ -162,6 +161,25 @@ def refusal(market: MarketInfo, want: OrderWant) -> str | None:
     return None
 
 
+def preflight(market: MarketInfo, wants: Sequence[OrderWant]) -> str | None:
+    """The first reason the exchange would refuse some of these orders, or None: checked
+    before a bot starts, so a bad ladder is a message on its page, not a failed cycle."""
+    seen: dict[tuple[str, Decimal], str] = {}
+    for want in wants:
+        order = normalize(market, want)
+        problem = refusal(market, order)
+        if problem:
+            return problem
+        key = (order.side, order.price)
+        if key in seen and market.price_step:
+            return (
+                f"its levels are closer than the market's price tick of "
+                f"{_fmt(market.price_step)}"
+            )
+        seen[key] = order.tag
+    return None
+
+
 # -- the book --------------------------------------------------------------------------------
 
 
@@ -175,31 +193,48 @@ def active_orders(bot_id: int) -> list[BotOrder]:
     )
 
 
+def rests_orders(bot: Bot) -> bool:
+    """Whether the bot's strategy keeps limit orders resting (its page shows them)."""
+    try:
+        return get_strategy(bot.strategy).rests_orders
+    except UnknownStrategyError:
+        return False
+
+
+def ended_orders(bot_id: int, limit: int = 20) -> list[BotOrder]:
+    """The bot's newest orders that ended (filled, canceled, rejected), newest first."""
+    return list(
+        db.session.scalars(
+            sa.select(BotOrder)
+            .where(BotOrder.bot_id == bot_id, BotOrder.status.not_in(ACTIVE_STATUSES))
+            .order_by(BotOrder.id.desc())
+            .limit(limit)
+        )
+    )
+
+
 def book_for(
     bot: Bot, state: BotState, price: Decimal, candles: Sequence[Candle], active: list[BotOrder]
 ) -> Book:
-    """What the strategy is shown: its active orders by tag and what has filled since the
-    bot started (the newest FILLED_SHOWN, oldest first)."""
-    query = (
-        sa.select(BotOrder)
-        .where(
-            BotOrder.bot_id == bot.id,
-            BotOrder.status.not_in(ACTIVE_STATUSES),
-            BotOrder.executed_qty > 0,
-        )
-        .order_by(BotOrder.id.desc())
-        .limit(FILLED_SHOWN)
+    """What the strategy is shown: its active orders by tag and, for each tag, the newest
+    order that ended with something filled since the bot started (oldest first)."""
+    ended = sa.and_(
+        BotOrder.bot_id == bot.id,
+        BotOrder.status.not_in(ACTIVE_STATUSES),
+        BotOrder.executed_qty > 0,
     )
     if state.started_at is not None:
-        query = query.where(BotOrder.created_at >= state.started_at)
-    ended = list(db.session.scalars(query))
-    ended.reverse()
+        ended = sa.and_(ended, BotOrder.created_at >= state.started_at)
+    newest = sa.select(sa.func.max(BotOrder.id)).where(ended).group_by(BotOrder.tag)
+    rows = db.session.scalars(
+        sa.select(BotOrder).where(BotOrder.id.in_(newest)).order_by(BotOrder.id)
+    )
     return Book(
         price=price,
         candles=candles,
         position=Position(state.position_qty, state.position_avg_price),
         active={row.tag: _shown(row) for row in active},
-        filled=tuple(_shown(row) for row in ended),
+        filled=tuple(_shown(row) for row in rows),
     )
 
 
@@ -212,6 +247,8 @@ def _shown(row: BotOrder) -> BookOrder:
         executed_qty=row.executed_qty,
         status=row.status.value,
         average_price=row.average_price,
+        held_qty=row.held_qty,
+        seq=row.id,
     )
 
 

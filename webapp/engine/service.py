@@ -387,11 +387,13 @@ def start_bot(bot: Bot) -> BotState:
     if bot.mode == BotMode.LIVE and bot.api_key.can_trade is False:
         raise BotStartError(PAPER_ONLY_KEY_MESSAGE)
     try:
-        get_strategy(bot.strategy)
+        strategy_class = get_strategy(bot.strategy)
     except UnknownStrategyError:
         raise BotStartError(
             f"The strategy “{bot.strategy}” is no longer available; choose another one."
         ) from None
+    if strategy_class.rests_orders:
+        _check_planned_orders(bot)
     now = utcnow()
     state.status = BotStatus.RUNNING
     state.status_reason = None
@@ -402,6 +404,25 @@ def start_bot(bot: Bot) -> BotState:
     log_activity(bot.id, ActivityKind.STATE, "Started.")
     logger.info("bot %s started", bot.id)
     return state
+
+
+def _check_planned_orders(bot: Bot) -> None:
+    """Raise BotStartError if the exchange would refuse orders the bot's strategy plans."""
+    from webapp.engine.resting import preflight
+    from webapp.strategies import StrategyError, build_strategy
+
+    try:
+        strategy = build_strategy(bot.strategy, bot.params)
+        market = marketdata.market_info(bot.exchange, bot.symbol)
+    except StrategyError as exc:
+        raise BotStartError(f"The strategy settings are invalid: {exc}") from None
+    except ExchangeError as exc:
+        raise BotStartError(str(exc)) from None
+    if market is None:
+        raise BotStartError(f"The exchange no longer lists {bot.symbol}.")
+    problem = preflight(market, strategy.planned_orders())
+    if problem:
+        raise BotStartError(f"The exchange would refuse this bot's orders: {problem}.")
 
 
 def stop_bot(bot: Bot, reason: str = "Stopped by you.", *, error: bool = False) -> BotState:

@@ -70,6 +70,8 @@ TEXTS = [
     N_("its price rounds to 0 at a tick of %(step)s"),
     N_("its quantity rounds to 0 at a step of %(step)s"),
     N_("its price is not above 0"),
+    N_("The exchange would refuse this bot's orders: %(reason)s."),
+    N_("its levels are closer than the market's price tick of %(step)s"),
     N_("its quantity is not above 0"),
     N_("Bought %(qty)s %(base)s at %(price)s %(quote)s, fee %(fee)s %(quote)s%(rest)s."),
     N_("Sold %(qty)s %(base)s at %(price)s %(quote)s, fee %(fee)s %(quote)s%(rest)s."),

@@ -26,6 +26,14 @@ ACTIVITY_KINDS = {
 SIGNALS = {"buy": _l("buy"), "sell": _l("sell"), "hold": _l("hold")}
 #: What became of a signal sent to a bot's URL.
 SIGNAL_STATUSES = {"pending": _l("Pending"), "done": _l("Done"), "ignored": _l("Ignored")}
+#: A resting order's status (webapp.models.OrderStatus).
+ORDER_STATUSES = {
+    "intent": _l("Sending"),
+    "open": _l("Open"),
+    "filled": _l("Filled"),
+    "canceled": _l("Canceled"),
+    "rejected": _l("Rejected"),
+}
 #: A bot's mode.
 MODES = {"paper": _l("Paper"), "live": _l("Live")}
 

@@ -33,16 +33,6 @@ class OrderStatus(enum.StrEnum):
     def is_active(self) -> bool:
         return self in (OrderStatus.INTENT, OrderStatus.OPEN)
 
-    @property
-    def label(self) -> str:
-        return {
-            "intent": "Sending",
-            "open": "Open",
-            "filled": "Filled",
-            "canceled": "Canceled",
-            "rejected": "Rejected",
-        }[self.value]
-
 
 #: The statuses of an order that may still fill.
 ACTIVE_STATUSES = (OrderStatus.INTENT, OrderStatus.OPEN)
@@ -54,6 +44,8 @@ class BotOrder(db.Model):
         # Each cycle reads the bot's active orders; pages read its newest ones.
         sa.Index("ix_bot_orders_bot_id_status", "bot_id", "status"),
         sa.Index("ix_bot_orders_bot_id_id", "bot_id", "id"),
+        # A strategy's state: the newest order of each tag.
+        sa.Index("ix_bot_orders_bot_id_tag_id", "bot_id", "tag", "id"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)

@@ -14,7 +14,7 @@ Adding a strategy takes one new module and no engine change:
 
 from __future__ import annotations
 
-from webapp.strategies import ema_cross, signal, threshold
+from webapp.strategies import ema_cross, grid, signal, threshold
 from webapp.strategies.base import (
     Candle,
     Decision,
@@ -52,6 +52,7 @@ __all__ = [
     "choices",
     "ema_cross",
     "get_strategy",
+    "grid",
     "register",
     "signal",
     "threshold",

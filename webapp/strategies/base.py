@@ -287,6 +287,11 @@ class Strategy(abc.ABC):
         strategies with `rests_orders`)."""
         raise NotImplementedError(f"{type(self).__name__} rests no orders")
 
+    def planned_orders(self) -> list[OrderWant]:
+        """Every order a resting strategy may want, at full size, so the market's limits are
+        checked before the bot starts (default: nothing to check)."""
+        return []
+
     def stepper(self, window: int | None = None) -> Stepper:
         """The incremental form: fed one closed candle at a time, deciding after each.
 

@@ -48,6 +48,10 @@ class BookOrder:
     executed_qty: Decimal
     status: str  # webapp.models.OrderStatus values: intent, open, filled, canceled, rejected
     average_price: Decimal | None = None
+    #: What the bot holds from a buy once a fee taken in base is paid (else executed_qty).
+    held_qty: Decimal = Decimal(0)
+    #: Newer orders have larger numbers: which of two tags' orders came last.
+    seq: int = 0
 
 
 @dataclass(frozen=True)
@@ -57,5 +61,6 @@ class Book:
     position: Position
     #: Orders that may still fill (sent or resting), by tag.
     active: dict[str, BookOrder]
-    #: Orders that ended with something filled since the bot started, oldest first.
+    #: For each tag, its newest order that ended with something filled since the bot
+    #: started, oldest first: what a strategy's state (which levels hold) is made of.
     filled: tuple[BookOrder, ...] = ()

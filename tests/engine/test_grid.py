@@ -1,0 +1,217 @@
+"""The grid bot on the simulator through the real ccxt client: it buys what the intervals
+above the price need, keeps one order per interval on the exchange, answers each fill with
+the opposite order one level away within one cycle, and stopping cancels every order. A
+paper grid keeps the same ladder in its own book. Bad ranges are refused before anything is
+saved.
+"""
+
+from __future__ import annotations
+
+import html
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import PASSWORD
+from tests.engine.conftest import step, trades
+from webapp.engine import orders, service
+from webapp.engine.cycle import Outcome, run_cycle
+from webapp.engine.errors import BotValidationError
+from webapp.engine.tick import tick
+from webapp.extensions import db
+from webapp.models import Bot, BotOrder
+from webapp.strategies import build_strategy
+
+GRID = {"lower": "49000", "upper": "51000", "grids": 4, "investment": "400"}
+LEVELS = [Decimal(p) for p in ("49000", "49500", "50000", "50500", "51000")]
+# 100 USDT an interval, worth at its lower level, cut to the market's 0.00001 BTC step.
+QTY = [Decimal("0.00204"), Decimal("0.00202"), Decimal("0.002"), Decimal("0.00198")]
+
+
+def grid_bot(make_bot, **fields):
+    fields.setdefault("strategy", "grid")
+    fields.setdefault("params", GRID)
+    return make_bot(**fields)
+
+
+def active(bot) -> dict[str, BotOrder]:
+    db.session.expire_all()
+    rows = db.session.scalars(
+        sa.select(BotOrder).where(BotOrder.bot_id == bot.id).order_by(BotOrder.id)
+    )
+    return {r.tag: r for r in rows if r.status.is_active}
+
+
+def ladder(bot) -> set[tuple[str, float, float]]:
+    """The bot's open orders as the exchange lists them: (side, price, amount)."""
+    listed = orders.live_client(bot).fetch_open_orders(bot.symbol)
+    return {(o["side"], o["price"], o["amount"]) for o in listed}
+
+
+def test_the_levels_and_quantities_follow_the_parameters():
+    grid = build_strategy("grid", GRID)
+    assert grid.levels() == LEVELS
+    assert [q.quantize(Decimal("0.00001"), "ROUND_FLOOR") for q in grid.quantities(LEVELS)] == QTY
+
+
+def test_a_live_grid_rests_its_ladder_and_answers_each_fill_one_level_away(
+    bot_app, sim, clock, make_bot
+):
+    bot = grid_bot(make_bot)
+    step(sim, clock, "BTC/USDT", "49800")
+
+    # First cycle: buy at once what the two intervals above the price will sell.
+    assert run_cycle(bot.id).outcome is Outcome.TRADED
+    [init] = trades(bot)
+    assert (init.side.value, init.qty, init.price) == ("buy", QTY[2] + QTY[3], Decimal("49800"))
+
+    # Next cycle: one order per interval, buys below the price and sells above it.
+    step(sim, clock, "BTC/USDT", "49800")
+    run_cycle(bot.id)
+    assert ladder(bot) == {
+        ("buy", 49000.0, float(QTY[0])),
+        ("buy", 49500.0, float(QTY[1])),
+        ("sell", 50500.0, float(QTY[2])),
+        ("sell", 51000.0, float(QTY[3])),
+    }
+    assert sorted(active(bot)) == ["g0b", "g1b", "g2s", "g3s"]
+
+    # Down through 49,500: that buy fills, and the next cycle answers it one level up.
+    step(sim, clock, "BTC/USDT", "49400")
+    assert run_cycle(bot.id).outcome is Outcome.TRADED
+    buy = trades(bot)[-1]
+    assert (buy.side.value, buy.price, buy.qty) == ("buy", LEVELS[1], QTY[1])
+    assert ("sell", 50000.0, float(QTY[1])) in ladder(bot)
+    assert ("buy", 49500.0, float(QTY[1])) not in ladder(bot)
+
+    # Back up through 50,000: the pair completes (same quantity, one level apart) and the
+    # buy rests again.
+    step(sim, clock, "BTC/USDT", "50100")
+    run_cycle(bot.id)
+    sell = trades(bot)[-1]
+    assert (sell.side.value, sell.price, sell.qty) == ("sell", LEVELS[2], QTY[1])
+    assert sell.qty * (LEVELS[2] - LEVELS[1]) - buy.fee - sell.fee > 0
+    assert ("buy", 49500.0, float(QTY[1])) in ladder(bot)
+    assert len(ladder(bot)) == 4
+
+    # Stop: the next tick's cycle cancels the whole ladder on the exchange.
+    service.stop_by_owner(bot)
+    db.session.commit()
+    tick()
+    assert run_cycle(bot.id).outcome is Outcome.STOPPED
+    assert ladder(bot) == set()
+    assert active(bot) == {}
+
+
+def test_out_of_range_the_grid_places_nothing_new(bot_app, sim, clock, make_bot):
+    bot = grid_bot(make_bot)
+    step(sim, clock, "BTC/USDT", "49800")
+    run_cycle(bot.id)
+    step(sim, clock, "BTC/USDT", "49800")
+    run_cycle(bot.id)
+    # Below the range both buys fill; their sells are not placed while the price is out.
+    step(sim, clock, "BTC/USDT", "48000")
+    run_cycle(bot.id)
+    assert sorted(active(bot)) == ["g2s", "g3s"]
+    # Back inside, the sells one level up go on the exchange.
+    step(sim, clock, "BTC/USDT", "49200")
+    run_cycle(bot.id)
+    assert sorted(active(bot)) == ["g0s", "g1s", "g2s", "g3s"]
+
+
+def test_a_paper_grid_keeps_the_same_ladder_in_its_own_book(bot_app, sim, clock, make_bot):
+    bot = grid_bot(make_bot, mode="paper")
+    step(sim, clock, "BTC/USDT", "49800")
+    run_cycle(bot.id)
+    step(sim, clock, "BTC/USDT", "49800")
+    run_cycle(bot.id)
+    assert sorted(active(bot)) == ["g0b", "g1b", "g2s", "g3s"]
+    assert sim.orders() == []
+    step(sim, clock, "BTC/USDT", "49400")
+    run_cycle(bot.id)
+    assert sorted(active(bot)) == ["g0b", "g1s", "g2s", "g3s"]
+    assert trades(bot)[-1].price == LEVELS[1]
+
+
+@pytest.mark.parametrize(
+    ("params", "field", "message"),
+    [
+        ({**GRID, "upper": "49000"}, "params.upper", "The upper price must be above the lower"),
+        ({**GRID, "grids": 1}, "params.grids", "at least 2"),
+        ({**GRID, "grids": 201}, "params.grids", "at most 200"),
+        ({**GRID, "investment": "NaN"}, "params.investment", "must be a number"),
+    ],
+)
+def test_a_bad_grid_is_refused_and_nothing_is_saved(make_bot, params, field, message):
+    before = db.session.scalar(sa.select(sa.func.count(Bot.id)))
+    with pytest.raises(BotValidationError) as caught:
+        grid_bot(make_bot, params=params)
+    assert message in caught.value.errors[field]
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count(Bot.id))) == before
+
+
+def test_the_bot_page_lists_the_ladder_and_offers_no_backtest(
+    bot_app, sim, clock, make_bot, client
+):
+    bot = grid_bot(make_bot)
+    step(sim, clock, "BTC/USDT", "49800")
+    run_cycle(bot.id)
+    step(sim, clock, "BTC/USDT", "49800")
+    run_cycle(bot.id)
+    client.post("/auth/login", data={"email": "trader@example.com", "password": PASSWORD})
+    page = client.get(f"/bots/{bot.id}").get_data(as_text=True)
+    assert page.count('data-testid="resting-order"') == 4
+    assert 'data-tag="g2s"' in page and "50500 USDT" in page
+    assert page.count('data-testid="ended-order"') == 1  # the start-up buy
+    assert 'data-testid="bot-backtests"' not in page
+    # The block alone, as it polls.
+    fragment = client.get(
+        f"/bots/{bot.id}", headers={"HX-Request": "true", "HX-Target": "bot-orders"}
+    ).get_data(as_text=True)
+    assert fragment.lstrip().startswith('<section id="bot-orders"')
+    assert 'hx-trigger="every' in fragment
+
+
+@pytest.mark.parametrize(
+    ("params", "reason"),
+    [
+        # 20 USDT over 10 intervals is 2 USDT an interval: below the 5 USDT minimum order.
+        (
+            {**GRID, "investment": "20", "grids": 10},
+            "order of 1.96 USDT is below the exchange minimum of 5 USDT",
+        ),
+        # 200 levels 0.005 USDT apart on a 0.01 USDT tick.
+        (
+            {"lower": "49000", "upper": "49001", "grids": 200, "investment": "100000"},
+            "its levels are closer than the market's price tick of 0.01",
+        ),
+    ],
+)
+def test_a_ladder_the_exchange_would_refuse_is_reported_before_the_bot_starts(
+    bot_app, sim, clock, make_bot, client, params, reason
+):
+    bot = grid_bot(make_bot, start=False, params=params)
+    client.post("/auth/login", data={"email": "trader@example.com", "password": PASSWORD})
+    answer = client.post(f"/bots/{bot.id}/start", headers={"HX-Request": "true"})
+    assert answer.status_code == 422
+    page = answer.get_data(as_text=True)
+    assert f"The exchange would refuse this bot's orders: {reason}." in html.unescape(page)
+    db.session.expire_all()
+    assert bot.state.status.value == "stopped"
+    assert sim.orders() == []
+
+
+def test_selling_the_position_waits_for_the_orders_to_be_canceled(bot_app, sim, clock, make_bot):
+    from webapp.engine.cycle import close_position
+
+    bot = grid_bot(make_bot)
+    step(sim, clock, "BTC/USDT", "49800")
+    run_cycle(bot.id)
+    step(sim, clock, "BTC/USDT", "49800")
+    run_cycle(bot.id)
+    result = close_position(bot.id)
+    assert result.outcome is Outcome.REFUSED
+    assert "orders resting on the exchange" in result.message
+    assert len(trades(bot)) == 1

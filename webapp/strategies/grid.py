@@ -1,0 +1,185 @@
+"""Grid: limit orders resting on a ladder of prices, each fill answered one level away.
+
+The range from `lower` to `upper` is cut into `grids` equal intervals. Each interval i, from
+level L(i) to L(i+1), trades the same quantity, `investment / grids` worth at L(i): it either
+waits to buy at L(i), or holds that quantity and waits to sell it at L(i+1). A filled buy is
+answered by the sell one level up, a filled sell by the buy one level down, so every sell
+pairs with a buy one level below it, of the same quantity.
+
+At start the intervals wholly above the price hold: the bot buys what they need at once
+(tag `init<k>`, k the first of them, a limit order across the price that fills at it), and
+their sells go up as soon as it fills; the intervals below wait to buy. What each interval
+does next is read back from the bot's orders each cycle (the newest filled buy or sell of
+its tags), so the strategy keeps no memory of its own.
+
+Outside the range the bot places no new order: the ones resting stay, and trading resumes
+when the price comes back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from decimal import ROUND_FLOOR, Decimal
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from webapp.strategies.base import (
+    Decision,
+    ParamSpec,
+    ParamType,
+    ParamValue,
+    Position,
+    Signal,
+    Strategy,
+)
+from webapp.strategies.book import Book, OrderWant
+from webapp.strategies.registry import register
+from webapp.strategies.threshold import MAX_PRICE
+
+logger = logging.getLogger(__name__)
+
+#: The start-up buy is a limit this far above the price, so it fills at once as a market
+#: order would, yet never at any price.
+INIT_SLIPPAGE = Decimal("0.01")
+#: Quantities and prices are cut to this many places before the market's own steps apply.
+PLACES = Decimal(1).scaleb(-12)
+
+
+@register
+class GridStrategy(Strategy):
+    name = "grid"
+    label = _l("Grid")
+    description = _l(
+        "Keeps limit orders on a ladder of prices between a lower and an upper price: each "
+        "filled buy is answered by a sell one level up and each filled sell by a buy one level "
+        "down, so the bot earns the step between levels each time the price crosses back."
+    )
+    rests_orders = True
+    params = (
+        ParamSpec(
+            name="lower",
+            label=_l("Lower price"),
+            type=ParamType.DECIMAL,
+            min=Decimal(0),
+            exclusive_min=True,
+            max=MAX_PRICE,
+            help=_l("The lowest level of the grid (quote currency)."),
+        ),
+        ParamSpec(
+            name="upper",
+            label=_l("Upper price"),
+            type=ParamType.DECIMAL,
+            min=Decimal(0),
+            exclusive_min=True,
+            max=MAX_PRICE,
+            help=_l("The highest level of the grid."),
+        ),
+        ParamSpec(
+            name="grids",
+            label=_l("Grids"),
+            type=ParamType.INT,
+            default=10,
+            min=2,
+            max=200,
+            help=_l("How many equal intervals the range is cut into (2 to 200)."),
+        ),
+        ParamSpec(
+            name="investment",
+            label=_l("Investment"),
+            type=ParamType.DECIMAL,
+            min=Decimal(0),
+            exclusive_min=True,
+            max=MAX_PRICE,
+            help=_l("What the grid trades with, in the quote currency, shared by its intervals."),
+        ),
+    )
+
+    @classmethod
+    def check_params(cls, values: Mapping[str, ParamValue]) -> dict[str, str]:
+        lower, upper = values.get("lower"), values.get("upper")
+        if lower is not None and upper is not None and lower >= upper:
+            return {"upper": _("The upper price must be above the lower price.")}
+        return {}
+
+    @property
+    def required_candles(self) -> int:
+        return 1
+
+    def decide(self, candles, position: Position) -> Decision:
+        """Never asked by the engine (it asks `wanted_orders`); a grid decides no trade."""
+        return Decision(Signal.HOLD, "waiting for a signal")
+
+    # -- the ladder ------------------------------------------------------------------------
+
+    def levels(self) -> list[Decimal]:
+        lower, upper = Decimal(self.values["lower"]), Decimal(self.values["upper"])
+        grids = int(self.values["grids"])
+        step = (upper - lower) / grids
+        return [(lower + step * i).quantize(PLACES) for i in range(grids)] + [upper]
+
+    def quantities(self, levels: list[Decimal]) -> list[Decimal]:
+        """What interval i trades: `investment / grids` worth at its lower level."""
+        share = Decimal(self.values["investment"]) / int(self.values["grids"])
+        return [(share / level).quantize(PLACES, ROUND_FLOOR) for level in levels[:-1]]
+
+    def planned_orders(self) -> list[OrderWant]:
+        """Each interval's buy and its sell one level up, at full size."""
+        levels = self.levels()
+        wants = []
+        for i, qty in enumerate(self.quantities(levels)):
+            wants.append(OrderWant(f"g{i}b", "buy", levels[i], qty))
+            wants.append(OrderWant(f"g{i}s", "sell", levels[i + 1], qty))
+        return wants
+
+    def wanted_orders(self, book: Book) -> list[OrderWant]:
+        levels = self.levels()
+        qty = self.quantities(levels)
+        grids = len(qty)
+        inits = [o for o in book.filled if o.tag.startswith("init") and o.status == "filled"]
+        init = max(inits, key=lambda o: o.seq) if inits else None
+        started = init is not None or any(t.startswith("g") for t in (*book.active, *_tags(book)))
+        if not started:
+            first = next((i for i in range(grids) if levels[i] >= book.price), grids)
+            need = sum(qty[first:], Decimal(0))
+            if need > 0:
+                price = book.price * (1 + INIT_SLIPPAGE)
+                return [OrderWant(f"init{first}", "buy", price, need)]
+        first = int(init.tag[4:]) if init is not None else grids
+        # What the start-up buy left each interval above the price, after a fee in base.
+        kept = init.held_qty / init.executed_qty if init is not None else Decimal(1)
+        holds = {i: i >= first for i in range(grids)}
+        held = {i: (qty[i] * kept).quantize(PLACES, ROUND_FLOOR) for i in range(grids)}
+        for order in book.filled:  # oldest first: the newest of an interval's tags decides
+            if not order.tag.startswith("g") or order.status != "filled":
+                continue
+            interval = _interval(order.tag)
+            if interval is None or interval >= grids:
+                continue
+            if order.side == "buy":
+                holds[interval] = True
+                held[interval] = order.held_qty
+            else:
+                holds[interval] = False
+        wants = []
+        for i in range(grids):
+            if holds[i]:
+                wants.append(OrderWant(f"g{i}s", "sell", levels[i + 1], held[i]))
+            else:
+                wants.append(OrderWant(f"g{i}b", "buy", levels[i], qty[i]))
+        if not levels[0] <= book.price <= levels[-1]:  # out of range: no new order
+            wants = [w for w in wants if w.tag in book.active]
+        return wants
+
+
+def _tags(book: Book) -> list[str]:
+    return [o.tag for o in book.filled]
+
+
+def _interval(tag: str) -> int | None:
+    digits = tag[1:-1]
+    return int(digits) if digits.isdigit() else None
+
+
+__all__ = ["GridStrategy"]
