@@ -215,3 +215,26 @@ def test_selling_the_position_waits_for_the_orders_to_be_canceled(bot_app, sim, 
     assert result.outcome is Outcome.REFUSED
     assert "orders resting on the exchange" in result.message
     assert len(trades(bot)) == 1
+
+
+def test_a_script_reads_the_ladder_through_the_api(bot_app, sim, clock, make_bot, user, client):
+    from webapp.tokens import service as tokens
+
+    bot = grid_bot(make_bot)
+    step(sim, clock, "BTC/USDT", "49800")
+    run_cycle(bot.id)
+    step(sim, clock, "BTC/USDT", "49800")
+    run_cycle(bot.id)
+    _, token = tokens.create_token(user, "script", ["read"], 30)
+    db.session.commit()
+    answer = client.get(
+        f"/api/v1/bots/{bot.id}/orders", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert answer.status_code == 200
+    active = {o["tag"]: o for o in answer.json["active"]}
+    assert sorted(active) == ["g0b", "g1b", "g2s", "g3s"]
+    assert active["g2s"]["side"] == "sell" and Decimal(active["g2s"]["price"]) == LEVELS[3]
+    assert active["g2s"]["status"] == "open" and active["g2s"]["client_order_id"]
+    [init] = answer.json["ended"]
+    assert init["tag"] == "init2" and init["status"] == "filled"
+    assert Decimal(init["executed_qty"]) == QTY[2] + QTY[3]

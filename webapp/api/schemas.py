@@ -13,6 +13,7 @@ from webapp.models import (
     BotStatus,
     NotificationChannel,
     NotificationStatus,
+    OrderStatus,
     SignalAction,
     SignalStatus,
     TokenScope,
@@ -215,6 +216,33 @@ class SignalsSchema(Schema):
     url = f.String(allow_none=True, metadata={"example": "https://bots.example.com/signals/…"})
     actions = f.List(f.String(), required=True)
     items = f.List(f.Nested(SignalSchema), required=True)
+
+
+class BotOrderSchema(Schema):
+    """One of the bot's limit orders (see "Grid bots and resting orders" in the README)."""
+
+    id = f.Integer(required=True)
+    tag = f.String(required=True, metadata={"description": "The strategy's name for it"})
+    side = f.String(required=True, validate=ma.validate.OneOf(_values(TradeSide)))
+    price = Money(required=True)
+    qty = Money(required=True)
+    executed_qty = Money(required=True, metadata={"description": "Filled so far"})
+    average_price = Money(required=True, allow_none=True)
+    fee = Money(required=True, metadata={"description": "In the quote currency"})
+    status = f.String(required=True, validate=ma.validate.OneOf(_values(OrderStatus)))
+    mode = f.String(required=True, validate=ma.validate.OneOf(_values(BotMode)))
+    client_order_id = f.String(required=True, allow_none=True)
+    exchange_order_id = f.String(required=True, allow_none=True)
+    note = f.String(required=True, allow_none=True)
+    created_at = Time(required=True)
+    closed_at = Time(required=True, allow_none=True)
+
+
+class BotOrdersSchema(Schema):
+    """The bot's orders that may still fill (sent or resting), and its newest ended ones."""
+
+    active = f.List(f.Nested(BotOrderSchema), required=True)
+    ended = f.List(f.Nested(BotOrderSchema), required=True)
 
 
 # -- trades --------------------------------------------------------------------------------

@@ -173,8 +173,7 @@ def preflight(market: MarketInfo, wants: Sequence[OrderWant]) -> str | None:
         key = (order.side, order.price)
         if key in seen and market.price_step:
             return (
-                f"its levels are closer than the market's price tick of "
-                f"{_fmt(market.price_step)}"
+                f"its levels are closer than the market's price tick of {_fmt(market.price_step)}"
             )
         seen[key] = order.tag
     return None

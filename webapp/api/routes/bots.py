@@ -10,14 +10,15 @@ from webapp.api.schemas import (
     BotCreateSchema,
     BotDeletedSchema,
     BotListSchema,
+    BotOrdersSchema,
     BotSchema,
     BotUpdateSchema,
     SignalsSchema,
 )
 from webapp.bots.display import today_pnl
-from webapp.engine import service
+from webapp.engine import resting, service
 from webapp.extensions import db
-from webapp.models import Bot
+from webapp.models import Bot, BotOrder
 from webapp.signals import service as signals
 
 blp = ApiBlueprint("api_bots", __name__, url_prefix="/api/v1/bots", description="Trading bots")
@@ -238,3 +239,41 @@ def rotate_signal_url(bot_id: int):
     signals.rotate_token(bot)
     db.session.commit()
     return _signals(bot)
+
+
+#: As many ended orders as the API lists (the page shows 20).
+ENDED_ORDERS_LISTED = 200
+
+
+def _order(row: BotOrder) -> dict:
+    return {
+        "id": row.id,
+        "tag": row.tag,
+        "side": row.side.value,
+        "price": row.price,
+        "qty": row.qty,
+        "executed_qty": row.executed_qty,
+        "average_price": row.average_price,
+        "fee": row.fee,
+        "status": row.status.value,
+        "mode": row.mode.value,
+        "client_order_id": row.client_order_id,
+        "exchange_order_id": row.exchange_order_id,
+        "note": row.note,
+        "created_at": row.created_at,
+        "closed_at": row.closed_at,
+    }
+
+
+@blp.route("/<id:bot_id>/orders", methods=["GET"])
+@blp.response(200, BotOrdersSchema)
+@problems(blp, 404)
+def list_orders(bot_id: int):
+    """The bot's limit orders: those that may still fill, oldest first, and the newest 200
+    that ended (filled, canceled or rejected), newest first. Empty for a bot whose strategy
+    keeps no orders resting."""
+    bot = _owned(bot_id)
+    return {
+        "active": [_order(row) for row in resting.active_orders(bot.id)],
+        "ended": [_order(row) for row in resting.ended_orders(bot.id, ENDED_ORDERS_LISTED)],
+    }
