@@ -39,6 +39,7 @@ def upgrade():
     sa.Column('held_qty', AMOUNT, nullable=False),
     sa.Column('fills', sa.Integer(), nullable=False),
     sa.Column('note', sa.String(length=300), nullable=True),
+    sa.Column('placed_after_ts', sa.BigInteger(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.Column('closed_at', sa.DateTime(), nullable=True),

@@ -17,8 +17,10 @@ not exist." after PENDING_GRACE retires an intent. The trades of an order's fill
 client order id, with ".2", ".3"... for the second and later parts.
 
 Paper bots keep the same book in the database and fill it by the backtest's rule against live
-prices: a resting buy at P fills at P once a candle that opened after it was placed trades at
-or below P (a sell: at or above P), or the price now is there; it pays the maker fee. An order
+prices: a resting buy at P fills at P in the first candle after the one last closed when it
+was placed whose low is at or below P (a sell: high at or above P), or once the price is there;
+it pays the maker fee. Candle times are the market's, so the rule holds whatever this host's
+clock says. An order
 placed across the price (a buy above it) fills at once at the price, as a taker.
 """
 
@@ -27,7 +29,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 import ccxt
@@ -313,8 +315,8 @@ def _seen_paper(
     market: MarketInfo, row: BotOrder, price: Decimal, candles: Sequence[Candle], now: datetime
 ) -> Seen | None:
     """Filled by the backtest's rule, or None while it rests."""
-    placed_ms = int(row.created_at.astimezone(UTC).timestamp() * 1000)
-    after = [c for c in candles if c.ts >= placed_ms]
+    mark = row.placed_after_ts
+    after = [c for c in candles if mark is not None and c.ts > mark]
     if row.side is TradeSide.BUY:
         touched = price <= row.price or any(Decimal(repr(c.low)) <= row.price for c in after)
     else:
@@ -495,6 +497,7 @@ class RestingBook:
         self.active.append(row)
         if self.paper:
             row.status = OrderStatus.OPEN
+            row.placed_after_ts = self.candles[-1].ts if self.candles else None
             crosses = want.price >= self.price if want.side == "buy" else want.price <= self.price
             if crosses:  # a real exchange fills it at once, at the price, as a taker
                 self._record(row, _paper_fill(self.market, row, self.price, None))

@@ -71,6 +71,9 @@ class BotOrder(db.Model):
     held_qty: so.Mapped[Decimal] = so.mapped_column(Amount, default=Decimal(0))
     fills: so.Mapped[int] = so.mapped_column(default=0)
     note: so.Mapped[str | None] = so.mapped_column(sa.String(300))
+    # Paper: the open time (epoch ms) of the newest closed candle when the order was placed;
+    # the candles after it are the ones that can fill it (market time, not this host's).
+    placed_after_ts: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     closed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
