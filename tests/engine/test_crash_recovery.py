@@ -6,6 +6,7 @@ import subprocess
 import time
 
 import pytest
+import sqlalchemy as sa
 
 from tests.engine.conftest import step, trades
 from tests.support.processes import BIN, ROOT, alive, descendants, kill_tree, process_env, run
@@ -111,3 +112,59 @@ def test_an_intent_whose_order_never_arrived_is_dropped_after_the_grace_period(
     assert len(sim.orders()) == 1
     db.session.expire_all()
     assert bot.state.pending_client_order_id is None
+
+
+def test_sigkill_while_a_grid_order_is_out_leaves_a_known_intent_and_no_duplicate(
+    bot_app, sim, clock, make_bot
+):
+    from webapp.models import BotOrder, OrderStatus
+
+    bot = make_bot(
+        strategy="grid",
+        params={"lower": "49000", "upper": "51000", "grids": 4, "investment": "400"},
+    )
+    step(sim, clock, "BTC/USDT", "49800")
+    tick()
+
+    # A real worker sends the grid's start-up buy; the exchange fills it but answers only
+    # after 30 s, and the worker is killed while it waits.
+    sim.hang_seconds = 30
+    sim.set_failure(FailureMode.LOST_ANSWER, count=1, endpoint="POST /api/v3/order")
+    worker = subprocess.Popen(
+        [str(BIN / "rq"), "worker", "--url", bot_app.config["REDIS_URL"], "--worker-class",
+         "workers.AppWorker", "bots"],
+        cwd=ROOT,
+        env=process_env(bot_app, EXCHANGE_TIMEOUT_MS="60000", BOT_LOCK_TTL_SECONDS="2"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_until(lambda: len(sim.orders()) == 1)
+    finally:
+        horses = descendants(worker.pid)
+        kill_tree(worker)
+        sim.set_failure(None)
+    assert horses and not any(alive(pid) for pid in horses)
+
+    [order] = sim.orders()
+    assert order.status.value == "FILLED"
+    db.session.expire_all()
+    [row] = db.session.scalars(sa.select(BotOrder).where(BotOrder.bot_id == bot.id)).all()
+    assert row.status is OrderStatus.INTENT and row.client_order_id == order.client_order_id
+    assert trades(bot) == []
+
+    # The next cycle, once the dead one's lock expired, finds it by its id: one trade, and the
+    # ladder goes up without a second start-up buy.
+    time.sleep(2.2)
+    step(sim, clock, "BTC/USDT", "49800")
+    assert run_cycle(bot.id).outcome is Outcome.TRADED
+    [trade] = trades(bot)
+    assert trade.client_order_id == order.client_order_id
+    assert trade.qty == order.executed_qty
+    step(sim, clock, "BTC/USDT", "49800")
+    run_cycle(bot.id)
+    ids = [o.client_order_id for o in sim.orders()]
+    assert ids.count(order.client_order_id) == 1 and len(ids) == 5
+    db.session.expire_all()
+    rows = db.session.scalars(sa.select(BotOrder).where(BotOrder.bot_id == bot.id)).all()
+    assert sorted(r.client_order_id for r in rows) == sorted(ids)
