@@ -8,6 +8,7 @@ saved.
 from __future__ import annotations
 
 import html
+import re
 from decimal import Decimal
 
 import pytest
@@ -94,6 +95,19 @@ def test_a_live_grid_rests_its_ladder_and_answers_each_fill_one_level_away(
     assert sell.qty * (LEVELS[2] - LEVELS[1]) - buy.fee - sell.fee > 0
     assert ("buy", 49500.0, float(QTY[1])) in ladder(bot)
     assert len(ladder(bot)) == 4
+
+    # The page counts the pair and its profit: the step between the levels on that quantity,
+    # less the buy's and the sell's fee.
+    from flask import current_app
+
+    from tests.conftest import PASSWORD as password
+
+    client = current_app.test_client()
+    client.post("/auth/login", data={"email": "trader@example.com", "password": password})
+    page = client.get(f"/bots/{bot.id}").get_data(as_text=True)
+    profit = QTY[1] * (LEVELS[2] - LEVELS[1]) - buy.fee - sell.fee
+    assert re.search(r'data-testid="grid-pairs">1<', page)
+    assert f'data-testid="grid-profit" class="pos">{profit.normalize():f} USDT' in page
 
     # Stop: the next tick's cycle cancels the whole ladder on the exchange.
     service.stop_by_owner(bot)

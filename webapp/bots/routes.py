@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
@@ -33,7 +34,7 @@ from webapp.models import ApiKey, Bot, Trade
 from webapp.models.bot import TIMEFRAMES
 from webapp.models.types import utcnow
 from webapp.signals import service as signals
-from webapp.strategies import Strategy, UnknownStrategyError, get_strategy
+from webapp.strategies import Strategy, UnknownStrategyError, get_strategy, grid
 
 logger = logging.getLogger(__name__)
 
@@ -242,6 +243,10 @@ def _detail_context(bot: Bot, blocks: set[str], **extra) -> dict:
         context["resting"] = resting.active_orders(bot.id)
         context["ended_orders"] = resting.ended_orders(bot.id, ENDED_ORDERS)
         context["ended_limit"] = ENDED_ORDERS
+        if bot.strategy == grid.GridStrategy.name:
+            pairs = grid.completed_pairs(resting.filled_orders(bot.id))
+            context["grid_pairs"] = len(pairs)
+            context["grid_profit"] = sum((p.profit for p in pairs), Decimal(0))
     if "activity" in blocks:
         context["activity"] = service.bot_activity(bot, ACTIVITY_LIMIT)
         context["activity_limit"] = ACTIVITY_LIMIT

@@ -214,6 +214,20 @@ def ended_orders(bot_id: int, limit: int = 20) -> list[BotOrder]:
     )
 
 
+def filled_orders(bot_id: int) -> list[BookOrder]:
+    """Every order of the bot that ended with something filled, oldest first."""
+    rows = db.session.scalars(
+        sa.select(BotOrder)
+        .where(
+            BotOrder.bot_id == bot_id,
+            BotOrder.status.not_in(ACTIVE_STATUSES),
+            BotOrder.executed_qty > 0,
+        )
+        .order_by(BotOrder.id)
+    )
+    return [shown(row) for row in rows]
+
+
 def book_for(
     bot: Bot, state: BotState, price: Decimal, candles: Sequence[Candle], active: list[BotOrder]
 ) -> Book:
@@ -234,12 +248,12 @@ def book_for(
         price=price,
         candles=candles,
         position=Position(state.position_qty, state.position_avg_price),
-        active={row.tag: _shown(row) for row in active},
-        filled=tuple(_shown(row) for row in rows),
+        active={row.tag: shown(row) for row in active},
+        filled=tuple(shown(row) for row in rows),
     )
 
 
-def _shown(row: BotOrder) -> BookOrder:
+def shown(row: BotOrder) -> BookOrder:
     return BookOrder(
         tag=row.tag,
         side=row.side.value,
@@ -250,6 +264,7 @@ def _shown(row: BotOrder) -> BookOrder:
         average_price=row.average_price,
         held_qty=row.held_qty,
         seq=row.id,
+        fee=row.fee,
     )
 
 

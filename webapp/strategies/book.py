@@ -52,6 +52,8 @@ class BookOrder:
     held_qty: Decimal = Decimal(0)
     #: Newer orders have larger numbers: which of two tags' orders came last.
     seq: int = 0
+    #: Fees paid on what filled, in the quote currency.
+    fee: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ when the price comes back.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
 from flask_babel import gettext as _
@@ -34,7 +35,7 @@ from webapp.strategies.base import (
     Signal,
     Strategy,
 )
-from webapp.strategies.book import Book, OrderWant
+from webapp.strategies.book import Book, BookOrder, OrderWant
 from webapp.strategies.registry import register
 from webapp.strategies.threshold import MAX_PRICE
 
@@ -173,6 +174,52 @@ class GridStrategy(Strategy):
         return wants
 
 
+@dataclass(frozen=True)
+class Pair:
+    """A completed buy-sell pair: an interval's sell and the buy that filled it before."""
+
+    interval: int
+    qty: Decimal
+    buy_price: Decimal
+    sell_price: Decimal
+    profit: Decimal  # quote, after both fees
+
+
+def completed_pairs(orders: Iterable[BookOrder]) -> list[Pair]:
+    """Every filled sell of a grid with the buy that filled its interval before it (the
+    interval's own buy, or the start-up buy for an interval it bought), oldest first. The
+    profit is the sell's proceeds less its fee, less what that quantity cost at the buy,
+    with the buy's fee for it."""
+    bought: dict[int, tuple[Decimal, Decimal]] = {}  # interval -> (price, fee per unit)
+    start: tuple[int, Decimal, Decimal] | None = None  # (first interval, price, fee per unit)
+    pairs: list[Pair] = []
+    sold: set[int] = set()
+    for order in sorted(orders, key=lambda o: o.seq):
+        if order.status != "filled" or order.executed_qty <= 0 or order.average_price is None:
+            continue
+        unit_fee = order.fee / (order.held_qty or order.executed_qty)
+        if order.tag.startswith("init") and order.tag[4:].isdigit():
+            start = (int(order.tag[4:]), order.average_price, unit_fee)
+            continue
+        interval = _interval(order.tag) if order.tag.startswith("g") else None
+        if interval is None:
+            continue
+        if order.side == "buy":
+            bought[interval] = (order.average_price, unit_fee)
+            continue
+        buy = bought.pop(interval, None)
+        if buy is None and start is not None and interval >= start[0] and interval not in sold:
+            buy = start[1:]  # an interval the start-up buy filled, sold for the first time
+        sold.add(interval)
+        if buy is None:
+            continue
+        qty = order.executed_qty
+        proceeds = order.average_price * qty - order.fee
+        profit = proceeds - qty * (buy[0] + buy[1])
+        pairs.append(Pair(interval, qty, buy[0], order.average_price, profit.quantize(PLACES)))
+    return pairs
+
+
 def _tags(book: Book) -> list[str]:
     return [o.tag for o in book.filled]
 
@@ -182,4 +229,4 @@ def _interval(tag: str) -> int | None:
     return int(digits) if digits.isdigit() else None
 
 
-__all__ = ["GridStrategy"]
+__all__ = ["GridStrategy", "Pair", "completed_pairs"]
