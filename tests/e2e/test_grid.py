@@ -24,6 +24,9 @@ def test_a_grid_bot_shows_its_ladder_filling_in(page, market, demo_key):  # noqa
     page.get_by_label("Lower price").fill("59000")
     page.get_by_label("Upper price").fill("61000")
     page.get_by_label("Grids").fill("4")
+    expect(page.get_by_label("Spacing")).to_have_value("arithmetic")
+    page.get_by_label("Spacing").select_option("geometric")
+    page.get_by_label("Spacing").select_option("arithmetic")
     page.get_by_label("Investment").fill("400")
     page.get_by_label("Order size").fill("100")
     page.get_by_label("Cycle interval (seconds)").fill("10")
@@ -31,7 +34,13 @@ def test_a_grid_bot_shows_its_ladder_filling_in(page, market, demo_key):  # noqa
     page.get_by_test_id("save-bot").click()
     expect(page.get_by_test_id("bot-name")).to_have_text("Grid BTC")
     bot = db.session.scalars(sa.select(Bot)).one()
-    assert bot.params == {"lower": "59000", "upper": "61000", "grids": 4, "investment": "400"}
+    assert bot.params == {
+        "lower": "59000",
+        "upper": "61000",
+        "grids": 4,
+        "spacing": "arithmetic",
+        "investment": "400",
+    }
     expect(page.get_by_test_id("no-resting-orders")).to_be_visible()
     expect(page.get_by_test_id("bot-backtests")).to_have_count(0)
     settled(page)

@@ -8,6 +8,7 @@ saved.
 from __future__ import annotations
 
 import html
+import itertools
 import re
 from decimal import Decimal
 
@@ -22,7 +23,7 @@ from webapp.engine.errors import BotValidationError
 from webapp.engine.tick import tick
 from webapp.extensions import db
 from webapp.models import Bot, BotOrder
-from webapp.strategies import build_strategy
+from webapp.strategies import StrategyParamError, build_strategy, get_strategy
 
 GRID = {"lower": "49000", "upper": "51000", "grids": 4, "investment": "400"}
 LEVELS = [Decimal(p) for p in ("49000", "49500", "50000", "50500", "51000")]
@@ -252,3 +253,30 @@ def test_a_script_reads_the_ladder_through_the_api(bot_app, sim, clock, make_bot
     [init] = answer.json["ended"]
     assert init["tag"] == "init2" and init["status"] == "filled"
     assert Decimal(init["executed_qty"]) == QTY[2] + QTY[3]
+
+
+def test_geometric_levels_are_the_same_percentage_apart():
+    grid = build_strategy(
+        "grid", {**GRID, "lower": "40000", "upper": "62500", "spacing": "geometric"}
+    )
+    # 62,500 / 40,000 = 1.5625 = 1.25 ** 2 over 4 intervals: 11.8034% each.
+    levels = grid.levels()
+    assert levels[0] == 40000 and levels[-1] == 62500 and levels[2] == 50000
+    ratios = {(b / a).quantize(Decimal("1e-9")) for a, b in itertools.pairwise(levels)}
+    assert ratios == {Decimal("1.118033989")}
+    assert build_strategy("grid", GRID).values["spacing"] == "arithmetic"
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"), [("", "arithmetic"), (None, "arithmetic"), ("Geometric ", "geometric")]
+)
+def test_spacing_is_read_as_typed_and_defaults_to_arithmetic(typed, stored):
+    values = get_strategy("grid").validate_params({**GRID, "spacing": typed})
+    assert values["spacing"] == stored
+
+
+@pytest.mark.parametrize("typed", ["log", 2, "NaN", ["geometric"]])
+def test_spacing_takes_only_its_choices(typed):
+    with pytest.raises(StrategyParamError) as caught:
+        get_strategy("grid").validate_params({**GRID, "spacing": typed})
+    assert caught.value.errors["spacing"] == "Spacing must be one of arithmetic, geometric."

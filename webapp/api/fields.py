@@ -47,9 +47,12 @@ class IntegerInput(NumberInput):
 
 
 class ParamValue(ma.fields.Field):
-    """A strategy parameter: a number (string or JSON number); the strategy validates it."""
+    """A strategy parameter: a number (string or JSON number), or a choice's value (string);
+    the strategy validates it."""
 
-    default_error_messages = {"invalid": "A parameter is a number, as a string or a JSON number."}
+    default_error_messages = {
+        "invalid": "A parameter is a number (as a string or a JSON number) or a choice's value."
+    }
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):

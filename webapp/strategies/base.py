@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-ParamValue = int | Decimal
+ParamValue = int | Decimal | str
 
 #: No parameter may reach this magnitude (nor a price column hold it): it also keeps absurd
 #: exponents such as 1E+2000000 from ever being turned into a huge int or a huge string.
@@ -113,6 +113,7 @@ class Decision:
 class ParamType(enum.StrEnum):
     INT = "int"
     DECIMAL = "decimal"
+    CHOICE = "choice"  # one of `ParamSpec.choices`, stored as its value
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,7 @@ class ParamSpec:
     or command that shows them, and in English in the API. `default` None means the field is
     required. `min`/`max` are inclusive bounds, except that
     `exclusive_min` makes `min` a strict lower bound (prices must be > 0, not >= 0).
+    A CHOICE takes one of `choices`, (value, label) pairs: the value is stored, the label shown.
     """
 
     name: str
@@ -133,10 +135,15 @@ class ParamSpec:
     max: ParamValue | None = None
     help: str = ""
     exclusive_min: bool = False
+    choices: tuple[tuple[str, str], ...] = ()
 
     @property
     def required(self) -> bool:
         return self.default is None
+
+    @property
+    def choice_values(self) -> tuple[str, ...]:
+        return tuple(value for value, _label in self.choices)
 
     def coerce(self, raw: object) -> ParamValue | None:
         """Turn a form/JSON value into int/Decimal; None when blank. Raises ValueError(message)."""
@@ -144,6 +151,11 @@ class ParamSpec:
             return None
         if isinstance(raw, bool):
             raise ValueError(self._type_message())
+        if self.type is ParamType.CHOICE:
+            text = raw.strip().lower() if isinstance(raw, str) else None
+            if text not in self.choice_values:
+                raise ValueError(self._type_message())
+            return text
         number = _to_decimal(raw)
         if number is None or not number.is_finite():
             raise ValueError(self._type_message())
@@ -170,6 +182,8 @@ class ParamSpec:
 
     def check_bounds(self, value: ParamValue) -> str | None:
         """The error message for an out-of-range value, or None when it is in range."""
+        if isinstance(value, str):
+            return None  # a choice: coerce checked it
         if self.min is not None:
             if self.exclusive_min and value <= self.min:
                 return _(
@@ -184,6 +198,12 @@ class ParamSpec:
         return None
 
     def _type_message(self) -> str:
+        if self.type is ParamType.CHOICE:
+            return _(
+                "%(label)s must be one of %(choices)s.",
+                label=self.label,
+                choices=", ".join(self.choice_values),
+            )
         if self.type is ParamType.INT:
             return _("%(label)s must be a whole number.", label=self.label)
         return _("%(label)s must be a number.", label=self.label)
@@ -252,7 +272,7 @@ class Strategy(abc.ABC):
     def serialize_params(cls, values: Mapping[str, ParamValue]) -> dict[str, int | str]:
         """JSON-safe form of validated params (Decimals as plain strings, no exponent)."""
         return {
-            k: format(v, "f") if isinstance(v, Decimal) else int(v)
+            k: format(v, "f") if isinstance(v, Decimal) else v if isinstance(v, str) else int(v)
             for k, v in values.items()
             if any(spec.name == k for spec in cls.params)
         }

@@ -1,6 +1,8 @@
 """Grid: limit orders resting on a ladder of prices, each fill answered one level away.
 
-The range from `lower` to `upper` is cut into `grids` equal intervals. Each interval i, from
+The range from `lower` to `upper` is cut into `grids` intervals, equal in price (`spacing`
+arithmetic) or in ratio (geometric: each level the same percentage above the one below).
+Each interval i, from
 level L(i) to L(i+1), trades the same quantity, `investment / grids` worth at L(i): it either
 waits to buy at L(i), or holds that quantity and waits to sell it at L(i+1). A filled buy is
 answered by the sell one level up, a filled sell by the buy one level down, so every sell
@@ -87,6 +89,17 @@ class GridStrategy(Strategy):
             help=_l("How many equal intervals the range is cut into (2 to 200)."),
         ),
         ParamSpec(
+            name="spacing",
+            label=_l("Spacing"),
+            type=ParamType.CHOICE,
+            default="arithmetic",
+            choices=(
+                ("arithmetic", _l("Arithmetic: the same price step")),
+                ("geometric", _l("Geometric: the same percentage step")),
+            ),
+            help=_l("How the levels are spread between the lower and the upper price."),
+        ),
+        ParamSpec(
             name="investment",
             label=_l("Investment"),
             type=ParamType.DECIMAL,
@@ -117,8 +130,13 @@ class GridStrategy(Strategy):
     def levels(self) -> list[Decimal]:
         lower, upper = Decimal(self.values["lower"]), Decimal(self.values["upper"])
         grids = int(self.values["grids"])
-        step = (upper - lower) / grids
-        return [(lower + step * i).quantize(PLACES) for i in range(grids)] + [upper]
+        if self.values.get("spacing") == "geometric":
+            ratio = upper / lower
+            inner = [lower * ratio ** (Decimal(i) / grids) for i in range(grids)]
+        else:
+            step = (upper - lower) / grids
+            inner = [lower + step * i for i in range(grids)]
+        return [level.quantize(PLACES) for level in inner] + [upper]
 
     def quantities(self, levels: list[Decimal]) -> list[Decimal]:
         """What interval i trades: `investment / grids` worth at its lower level."""
