@@ -88,3 +88,64 @@ def test_backtest_trades_equal_the_real_engines_paper_trades(bt_app, clock, sim,
     assert got == expected
     realized = sum((t.realized_pnl for t in live if t.realized_pnl is not None), Decimal(0))
     assert Decimal(replay.result.summary["realized_pnl"]) == realized
+
+
+def test_a_grid_backtest_trades_as_the_real_engines_paper_grid(bt_app, clock, sim, trader, sim_key):
+    """The same for a grid: the real engine's paper book (resting orders in the database,
+    filled by the candles after they were placed) and the replay's in-memory book run the
+    same reconcile rule, so every order fills in the same candle at the same price."""
+    bt_app.config.update(BOT_OHLCV_LIMIT=200)
+    start = NOW - timedelta(minutes=90)
+    end = start + timedelta(minutes=CYCLES)
+    clock.now = start.timestamp()
+    price = sim.price("BTC/USDT")
+    # Levels 0.1% apart around the price: the seeded walk crosses them back and forth.
+    lower, upper = ((price * Decimal(f)).quantize(Decimal("1")) for f in ("0.996", "1.004"))
+    bot = bots.create_bot(
+        trader,
+        name="Ladder",
+        api_key_id=sim_key.id,
+        symbol="BTC/USDT",
+        timeframe="1m",
+        strategy="grid",
+        params={"lower": str(lower), "upper": str(upper), "grids": 8, "investment": "800"},
+        quote_amount="100",
+        interval_seconds=60,
+        mode="paper",
+    )
+    bots.start_bot(bot)
+    db.session.commit()
+
+    traded_at: dict[int, int] = {}
+    for _ in range(CYCLES):
+        result = run_cycle(bot.id)
+        assert result.outcome in (Outcome.TRADED, Outcome.HOLD), result
+        for trade_id in result.trade_ids:
+            traded_at[trade_id] = int(clock.now * 1000)
+        clock.advance(60)
+    live = list(
+        db.session.scalars(sa.select(Trade).where(Trade.bot_id == bot.id).order_by(Trade.id))
+    )
+    sells = [t for t in live if t.side.value == "sell"]
+    assert len(live) >= 8 and len(sells) >= 3, [(t.side.value, t.price) for t in live]
+
+    warm = service.warmup_candles()
+    store.fetch("binance", "BTC/USDT", "1m", start - timedelta(minutes=warm), end)
+    settings = service.build_settings("binance", service.bot_fields(bot), bot.params)
+    replay = service.replay(settings, store.source_for("binance"), start, end)
+
+    expected = [
+        (traded_at[t.id], t.side.value, t.qty, t.price, t.fee, t.realized_pnl) for t in live
+    ]
+    got = [
+        (
+            t["time"],
+            t["side"],
+            Decimal(t["qty"]),
+            Decimal(t["price"]),
+            Decimal(t["fee"]),
+            None if t["realized_pnl"] is None else Decimal(t["realized_pnl"]),
+        )
+        for t in replay.result.trades
+    ]
+    assert got == expected

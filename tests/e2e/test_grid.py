@@ -42,7 +42,7 @@ def test_a_grid_bot_shows_its_ladder_filling_in(page, market, demo_key):  # noqa
         "investment": "400",
     }
     expect(page.get_by_test_id("no-resting-orders")).to_be_visible()
-    expect(page.get_by_test_id("bot-backtests")).to_have_count(0)
+    expect(page.get_by_test_id("bot-backtests")).to_have_count(1)
     settled(page)
     page.evaluate("window.__sameDocument = true")
 

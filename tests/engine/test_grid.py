@@ -167,9 +167,7 @@ def test_a_bad_grid_is_refused_and_nothing_is_saved(make_bot, params, field, mes
     assert db.session.scalar(sa.select(sa.func.count(Bot.id))) == before
 
 
-def test_the_bot_page_lists_the_ladder_and_offers_no_backtest(
-    bot_app, sim, clock, make_bot, client
-):
+def test_the_bot_page_lists_the_ladder_and_offers_a_backtest(bot_app, sim, clock, make_bot, client):
     bot = grid_bot(make_bot)
     step(sim, clock, "BTC/USDT", "49800")
     run_cycle(bot.id)
@@ -180,7 +178,7 @@ def test_the_bot_page_lists_the_ladder_and_offers_no_backtest(
     assert page.count('data-testid="resting-order"') == 4
     assert 'data-tag="g2s"' in page and "50500 USDT" in page
     assert page.count('data-testid="ended-order"') == 1  # the start-up buy
-    assert 'data-testid="bot-backtests"' not in page
+    assert 'data-testid="bot-backtests"' in page  # a grid replays as it trades
     # The block alone, as it polls.
     fragment = client.get(
         f"/bots/{bot.id}", headers={"HX-Request": "true", "HX-Target": "bot-orders"}

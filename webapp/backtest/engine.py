@@ -88,6 +88,7 @@ class Settings:
     min_qty: Decimal | None = None
     max_qty: Decimal | None = None
     min_notional: Decimal | None = None
+    price_step: Decimal | None = None  # the tick resting limit orders are rounded to
 
     def market(self) -> MarketInfo:
         base, quote = self.symbol.split("/", 1)
@@ -101,6 +102,8 @@ class Settings:
             max_qty=self.max_qty,
             min_notional=self.min_notional,
             taker_fee=self.fee_rate,
+            price_step=self.price_step,
+            maker_fee=self.fee_rate,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -152,6 +155,8 @@ def code_version() -> str:
         root = Path(__file__).resolve().parents[1]
         files = [
             root / "backtest" / "engine.py",
+            root / "backtest" / "resting.py",
+            root / "engine" / "resting.py",
             root / "engine" / "accounting.py",
             root / "engine" / "decision.py",
             root / "engine" / "orders.py",
@@ -251,8 +256,11 @@ class _Book:
             return never
         return lo, hi
 
-    def fill(self, ts: int, side: str, qty: Decimal, price: Decimal, reason, why: str) -> None:
-        if self.slipped:
+    def fill(
+        self, ts: int, side: str, qty: Decimal, price: Decimal, reason, why: str, slip=True
+    ) -> None:
+        """`slip` False for a limit order, which fills at its own price."""
+        if self.slipped and slip:
             price = quantize(price * (self.slip_buy if side == "buy" else self.slip_sell))
         fill = paper_fill(self.market, side, qty, price)
         new_position, realized = apply_fill(self.position, side, fill.qty, fill.price, fill.fee)
@@ -308,6 +316,10 @@ def run(
         raise NoCandles("No candles in this range.")
     market = settings.market()
     strategy = build_strategy(settings.strategy, settings.params)
+    if strategy.rests_orders:
+        from webapp.backtest import resting
+
+        return resting.run(settings, candles, warmup, progress=progress)
     stepper = strategy.stepper()
     for candle in warmup:
         stepper.update(candle)

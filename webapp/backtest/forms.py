@@ -120,9 +120,7 @@ class BacktestForm(FlaskForm):
         super().__init__(*args, **kwargs)
         # Strategies that act on received signals have nothing to replay.
         self.strategy.choices = [
-            SelectChoice(cls.name, cls.label)
-            for cls in all_strategies()
-            if not (cls.signal_actions or cls.rests_orders)
+            SelectChoice(cls.name, cls.label) for cls in all_strategies() if not cls.signal_actions
         ]
 
     def set_sources(self, exchange: str) -> None:

@@ -70,6 +70,7 @@ SETTING_LABELS = {
     "min_qty": _l("Minimum quantity"),
     "max_qty": _l("Maximum quantity"),
     "min_notional": _l("Minimum order value"),
+    "price_step": _l("Price tick"),
 }
 SETTING_VALUES = {
     "intrabar": _l("inside each candle (its high and low)"),

@@ -133,11 +133,6 @@ def build_settings(
                 "it cannot be backtested.",
                 strategy=cls.label,
             )
-        elif cls.rests_orders:
-            errors["strategy"] = _(
-                "%(strategy)s keeps limit orders resting, which backtests do not replay yet.",
-                strategy=cls.label,
-            )
     except StrategyParamError as exc:
         errors.update({f"param_{k}": m for k, m in exc.errors.items()})
         params_out = {}
@@ -207,6 +202,7 @@ def build_settings(
         min_qty=market.min_qty,
         max_qty=market.max_qty,
         min_notional=market.min_notional,
+        price_step=market.price_step,
     )
 
 

@@ -181,6 +181,44 @@ def preflight(market: MarketInfo, wants: Sequence[OrderWant]) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Steps:
+    """What reconciling the resting orders to the wanted ones takes, in this order."""
+
+    cancel: list[tuple[str, str]]  # (tag, why: NOT_WANTED or REPLACED)
+    place: list[OrderWant]  # normalized
+    refused: list[tuple[str, str]]  # (tag, why the exchange would refuse it)
+
+
+def plan(
+    market: MarketInfo,
+    resting: dict[str, tuple[str, Decimal, Decimal]],
+    wants: Sequence[OrderWant],
+) -> Steps:
+    """The one reconcile rule, for live and paper cycles and for backtests: `resting` maps
+    each active order's tag to (side, price, qty). A want the exchange would refuse is left
+    out; an order wanted again at the same side, price and size stays; any other is canceled,
+    and every wanted tag without an order is placed."""
+    wanted: dict[str, OrderWant] = {}
+    refused = []
+    for want in wants:
+        order = normalize(market, want)
+        problem = refusal(market, order)
+        if problem:
+            refused.append((order.tag, problem))
+        else:
+            wanted[order.tag] = order
+    cancel = []
+    for tag, (side, price, qty) in resting.items():
+        want = wanted.get(tag)
+        if want is not None and (want.side, want.price, want.qty) == (side, price, qty):
+            continue
+        cancel.append((tag, NOT_WANTED if want is None else REPLACED))
+    keep = {tag for tag in resting} - {tag for tag, _why in cancel}
+    place = [want for tag, want in wanted.items() if tag not in keep]
+    return Steps(cancel, place, refused)
+
+
 # -- the book --------------------------------------------------------------------------------
 
 
@@ -466,22 +504,15 @@ class RestingBook:
     def reconcile(self, wants: Sequence[OrderWant]) -> Reconciled:
         """Cancel what is not wanted, place what is missing; commits after each order, so
         what was done is recorded whatever happens next."""
-        wanted: dict[str, OrderWant] = {}
-        for want in wants:
-            want = normalize(self.market, want)
-            problem = refusal(self.market, want)
-            if problem:
-                self.done.refused.append((want.tag, problem))
-                continue
-            wanted[want.tag] = want
-        for row in list(self.active):
-            want = wanted.get(row.tag)
-            if want is not None and _same(row, want):
-                continue
-            self.cancel(row, NOT_WANTED if want is None else REPLACED)
-        resting = {row.tag for row in self.active}
-        for tag, want in wanted.items():
-            if tag not in resting:
+        resting_now = {row.tag: (row.side.value, row.price, row.qty) for row in self.active}
+        steps = plan(self.market, resting_now, wants)
+        self.done.refused.extend(steps.refused)
+        by_tag = {row.tag: row for row in self.active}
+        for tag, why in steps.cancel:
+            self.cancel(by_tag[tag], why)
+        resting = {row.tag for row in self.active}  # a cancel that did not finish stays
+        for want in steps.place:
+            if want.tag not in resting:
                 self.place(want)
         if self.done.refused:  # one line a cycle, however many
             tag, why = self.done.refused[0]
@@ -612,7 +643,3 @@ class RestingBook:
 
     def _say(self, text: str) -> None:
         log_activity(self.bot.id, ActivityKind.ORDER, text)
-
-
-def _same(row: BotOrder, want: OrderWant) -> bool:
-    return row.side.value == want.side and row.price == want.price and row.qty == want.qty

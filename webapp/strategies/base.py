@@ -307,6 +307,12 @@ class Strategy(abc.ABC):
         strategies with `rests_orders`)."""
         raise NotImplementedError(f"{type(self).__name__} rests no orders")
 
+    def capital(self) -> Decimal | None:
+        """What the strategy trades with in the quote currency, when its parameters say
+        (a grid's investment); backtests measure returns against it instead of the order
+        size."""
+        return None
+
     def planned_orders(self) -> list[OrderWant]:
         """Every order a resting strategy may want, at full size, so the market's limits are
         checked before the bot starts (default: nothing to check)."""

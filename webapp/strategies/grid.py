@@ -143,6 +143,9 @@ class GridStrategy(Strategy):
         share = Decimal(self.values["investment"]) / int(self.values["grids"])
         return [(share / level).quantize(PLACES, ROUND_FLOOR) for level in levels[:-1]]
 
+    def capital(self) -> Decimal:
+        return Decimal(self.values["investment"])
+
     def planned_orders(self) -> list[OrderWant]:
         """Each interval's buy and its sell one level up, at full size."""
         levels = self.levels()
