@@ -25,6 +25,20 @@ from webapp.models import Trade
 CYCLES = 90
 
 
+def run_live(bot, clock, outcomes) -> tuple[list[Trade], dict[int, int]]:
+    """CYCLES real cycles a minute apart, each at a candle's open; the trades, and when each
+    was made (epoch ms)."""
+    traded_at: dict[int, int] = {}
+    for _ in range(CYCLES):
+        result = run_cycle(bot.id)
+        assert result.outcome in outcomes, result
+        for trade_id in result.trade_ids:
+            traded_at[trade_id] = int(clock.now * 1000)
+        clock.advance(60)
+    live = db.session.scalars(sa.select(Trade).where(Trade.bot_id == bot.id).order_by(Trade.id))
+    return list(live), traded_at
+
+
 def test_backtest_trades_equal_the_real_engines_paper_trades(bt_app, clock, sim, trader, sim_key):
     bt_app.config.update(BOT_OHLCV_LIMIT=200)
     start = NOW - timedelta(minutes=90)
@@ -47,16 +61,7 @@ def test_backtest_trades_equal_the_real_engines_paper_trades(bt_app, clock, sim,
     bots.start_bot(bot)
     db.session.commit()
 
-    traded_at: dict[int, int] = {}
-    for _ in range(CYCLES):
-        result = run_cycle(bot.id)
-        assert result.outcome in (Outcome.TRADED, Outcome.HOLD, Outcome.REFUSED), result
-        for trade_id in result.trade_ids:
-            traded_at[trade_id] = int(clock.now * 1000)
-        clock.advance(60)
-    live = list(
-        db.session.scalars(sa.select(Trade).where(Trade.bot_id == bot.id).order_by(Trade.id))
-    )
+    live, traded_at = run_live(bot, clock, (Outcome.TRADED, Outcome.HOLD, Outcome.REFUSED))
     reasons = {t.reason.value for t in live}
     assert len(live) >= 6 and {"signal", "stop_loss", "take_profit"} <= reasons, reasons
 
@@ -116,16 +121,7 @@ def test_a_grid_backtest_trades_as_the_real_engines_paper_grid(bt_app, clock, si
     bots.start_bot(bot)
     db.session.commit()
 
-    traded_at: dict[int, int] = {}
-    for _ in range(CYCLES):
-        result = run_cycle(bot.id)
-        assert result.outcome in (Outcome.TRADED, Outcome.HOLD), result
-        for trade_id in result.trade_ids:
-            traded_at[trade_id] = int(clock.now * 1000)
-        clock.advance(60)
-    live = list(
-        db.session.scalars(sa.select(Trade).where(Trade.bot_id == bot.id).order_by(Trade.id))
-    )
+    live, traded_at = run_live(bot, clock, (Outcome.TRADED, Outcome.HOLD))
     sells = [t for t in live if t.side.value == "sell"]
     assert len(live) >= 8 and len(sells) >= 3, [(t.side.value, t.price) for t in live]
 

@@ -51,6 +51,13 @@ def ladder(bot) -> set[tuple[str, float, float]]:
     return {(o["side"], o["price"], o["amount"]) for o in listed}
 
 
+def ladder_up(bot, sim, clock) -> None:
+    """Two cycles at 49,800: the start-up buy, then the ladder."""
+    for _ in range(2):
+        step(sim, clock, "BTC/USDT", "49800")
+        run_cycle(bot.id)
+
+
 def test_the_levels_and_quantities_follow_the_parameters():
     grid = build_strategy("grid", GRID)
     assert grid.levels() == LEVELS
@@ -121,10 +128,7 @@ def test_a_live_grid_rests_its_ladder_and_answers_each_fill_one_level_away(
 
 def test_out_of_range_the_grid_places_nothing_new(bot_app, sim, clock, make_bot):
     bot = grid_bot(make_bot)
-    step(sim, clock, "BTC/USDT", "49800")
-    run_cycle(bot.id)
-    step(sim, clock, "BTC/USDT", "49800")
-    run_cycle(bot.id)
+    ladder_up(bot, sim, clock)
     # Below the range both buys fill; their sells are not placed while the price is out.
     step(sim, clock, "BTC/USDT", "48000")
     run_cycle(bot.id)
@@ -137,10 +141,7 @@ def test_out_of_range_the_grid_places_nothing_new(bot_app, sim, clock, make_bot)
 
 def test_a_paper_grid_keeps_the_same_ladder_in_its_own_book(bot_app, sim, clock, make_bot):
     bot = grid_bot(make_bot, mode="paper")
-    step(sim, clock, "BTC/USDT", "49800")
-    run_cycle(bot.id)
-    step(sim, clock, "BTC/USDT", "49800")
-    run_cycle(bot.id)
+    ladder_up(bot, sim, clock)
     assert sorted(active(bot)) == ["g0b", "g1b", "g2s", "g3s"]
     assert sim.orders() == []
     step(sim, clock, "BTC/USDT", "49400")
@@ -169,10 +170,7 @@ def test_a_bad_grid_is_refused_and_nothing_is_saved(make_bot, params, field, mes
 
 def test_the_bot_page_lists_the_ladder_and_offers_a_backtest(bot_app, sim, clock, make_bot, client):
     bot = grid_bot(make_bot)
-    step(sim, clock, "BTC/USDT", "49800")
-    run_cycle(bot.id)
-    step(sim, clock, "BTC/USDT", "49800")
-    run_cycle(bot.id)
+    ladder_up(bot, sim, clock)
     client.post("/auth/login", data={"email": "trader@example.com", "password": PASSWORD})
     page = client.get(f"/bots/{bot.id}").get_data(as_text=True)
     assert page.count('data-testid="resting-order"') == 4
@@ -220,10 +218,7 @@ def test_selling_the_position_waits_for_the_orders_to_be_canceled(bot_app, sim, 
     from webapp.engine.cycle import close_position
 
     bot = grid_bot(make_bot)
-    step(sim, clock, "BTC/USDT", "49800")
-    run_cycle(bot.id)
-    step(sim, clock, "BTC/USDT", "49800")
-    run_cycle(bot.id)
+    ladder_up(bot, sim, clock)
     result = close_position(bot.id)
     assert result.outcome is Outcome.REFUSED
     assert "orders resting on the exchange" in result.message
@@ -234,10 +229,7 @@ def test_a_script_reads_the_ladder_through_the_api(bot_app, sim, clock, make_bot
     from webapp.tokens import service as tokens
 
     bot = grid_bot(make_bot)
-    step(sim, clock, "BTC/USDT", "49800")
-    run_cycle(bot.id)
-    step(sim, clock, "BTC/USDT", "49800")
-    run_cycle(bot.id)
+    ladder_up(bot, sim, clock)
     _, token = tokens.create_token(user, "script", ["read"], 30)
     db.session.commit()
     answer = client.get(
