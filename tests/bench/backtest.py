@@ -1,4 +1,5 @@
-"""Benchmark: one year of 1m candles (525,600) replayed through `ema_cross` and `threshold`.
+"""Benchmark: one year of 1m candles (525,600) replayed through `ema_cross`, `threshold` and a
+50-level `grid`.
 
 The candles are the simulator's own history (seed --seed, BTC/USDT, the year before
 2026-01-01), generated in --workers processes the first time and kept in a cache file. It
@@ -50,6 +51,7 @@ from webapp.strategies import Candle  # noqa: E402
 
 YEAR_START = int(datetime(2025, 1, 1, tzinfo=UTC).timestamp())
 MINUTES = 525_600
+STRATEGIES = ("ema_cross", "threshold", "grid")
 CHUNK = 1000
 
 
@@ -95,6 +97,10 @@ def bare_loop(candles: list[Candle]) -> float:
 def settings_for(strategy: str, candles: list[Candle]) -> engine.Settings:
     if strategy == "ema_cross":
         params = {"fast": 12, "slow": 26}
+    elif strategy == "grid":  # 50 levels over the middle 80% of the year's closes
+        closes = sorted(c.close for c in candles[::60])
+        low, high = closes[len(closes) // 10], closes[9 * len(closes) // 10]
+        params = {"lower": f"{low:.2f}", "upper": f"{high:.2f}", "grids": 50, "investment": "5000"}
     else:
         closes = sorted(c.close for c in candles[::60])
         low, high = closes[len(closes) // 4], closes[3 * len(closes) // 4]
@@ -110,6 +116,7 @@ def settings_for(strategy: str, candles: list[Candle]) -> engine.Settings:
         amount_step=Decimal("0.00001"),
         min_qty=Decimal("0.00001"),
         min_notional=Decimal(5),
+        price_step=Decimal("0.01"),
     )
 
 
@@ -154,7 +161,7 @@ def store_path(candles: list[Candle], database_url: str | None, seed: int) -> No
             del rows
             start = datetime.fromtimestamp(candles[600].ts / 1000, UTC)
             end = datetime.fromtimestamp(candles[-1].ts / 1000 + 60, UTC)
-            for strategy in ("ema_cross", "threshold"):
+            for strategy in STRATEGIES:
                 settings = settings_for(strategy, candles)
                 elapsed, outcome = timed(
                     strategy, service.replay, settings, "bench", start, end, repeat=2
@@ -277,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(candles):,} candles, {candles[0].close:.2f} .. {candles[-1].close:.2f}")
     bare, _ = timed("bare", bare_loop, candles)
     print(f"bare Python loop:   {bare:.3f} s ({len(candles) / bare:,.0f} candles/s)")
-    for strategy in ("ema_cross", "threshold"):
+    for strategy in STRATEGIES:
         settings = settings_for(strategy, candles)
         elapsed, result = timed(strategy, engine.run, settings, candles)
         s = result.summary

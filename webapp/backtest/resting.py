@@ -30,6 +30,7 @@ from decimal import Decimal
 from typing import Any
 
 from webapp.backtest.engine import (
+    _GUARD,
     CURVE_POINTS,
     DAY_MS,
     PROGRESS_EVERY,
@@ -112,60 +113,94 @@ def run(
         book.fill(ts, order.side, order.qty, price, TradeReason.SIGNAL, why, slip=not limit)
         filled[order.tag] = order.shown("filled", book.trades[-1])
 
+    # Floats that let most candles skip the exact work: the highest resting buy and the
+    # lowest resting sell (a candle whose range stays between them fills nothing), the band in
+    # which the strategy's answer cannot change without a fill, and the book for the equity.
+    # Each is widened by _GUARD, so a skip is taken only where the exact rule surely agrees.
+    top_buy, low_sell = -math.inf, math.inf
+    band_lo, band_hi = math.inf, -math.inf  # empty: ask the strategy
+    qty_f = cost_f = realized_f = 0.0
+
+    def refresh() -> None:
+        nonlocal top_buy, low_sell, qty_f, cost_f, realized_f
+        buys = [o.price for o in active.values() if o.side == "buy"]
+        sells = [o.price for o in active.values() if o.side == "sell"]
+        top_buy = float(max(buys)) * (1 + _GUARD) if buys else -math.inf
+        low_sell = float(min(sells)) * (1 - _GUARD) if sells else math.inf
+        qty_f = float(book.position.qty)
+        cost_f = float(book.position.qty * book.position.avg_price)
+        realized_f = float(book.realized)
+
+    def _cycle(candle: Candle) -> None:
+        """One live-style cycle at the candle's open."""
+        nonlocal seq, band_lo, band_hi
+        ts = candle.ts
+        price = to_decimal(candle.open)
+        # What filled since the last cycle: the orders the last candle's range reached, or
+        # the open now reaches, recorded now in the order they were placed, as a live cycle
+        # finds them.
+        for order in list(active.values()):
+            at = price <= order.price if order.side == "buy" else price >= order.price
+            if (at or order.tag in touched) and book.stopped is None:
+                del active[order.tag]
+                fill(order, ts, order.price, FILLED, limit=True)
+        touched.clear()
+        if book.stopped is not None:
+            return
+        view = Book(
+            price=price,
+            candles=tuple(seen),
+            position=Position(book.position.qty, book.position.avg_price),
+            active={tag: order.shown() for tag, order in active.items()},
+            filled=tuple(sorted(filled.values(), key=lambda o: o.seq)),
+        )
+        resting = {t: (o.side, o.price, o.qty) for t, o in active.items()}
+        steps = plan(market, resting, strategy.wanted_orders(view))
+        book.refused += len(steps.refused)
+        for tag, _why in steps.cancel:
+            del active[tag]
+        for want in steps.place:
+            seq += 1
+            order = _Order(seq, want.tag, want.side, want.price, want.qty)
+            crosses = want.price >= price if want.side == "buy" else want.price <= price
+            if crosses:
+                fill(order, ts, price, CROSSED, limit=False)
+            else:
+                active[want.tag] = order
+        steady = None if steps.place or steps.cancel else strategy.steady_band(view)
+        if steady is None:
+            band_lo, band_hi = math.inf, -math.inf
+        else:
+            band_lo = float(steady[0]) * (1 + _GUARD)
+            band_hi = float(steady[1]) * (1 - _GUARD)
+
     for i, candle in enumerate(candles):
         if i and i % PROGRESS_EVERY == 0 and progress is not None and progress(i, total) is False:
             raise Cancelled("The backtest was cancelled.")
-        ts = candle.ts
+        ts, open_f, high_f, low_f = candle.ts, candle.open, candle.high, candle.low
         if ts >= next_day:
             day_equity.append(equity)
             next_day = (ts // DAY_MS + 1) * DAY_MS
-        if ts // DAY_MS != book.day:
-            book.day = ts // DAY_MS
-            book.pnl_today = Decimal(0)
         if book.stopped is None and ts >= book.paused_until:
-            price = to_decimal(candle.open)
-            # What filled since the last cycle: the orders the last candle's range reached,
-            # or the open now reaches, recorded now in the order they were placed, as a live
-            # cycle finds them.
-            for order in list(active.values()):
-                at = price <= order.price if order.side == "buy" else price >= order.price
-                if (at or order.tag in touched) and book.stopped is None:
-                    del active[order.tag]
-                    fill(order, ts, order.price, FILLED, limit=True)
-            touched.clear()
-            view = Book(
-                price=price,
-                candles=tuple(seen),
-                position=Position(book.position.qty, book.position.avg_price),
-                active={tag: order.shown() for tag, order in active.items()},
-                filled=tuple(sorted(filled.values(), key=lambda o: o.seq)),
-            )
-            resting = {t: (o.side, o.price, o.qty) for t, o in active.items()}
-            steps = plan(market, resting, strategy.wanted_orders(view))
-            book.refused += len(steps.refused)
-            for tag, _why in steps.cancel:
-                del active[tag]
-            for want in steps.place:
-                seq += 1
-                order = _Order(seq, want.tag, want.side, want.price, want.qty)
-                crosses = want.price >= price if want.side == "buy" else want.price <= price
-                if crosses:
-                    fill(order, ts, price, CROSSED, limit=False)
-                else:
-                    active[want.tag] = order
+            quiet = not touched and top_buy < open_f < low_sell and band_lo < open_f < band_hi
+            if not quiet:
+                if ts // DAY_MS != book.day:
+                    book.day = ts // DAY_MS
+                    book.pnl_today = Decimal(0)
+                _cycle(candle)
+                refresh()
             # Inside the candle: the resting orders its range reaches fill at their price;
             # the next cycle records them.
-            low, high = to_decimal(candle.low), to_decimal(candle.high)
-            for order in active.values():
-                if (low <= order.price) if order.side == "buy" else (high >= order.price):
-                    touched.add(order.tag)
-        qty_f = float(book.position.qty)
+            if low_f <= top_buy or high_f >= low_sell:
+                low, high = to_decimal(low_f), to_decimal(high_f)
+                for order in active.values():
+                    if (low <= order.price) if order.side == "buy" else (high >= order.price):
+                        touched.add(order.tag)
         if qty_f > 0:
             exposed += 1
-            cost = float(book.position.qty * book.position.avg_price)
-            equity = float(book.realized) + qty_f * candle.close - cost
+            equity = realized_f + qty_f * candle.close - cost_f
         else:
-            equity = float(book.realized)
+            equity = realized_f
         if equity > peak:
             peak = equity
         elif peak - equity > max_dd:

@@ -26,6 +26,7 @@ placed across the price (a buy above it) fills at once at the price, as a taker.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -130,12 +131,22 @@ class Reconciled:
 def normalize(market: MarketInfo, want: OrderWant) -> OrderWant:
     """The want at prices and sizes the market takes: a buy's price rounded down to the tick
     and a sell's up (never a worse price than asked), the quantity down to the step."""
-    price = to_decimal(want.price)
-    if market.price_step:
-        rounding = ROUND_FLOOR if want.side == "buy" else ROUND_CEILING
-        price = (price / market.price_step).to_integral_value(rounding) * market.price_step
-    qty = round_to_step(to_decimal(want.qty), market.amount_step)
-    return OrderWant(want.tag, want.side, quantize(price), quantize(qty))
+    price, qty = _rounded(
+        market.price_step, market.amount_step, want.side, to_decimal(want.price),
+        to_decimal(want.qty),
+    )  # fmt: skip
+    return OrderWant(want.tag, want.side, price, qty)
+
+
+@functools.lru_cache(maxsize=4096)
+def _rounded(
+    price_step: Decimal | None, amount_step: Decimal | None, side: str, price: Decimal, qty
+) -> tuple[Decimal, Decimal]:
+    """Cached: a ladder asks for the same few prices and sizes every cycle."""
+    if price_step:
+        rounding = ROUND_FLOOR if side == "buy" else ROUND_CEILING
+        price = (price / price_step).to_integral_value(rounding) * price_step
+    return quantize(price), quantize(round_to_step(qty, amount_step))
 
 
 def refusal(market: MarketInfo, want: OrderWant) -> str | None:

@@ -307,6 +307,11 @@ class Strategy(abc.ABC):
         strategies with `rests_orders`)."""
         raise NotImplementedError(f"{type(self).__name__} rests no orders")
 
+    def steady_band(self, book: Book) -> tuple[Decimal, Decimal] | None:
+        """Prices strictly between which `wanted_orders` answers as it did for `book` until
+        one of its orders fills, so a backtest may skip asking; None: ask every cycle."""
+        return None
+
     def capital(self) -> Decimal | None:
         """What the strategy trades with in the quote currency, when its parameters say
         (a grid's investment); backtests measure returns against it instead of the order

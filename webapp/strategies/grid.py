@@ -128,6 +128,13 @@ class GridStrategy(Strategy):
     # -- the ladder ------------------------------------------------------------------------
 
     def levels(self) -> list[Decimal]:
+        """The grid's prices, lowest first (computed once per instance)."""
+        cached = self.__dict__.get("_levels")
+        if cached is None:
+            cached = self.__dict__["_levels"] = self._levels()
+        return cached
+
+    def _levels(self) -> list[Decimal]:
         lower, upper = Decimal(self.values["lower"]), Decimal(self.values["upper"])
         grids = int(self.values["grids"])
         if self.values.get("spacing") == "geometric":
@@ -140,8 +147,28 @@ class GridStrategy(Strategy):
 
     def quantities(self, levels: list[Decimal]) -> list[Decimal]:
         """What interval i trades: `investment / grids` worth at its lower level."""
+        cached = self.__dict__.get("_quantities")
+        if cached is not None and cached[0] is levels:
+            return cached[1]
         share = Decimal(self.values["investment"]) / int(self.values["grids"])
-        return [(share / level).quantize(PLACES, ROUND_FLOOR) for level in levels[:-1]]
+        qty = [(share / level).quantize(PLACES, ROUND_FLOOR) for level in levels[:-1]]
+        self.__dict__["_quantities"] = (levels, qty)
+        return qty
+
+    def steady_band(self, book: Book) -> tuple[Decimal, Decimal] | None:
+        """Once started, the answer depends on the price only through "in the range or not"."""
+        started = any(o.tag.startswith(("init", "g")) for o in book.filled) or any(
+            tag.startswith("g") for tag in book.active
+        )
+        if not started:
+            return None
+        levels = self.levels()
+        lower, upper = levels[0], levels[-1]
+        if book.price < lower:
+            return Decimal(0), lower
+        if book.price > upper:
+            return upper, Decimal("Infinity")
+        return lower, upper
 
     def capital(self) -> Decimal:
         return Decimal(self.values["investment"])
