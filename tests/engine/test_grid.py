@@ -22,7 +22,7 @@ from webapp.engine.cycle import Outcome, run_cycle
 from webapp.engine.errors import BotValidationError
 from webapp.engine.tick import tick
 from webapp.extensions import db
-from webapp.models import Bot, BotOrder
+from webapp.models import Bot, BotActivity, BotOrder
 from webapp.strategies import StrategyParamError, build_strategy, get_strategy
 
 GRID = {"lower": "49000", "upper": "51000", "grids": 4, "investment": "400"}
@@ -129,10 +129,20 @@ def test_a_live_grid_rests_its_ladder_and_answers_each_fill_one_level_away(
 def test_out_of_range_the_grid_places_nothing_new(bot_app, sim, clock, make_bot):
     bot = grid_bot(make_bot)
     ladder_up(bot, sim, clock)
-    # Below the range both buys fill; their sells are not placed while the price is out.
+    # Below the range both buys fill; their sells are not placed while the price is out,
+    # and the bot says so, once.
     step(sim, clock, "BTC/USDT", "48000")
     run_cycle(bot.id)
     assert sorted(active(bot)) == ["g2s", "g3s"]
+    step(sim, clock, "BTC/USDT", "47900")
+    run_cycle(bot.id)
+    said = "The price is below the grid's lower price 49000: no new order until it comes back."
+    lines = db.session.scalars(
+        sa.select(BotActivity.message).where(BotActivity.bot_id == bot.id)
+    ).all()
+    assert lines.count(said) == 1
+    db.session.refresh(bot.state)
+    assert bot.state.last_reason == said
     # Back inside, the sells one level up go on the exchange.
     step(sim, clock, "BTC/USDT", "49200")
     run_cycle(bot.id)

@@ -395,18 +395,23 @@ class _Cycle:
         price = snapshot.price
         book = resting.RestingBook(bot, state, market, price, snapshot.candles, self.now)
         book.sync()
+        note = None
         if state.status != BotStatus.RUNNING:  # a fill reached the daily loss limit
             done = book.cancel_all()
         else:
-            done = book.reconcile(strategy.wanted_orders(book.book()))
+            view = book.book()
+            done = book.reconcile(strategy.wanted_orders(view))
+            note = strategy.note(view)
         self.trade_ids.extend(t.id for t in done.trades)
         line = (
             f"Resting orders: {len(book.active)} open, {len(done.trades)} fills this cycle "
             f"(price {_fmt(price)})"
         )
+        if note and note != state.last_reason:  # said once, when it starts to hold
+            log_activity(bot.id, ActivityKind.INFO, note)
         state.last_signal = "hold"
         state.last_price = quantize(price)
-        state.last_reason = line
+        state.last_reason = note or line
         if done.trades or done.placed or done.canceled:
             log_activity(bot.id, ActivityKind.CYCLE, line)
         self.succeeded(state)

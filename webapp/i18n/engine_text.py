@@ -52,6 +52,8 @@ TEXTS = [
     N_("Waiting for the exchange to confirm order %(order)s."),
     # Resting limit orders (webapp.engine.resting); a tag is the strategy's name for one.
     N_("Resting orders: %(count)s open, %(fills)s fills this cycle (price %(price)s)"),
+    N_("The price is below the grid's lower price %(lower)s: no new order until it comes back."),
+    N_("The price is above the grid's upper price %(upper)s: no new order until it comes back."),
     N_("Order %(tag)s placed: %(side)s %(qty)s %(base)s at %(price)s %(quote)s."),
     N_("Order %(tag)s rests on the exchange: %(side)s %(qty)s %(base)s at %(price)s %(quote)s."),
     N_("Order %(tag)s was sent but the exchange did not answer; the next cycle checks it."),
@@ -219,6 +221,8 @@ _SHAPES = {
             "buy",
             "count",
             "fills",
+            "lower",
+            "upper",
             "seconds",
             "id",
         ]

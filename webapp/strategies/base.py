@@ -307,6 +307,11 @@ class Strategy(abc.ABC):
         strategies with `rests_orders`)."""
         raise NotImplementedError(f"{type(self).__name__} rests no orders")
 
+    def note(self, book: Book) -> str | None:
+        """What the bot's page should say about this cycle besides its orders (written to
+        the activity log once, when it starts to hold), or None."""
+        return None
+
     def steady_band(self, book: Book) -> tuple[Decimal, Decimal] | None:
         """Prices strictly between which `wanted_orders` answers as it did for `book` until
         one of its orders fills, so a backtest may skip asking; None: ask every cycle."""

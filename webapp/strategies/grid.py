@@ -36,6 +36,7 @@ from webapp.strategies.base import (
     Position,
     Signal,
     Strategy,
+    fmt_price,
 )
 from webapp.strategies.book import Book, BookOrder, OrderWant
 from webapp.strategies.registry import register
@@ -154,6 +155,21 @@ class GridStrategy(Strategy):
         qty = [(share / level).quantize(PLACES, ROUND_FLOOR) for level in levels[:-1]]
         self.__dict__["_quantities"] = (levels, qty)
         return qty
+
+    def note(self, book: Book) -> str | None:
+        """Out of the range, the bot says it places nothing new."""
+        levels = self.levels()
+        if book.price < levels[0]:
+            return (
+                f"The price is below the grid's lower price {fmt_price(levels[0])}: no "
+                "new order until it comes back."
+            )
+        if book.price > levels[-1]:
+            return (
+                f"The price is above the grid's upper price {fmt_price(levels[-1])}: no "
+                "new order until it comes back."
+            )
+        return None
 
     def steady_band(self, book: Book) -> tuple[Decimal, Decimal] | None:
         """Once started, the answer depends on the price only through "in the range or not"."""
