@@ -295,6 +295,9 @@ def served_app(
         # limit itself is tested on a server of its own with the default limit.
         API_RATE_LIMIT="100000/min",
         METRICS_TOKEN=SERVED_METRICS_TOKEN,
+        # Its own samples: every other process of the run (the other test process, its own
+        # gunicorn, in-process clients) would otherwise count into the same /metrics.
+        PROMETHEUS_MULTIPROC_DIR=str(tmp_path_factory.mktemp("prometheus")),
     )
     server = ServedApp(env, tmp_path_factory.mktemp("gunicorn") / "web.log").start()
     yield server

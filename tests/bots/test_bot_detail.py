@@ -307,7 +307,10 @@ def test_the_price_chart_marks_the_bots_trades_on_recent_closes(client, alice, s
     at = buy.executed_at.timestamp()
     assert data["x"][index] <= at < data["x"][index] + 60
     assert [p for p in data["sells"] if p is not None] == [12400.0]
-    assert data["sells"][-1] == 12400.0
+    # The sell sits on the candle that holds it: the one still open when it was made (or,
+    # when a minute began since, the one just closed, now last but one).
+    sold = next(i for i, x in enumerate(data["x"]) if x <= now.timestamp() < x + 60)
+    assert data["sells"][sold] == 12400.0 and sold >= len(data["x"]) - 2
 
 
 def test_the_price_chart_says_when_the_exchange_cannot_be_reached(
