@@ -108,10 +108,6 @@ class Reconciled:
     canceled: list[BotOrder] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)  # (tag, why)
 
-    @property
-    def changed(self) -> bool:
-        return bool(self.trades or self.placed or self.canceled or self.refused)
-
     def summary(self) -> str:
         parts = []
         if self.trades:
@@ -263,16 +259,19 @@ def ended_orders(bot_id: int, limit: int = 20) -> list[BotOrder]:
     )
 
 
+def _ended_with_fills(bot_id: int):
+    """The bot's orders that ended with something filled (a WHERE clause)."""
+    return sa.and_(
+        BotOrder.bot_id == bot_id,
+        BotOrder.status.not_in(ACTIVE_STATUSES),
+        BotOrder.executed_qty > 0,
+    )
+
+
 def filled_orders(bot_id: int) -> list[BookOrder]:
     """Every order of the bot that ended with something filled, oldest first."""
     rows = db.session.scalars(
-        sa.select(BotOrder)
-        .where(
-            BotOrder.bot_id == bot_id,
-            BotOrder.status.not_in(ACTIVE_STATUSES),
-            BotOrder.executed_qty > 0,
-        )
-        .order_by(BotOrder.id)
+        sa.select(BotOrder).where(_ended_with_fills(bot_id)).order_by(BotOrder.id)
     )
     return [shown(row) for row in rows]
 
@@ -282,11 +281,7 @@ def book_for(
 ) -> Book:
     """What the strategy is shown: its active orders by tag and, for each tag, the newest
     order that ended with something filled since the bot started (oldest first)."""
-    ended = sa.and_(
-        BotOrder.bot_id == bot.id,
-        BotOrder.status.not_in(ACTIVE_STATUSES),
-        BotOrder.executed_qty > 0,
-    )
+    ended = _ended_with_fills(bot.id)
     if state.started_at is not None:
         ended = sa.and_(ended, BotOrder.created_at >= state.started_at)
     newest = sa.select(sa.func.max(BotOrder.id)).where(ended).group_by(BotOrder.tag)

@@ -173,10 +173,7 @@ class GridStrategy(Strategy):
 
     def steady_band(self, book: Book) -> tuple[Decimal, Decimal] | None:
         """Once started, the answer depends on the price only through "in the range or not"."""
-        started = any(o.tag.startswith(("init", "g")) for o in book.filled) or any(
-            tag.startswith("g") for tag in book.active
-        )
-        if not started:
+        if not _started(book, _start_up(book)):
             return None
         levels = self.levels()
         lower, upper = levels[0], levels[-1]
@@ -202,10 +199,8 @@ class GridStrategy(Strategy):
         levels = self.levels()
         qty = self.quantities(levels)
         grids = len(qty)
-        inits = [o for o in book.filled if o.tag.startswith("init") and o.status == "filled"]
-        init = max(inits, key=lambda o: o.seq) if inits else None
-        started = init is not None or any(t.startswith("g") for t in (*book.active, *_tags(book)))
-        if not started:
+        init = _start_up(book)
+        if not _started(book, init):
             first = next((i for i in range(grids) if levels[i] >= book.price), grids)
             need = sum(qty[first:], Decimal(0))
             if need > 0:
@@ -284,8 +279,16 @@ def completed_pairs(orders: Iterable[BookOrder]) -> list[Pair]:
     return pairs
 
 
-def _tags(book: Book) -> list[str]:
-    return [o.tag for o in book.filled]
+def _start_up(book: Book) -> BookOrder | None:
+    """The newest start-up buy that filled whole, if any."""
+    inits = [o for o in book.filled if o.tag.startswith("init") and o.status == "filled"]
+    return max(inits, key=lambda o: o.seq) if inits else None
+
+
+def _started(book: Book, init: BookOrder | None) -> bool:
+    """Past the start-up: its buy filled, or the ladder has orders (none was needed)."""
+    tags = (*book.active, *(o.tag for o in book.filled))
+    return init is not None or any(t.startswith("g") for t in tags)
 
 
 def _interval(tag: str) -> int | None:
