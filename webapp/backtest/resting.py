@@ -61,7 +61,9 @@ class _Order:
     price: Decimal
     qty: Decimal
 
-    def shown(self, status: str = "open", fill: dict | None = None) -> BookOrder:
+    def shown(
+        self, status: str = "open", fill: dict | None = None, ts: int | None = None
+    ) -> BookOrder:
         executed = self.qty if fill is not None else Decimal(0)
         return BookOrder(
             tag=self.tag,
@@ -74,6 +76,7 @@ class _Order:
             held_qty=Decimal(fill["qty"]) if fill is not None else Decimal(0),
             seq=self.seq,
             fee=Decimal(fill["fee"]) if fill is not None else Decimal(0),
+            closed_ts=ts,
         )
 
 
@@ -111,7 +114,7 @@ def run(
 
     def fill(order: _Order, ts: int, price: Decimal, why: str, *, limit: bool) -> None:
         book.fill(ts, order.side, order.qty, price, TradeReason.SIGNAL, why, slip=not limit)
-        filled[order.tag] = order.shown("filled", book.trades[-1])
+        filled[order.tag] = order.shown("filled", book.trades[-1], ts)
 
     # Floats that let most candles skip the exact work: the highest resting buy and the
     # lowest resting sell (a candle whose range stays between them fills nothing), the band in
@@ -153,6 +156,7 @@ def run(
             position=Position(book.position.qty, book.position.avg_price),
             active={tag: order.shown() for tag, order in active.items()},
             filled=tuple(sorted(filled.values(), key=lambda o: o.seq)),
+            ts=ts,
         )
         resting = {t: (o.side, o.price, o.qty) for t, o in active.items()}
         steps = plan(market, resting, strategy.wanted_orders(view))
@@ -221,4 +225,5 @@ def run(
     summary = _summary(measured, market, book, candles, exposed, max_dd, day_equity, capital)
     summary["warmup_candles"] = len(warmup)
     summary["orders_resting_at_end"] = len(active)
+    summary.update(strategy.book_summary(sorted(filled.values(), key=lambda o: o.seq)))
     return Result(summary, book.trades, curve)

@@ -63,6 +63,10 @@ def key_label(api_key: ApiKey) -> str:
     return text
 
 
+#: What a new bot's form starts with: the simplest strategy to reason about.
+DEFAULT_STRATEGY = "ema_cross"
+
+
 class BotForm(FlaskForm):
     name = StringField(_l("Name"), filters=[strip])
     api_key_id = SelectField(_l("API key"), choices=[], validate_choice=False)
@@ -127,7 +131,8 @@ class BotForm(FlaskForm):
         self.api_key_id.choices = [SelectChoice(str(k.id), key_label(k)) for k in api_keys]
         self.strategy.choices = [SelectChoice(name, label) for name, label in choices()]
         if not self.strategy.data and self.strategy.choices:
-            self.strategy.data = self.strategy.choices[0].value
+            names = [c.value for c in self.strategy.choices]
+            self.strategy.data = DEFAULT_STRATEGY if DEFAULT_STRATEGY in names else names[0]
 
     @classmethod
     def for_bot(cls, bot: Bot, api_keys: list[ApiKey]) -> BotForm:

@@ -19,9 +19,10 @@ from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_blocks
 from redis.exceptions import RedisError
 
+from webapp.backtest.candles import from_ms
 from webapp.bots import bp, display
 from webapp.bots.forms import BotForm, param_display, param_values
-from webapp.engine import marketdata, resting, service
+from webapp.engine import deals, marketdata, resting, service
 from webapp.engine.errors import BotBusy, BotError, BotNotFound, BotValidationError
 from webapp.engine.tick import slot_for
 from webapp.exchange.clients import exchange_name
@@ -52,6 +53,7 @@ ACTIVITY_LIMIT = 50
 RECENT_TRADES = 20
 RECENT_SIGNALS = 20
 ENDED_ORDERS = 20
+PAST_DEALS = 20
 PRICE_CANDLES = 120
 
 for _name, _filter in display.FILTERS.items():
@@ -243,6 +245,8 @@ def _detail_context(bot: Bot, blocks: set[str], **extra) -> dict:
         context["resting"] = resting.active_orders(bot.id)
         context["ended_orders"] = resting.ended_orders(bot.id, ENDED_ORDERS)
         context["ended_limit"] = ENDED_ORDERS
+        context["deal_page"] = deals.deal_page(bot, PAST_DEALS)
+        context["from_ms"] = from_ms
         if bot.strategy == grid.GridStrategy.name:
             pairs = grid.completed_pairs(resting.filled_orders(bot.id))
             context["grid_pairs"] = len(pairs)

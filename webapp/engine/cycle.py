@@ -399,8 +399,19 @@ class _Cycle:
         if state.status != BotStatus.RUNNING:  # a fill reached the daily loss limit
             done = book.cancel_all()
         else:
-            view = book.book()
-            done = book.reconcile(strategy.wanted_orders(view))
+            takes = bool(strategy.signal_actions)
+            inbox = signals.take_pending(bot, state.started_at, self.now) if takes else None
+            view = book.book(inbox.action.value if inbox is not None else None)
+            wanted = strategy.wanted_orders(view)
+            if inbox is not None:
+                # Settled with the orders it causes, before any of them is sent (see trade).
+                acted, what = strategy.signal_outcome(view)
+                line = log_activity(
+                    bot.id, ActivityKind.SIGNAL, f"signal {inbox.action.value}: {what}"
+                )
+                status = SignalStatus.DONE if acted else SignalStatus.IGNORED
+                signals.settle(inbox, status, line.message, self.now)
+            done = book.reconcile(wanted)
             note = strategy.note(view)
         self.trade_ids.extend(t.id for t in done.trades)
         line = (

@@ -277,7 +277,13 @@ def filled_orders(bot_id: int) -> list[BookOrder]:
 
 
 def book_for(
-    bot: Bot, state: BotState, price: Decimal, candles: Sequence[Candle], active: list[BotOrder]
+    bot: Bot,
+    state: BotState,
+    price: Decimal,
+    candles: Sequence[Candle],
+    active: list[BotOrder],
+    market_ms: int = 0,
+    signal: str | None = None,
 ) -> Book:
     """What the strategy is shown: its active orders by tag and, for each tag, the newest
     order that ended with something filled since the bot started (oldest first)."""
@@ -294,6 +300,8 @@ def book_for(
         position=Position(state.position_qty, state.position_avg_price),
         active={row.tag: shown(row) for row in active},
         filled=tuple(shown(row) for row in rows),
+        ts=market_ms,
+        signal=signal,
     )
 
 
@@ -309,15 +317,23 @@ def shown(row: BotOrder) -> BookOrder:
         held_qty=row.held_qty,
         seq=row.id,
         fee=row.fee,
+        closed_ts=row.closed_ts,
     )
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
 
 
 # -- recording what happened -----------------------------------------------------------------
 
 
-def _apply(bot: Bot, state: BotState, row: BotOrder, seen: Seen, now: datetime) -> Trade | None:
+def _apply(
+    bot: Bot, state: BotState, row: BotOrder, seen: Seen, now: datetime, market_ms: int
+) -> Trade | None:
     """Record what `seen` adds to what `row` already has (a new fill becomes one trade) and
-    its status; flushes. Seeing the same thing twice records nothing."""
+    its status; flushes. Seeing the same thing twice records nothing. `market_ms` is the
+    market's time now (see RestingBook.market_ms)."""
     trade = None
     executed = seen.executed_qty - row.executed_qty
     if executed > 0:
@@ -348,6 +364,7 @@ def _apply(bot: Bot, state: BotState, row: BotOrder, seen: Seen, now: datetime) 
         row.status = seen.status
         if not seen.status.is_active:
             row.closed_at = now
+            row.closed_ts = market_ms
     row.updated_at = now
     db.session.flush()
     return trade
@@ -416,14 +433,25 @@ class RestingBook:
         self.done = Reconciled()
         self.active = active_orders(bot.id)
 
+    @functools.cached_property
+    def market_ms(self) -> int:
+        """The market's time now, epoch ms: the open of the candle in progress (this host's
+        clock only without candles, when a stopped bot winds down)."""
+        if self.candles:
+            step = ccxt.Exchange.parse_timeframe(self.bot.timeframe) * 1000
+            return int(self.candles[-1].ts + step)
+        return _ms(self.now)
+
     @property
     def client(self) -> ccxt.Exchange:
         if self._client is None:
             self._client = orders.live_client(self.bot)
         return self._client
 
-    def book(self) -> Book:
-        return book_for(self.bot, self.state, self.price, self.candles, self.active)
+    def book(self, signal: str | None = None) -> Book:
+        return book_for(
+            self.bot, self.state, self.price, self.candles, self.active, self.market_ms, signal
+        )
 
     # -- 1. what became of each active order ---------------------------------------------
 
@@ -493,7 +521,7 @@ class RestingBook:
 
     def _record(self, row: BotOrder, seen: Seen) -> None:
         was = row.status
-        trade = _apply(self.bot, self.state, row, seen, self.now)
+        trade = _apply(self.bot, self.state, row, seen, self.now, self.market_ms)
         if trade is not None:
             self.done.trades.append(trade)
         if was is OrderStatus.INTENT and row.status is OrderStatus.OPEN and not self.paper:
@@ -503,6 +531,7 @@ class RestingBook:
         row.status = status
         row.note = note[:300]
         row.closed_at = row.updated_at = self.now
+        row.closed_ts = self.market_ms
         self._say(line)
 
     # -- 3. to the wanted set --------------------------------------------------------------

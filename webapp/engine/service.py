@@ -22,6 +22,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import IntegrityError
 
 from webapp.engine import marketdata, rollups
+from webapp.engine.accounting import to_decimal
 from webapp.engine.errors import (
     LIVE_DISABLED_MESSAGE,
     BotBusy,
@@ -41,7 +42,7 @@ from webapp.engine.validation import (
     live_trading_allowed,
     validate,
 )
-from webapp.exchange.errors import ExchangeError
+from webapp.exchange.errors import ExchangeError, translate_errors
 from webapp.extensions import db, redis_ext
 from webapp.models import (
     ActivityKind,
@@ -58,6 +59,7 @@ from webapp.models import (
     UserPnlDay,
 )
 from webapp.models.types import utcnow
+from webapp.numbers import plain
 from webapp.signals import service as signals
 from webapp.strategies import UnknownStrategyError, get_strategy
 
@@ -407,22 +409,48 @@ def start_bot(bot: Bot) -> BotState:
 
 
 def _check_planned_orders(bot: Bot) -> None:
-    """Raise BotStartError if the exchange would refuse orders the bot's strategy plans."""
+    """Raise BotStartError if the exchange would refuse orders the bot's strategy plans, or
+    (live) if the key's free quote balance cannot pay for what the strategy may buy."""
     from webapp.engine.resting import preflight
     from webapp.strategies import StrategyError, build_strategy
 
     try:
         strategy = build_strategy(bot.strategy, bot.params)
         market = marketdata.market_info(bot.exchange, bot.symbol)
+        price = None
+        if strategy.plans_from_price and market is not None:
+            price = marketdata.fetch_snapshot(bot.exchange, bot.symbol, bot.timeframe).price
     except StrategyError as exc:
         raise BotStartError(f"The strategy settings are invalid: {exc}") from None
     except ExchangeError as exc:
         raise BotStartError(str(exc)) from None
     if market is None:
         raise BotStartError(f"The exchange no longer lists {bot.symbol}.")
-    problem = preflight(market, strategy.planned_orders())
+    problem = preflight(market, strategy.planned_orders(price))
     if problem:
         raise BotStartError(f"The exchange would refuse this bot's orders: {problem}.")
+    needed = strategy.capital()
+    if bot.mode == BotMode.LIVE and needed:
+        free = _free_quote(bot)
+        if free is not None and needed > free:
+            raise BotStartError(
+                f"This bot may spend up to {plain(needed)} {bot.quote_currency} but the key "
+                f"holds {plain(free)} {bot.quote_currency} free: lower its orders or add funds, "
+                "then start it again."
+            )
+
+
+def _free_quote(bot: Bot) -> Decimal | None:
+    """The key's free balance of the bot's quote currency (None: the exchange does not say)."""
+    from webapp.engine import orders
+
+    try:
+        with translate_errors():
+            balance = orders.live_client(bot).fetch_balance()
+    except ExchangeError as exc:
+        raise BotStartError(str(exc)) from None
+    free = (balance.get(bot.quote_currency) or {}).get("free")
+    return to_decimal(free) if free is not None else None
 
 
 def stop_bot(bot: Bot, reason: str = "Stopped by you.", *, error: bool = False) -> BotState:

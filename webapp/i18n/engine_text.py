@@ -75,6 +75,23 @@ TEXTS = [
     N_("The exchange would refuse this bot's orders: %(reason)s."),
     N_("its levels are closer than the market's price tick of %(step)s"),
     N_("its quantity is not above 0"),
+    N_(
+        "This bot may spend up to %(amount)s %(quote)s but the key holds %(free)s %(quote)s "
+        "free: lower its orders or add funds, then start it again."
+    ),
+    # DCA deals (webapp.strategies.dca): the bot's note, and what a signal did.
+    N_("No deal open: %(why)s."),
+    N_("cooling down after the last deal"),
+    N_("waiting for a start_deal signal"),
+    N_("waiting for RSI(%(period)s) below %(level)s"),
+    N_("deal %(deal)s opened"),
+    N_("deal %(deal)s is open"),
+    N_("deal %(deal)s closed at the price"),
+    N_("the deal is opening"),
+    N_("the deal is closing"),
+    N_("no deal is open"),
+    N_("no position"),
+    N_("the deal's stop-loss fired"),
     N_("Bought %(qty)s %(base)s at %(price)s %(quote)s, fee %(fee)s %(quote)s%(rest)s."),
     N_("Sold %(qty)s %(base)s at %(price)s %(quote)s, fee %(fee)s %(quote)s%(rest)s."),
     N_(
@@ -144,6 +161,7 @@ TEXTS = [
     N_("signal buy: already in a position"),
     N_("signal %(action)s: no position to sell"),
     N_("signal %(action)s"),
+    N_("signal %(action)s: %(why)s"),
     # What became of a received signal (webapp.signals.service), besides a cycle's line.
     N_("The same body arrived less than %(seconds)s s ago; acted on once."),
     N_("The bot was not running."),
@@ -225,6 +243,10 @@ _SHAPES = {
             "upper",
             "seconds",
             "id",
+            "free",
+            "deal",
+            "period",
+            "level",
         ]
     },
     # A signal's action, as sent (JSON values are not translated).

@@ -74,6 +74,9 @@ class BotOrder(db.Model):
     # Paper: the open time (epoch ms) of the newest closed candle when the order was placed;
     # the candles after it are the ones that can fill it (market time, not this host's).
     placed_after_ts: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
+    # When it ended in market time (epoch ms, the open of the candle in progress): what a
+    # DCA's cooldown counts from, the same live and in a backtest.
+    closed_ts: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     closed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)

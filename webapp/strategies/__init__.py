@@ -14,7 +14,7 @@ Adding a strategy takes one new module and no engine change:
 
 from __future__ import annotations
 
-from webapp.strategies import ema_cross, grid, signal, threshold
+from webapp.strategies import dca, ema_cross, grid, signal, threshold
 from webapp.strategies.base import (
     Candle,
     Decision,
@@ -50,6 +50,7 @@ __all__ = [
     "all_strategies",
     "build_strategy",
     "choices",
+    "dca",
     "ema_cross",
     "get_strategy",
     "grid",

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 from flask_babel import gettext as _
 
 if TYPE_CHECKING:
-    from webapp.strategies.book import Book, OrderWant
+    from webapp.strategies.book import Book, BookOrder, OrderWant
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +122,8 @@ class ParamSpec:
 
     `label` and `help` are lazy strings (`lazy_gettext`): they read in the language of the page
     or command that shows them, and in English in the API. `default` None means the field is
-    required. `min`/`max` are inclusive bounds, except that
+    required, unless `optional`: then a blank field is left out of the values (a stop-loss the
+    user did not set). `min`/`max` are inclusive bounds, except that
     `exclusive_min` makes `min` a strict lower bound (prices must be > 0, not >= 0).
     A CHOICE takes one of `choices`, (value, label) pairs: the value is stored, the label shown.
     """
@@ -136,10 +137,11 @@ class ParamSpec:
     help: str = ""
     exclusive_min: bool = False
     choices: tuple[tuple[str, str], ...] = ()
+    optional: bool = False
 
     @property
     def required(self) -> bool:
-        return self.default is None
+        return self.default is None and not self.optional
 
     @property
     def choice_values(self) -> tuple[str, ...]:
@@ -227,6 +229,8 @@ class Strategy(abc.ABC):
     #: A strategy that keeps limit orders resting on the exchange answers `wanted_orders`
     #: each cycle instead of `decide` (see webapp.strategies.book).
     rests_orders: ClassVar[bool] = False
+    #: Its planned orders depend on the price at start (`planned_orders(price)`).
+    plans_from_price: ClassVar[bool] = False
 
     def __init__(self, params: Mapping[str, object] | None) -> None:
         # Validating again is cheap and idempotent, and guards against stale stored params.
@@ -248,6 +252,8 @@ class Strategy(abc.ABC):
                 errors[spec.name] = str(exc)
                 continue
             if value is None:
+                if spec.optional and spec.default is None:
+                    continue
                 if spec.default is None:
                     errors[spec.name] = _("%(label)s is required.", label=spec.label)
                     continue
@@ -307,6 +313,11 @@ class Strategy(abc.ABC):
         strategies with `rests_orders`)."""
         raise NotImplementedError(f"{type(self).__name__} rests no orders")
 
+    def signal_outcome(self, book: Book) -> tuple[bool, str]:
+        """Whether the cycle's signal (`book.signal`) made the strategy act, and what it did
+        (for the bot's signal list), for resting strategies that take signals."""
+        return False, "not taken by this strategy"
+
     def note(self, book: Book) -> str | None:
         """What the bot's page should say about this cycle besides its orders (written to
         the activity log once, when it starts to hold), or None."""
@@ -323,9 +334,15 @@ class Strategy(abc.ABC):
         size."""
         return None
 
-    def planned_orders(self) -> list[OrderWant]:
+    def book_summary(self, orders: Sequence[BookOrder]) -> dict[str, Any]:
+        """What a backtest's summary adds about a resting strategy's filled `orders`
+        (oldest first), e.g. a DCA's deals."""
+        return {}
+
+    def planned_orders(self, price: Decimal | None = None) -> list[OrderWant]:
         """Every order a resting strategy may want, at full size, so the market's limits are
-        checked before the bot starts (default: nothing to check)."""
+        checked before the bot starts (default: nothing to check). Strategies whose orders
+        follow the price (`plans_from_price`) are given the price now."""
         return []
 
     def stepper(self, window: int | None = None) -> Stepper:

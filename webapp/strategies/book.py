@@ -54,6 +54,8 @@ class BookOrder:
     seq: int = 0
     #: Fees paid on what filled, in the quote currency.
     fee: Decimal = Decimal(0)
+    #: When it ended (filled, canceled...), epoch milliseconds; None while it may fill.
+    closed_ts: int | None = None
 
 
 @dataclass(frozen=True)
@@ -66,3 +68,8 @@ class Book:
     #: For each tag, its newest order that ended with something filled since the bot
     #: started, oldest first: what a strategy's state (which levels hold) is made of.
     filled: tuple[BookOrder, ...] = ()
+    #: The cycle's time, epoch milliseconds (a backtest's: the candle's open).
+    ts: int = 0
+    #: The signal sent to the bot's URL that this cycle answers (one of the strategy's
+    #: `signal_actions`), if any.
+    signal: str | None = None

@@ -186,7 +186,7 @@ class GridStrategy(Strategy):
     def capital(self) -> Decimal:
         return Decimal(self.values["investment"])
 
-    def planned_orders(self) -> list[OrderWant]:
+    def planned_orders(self, price: Decimal | None = None) -> list[OrderWant]:
         """Each interval's buy and its sell one level up, at full size."""
         levels = self.levels()
         wants = []
