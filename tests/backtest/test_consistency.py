@@ -145,3 +145,66 @@ def test_a_grid_backtest_trades_as_the_real_engines_paper_grid(bt_app, clock, si
         for t in replay.result.trades
     ]
     assert got == expected
+
+
+def test_a_dca_backtest_trades_as_the_real_engines_paper_dca(bt_app, clock, sim, trader, sim_key):
+    """The same for DCA deals: base orders at the open, safety orders and take-profits resting
+    in the paper book, the take-profit replaced as safety orders fill, and the cooldown
+    counted in market time, so each deal opens and closes in the same candle."""
+    bt_app.config.update(BOT_OHLCV_LIMIT=200)
+    start = NOW - timedelta(minutes=90)
+    end = start + timedelta(minutes=CYCLES)
+    clock.now = start.timestamp()
+    params = {
+        "base_order": "100",
+        "safety_order": "50",
+        "max_safety_orders": 4,
+        "deviation_pct": "0.08",
+        "step_scale": "1.2",
+        "volume_scale": "1.5",
+        "max_active_safety_orders": 2,
+        "take_profit_pct": "0.1",
+        "cooldown_minutes": 2,
+    }
+    bot = bots.create_bot(
+        trader,
+        name="Averaging",
+        api_key_id=sim_key.id,
+        symbol="BTC/USDT",
+        timeframe="1m",
+        strategy="dca",
+        params=params,
+        quote_amount="100",
+        interval_seconds=60,
+        mode="paper",
+    )
+    bots.start_bot(bot)
+    db.session.commit()
+
+    live, traded_at = run_live(bot, clock, (Outcome.TRADED, Outcome.HOLD))
+    sells = [t for t in live if t.side.value == "sell"]
+    assert len(sells) >= 2 and len(live) >= len(sells) * 2 + 1, [
+        (t.side.value, t.price) for t in live
+    ]
+
+    warm = service.warmup_candles()
+    store.fetch("binance", "BTC/USDT", "1m", start - timedelta(minutes=warm), end)
+    settings = service.build_settings("binance", service.bot_fields(bot), bot.params)
+    replay = service.replay(settings, store.source_for("binance"), start, end)
+    expected = [
+        (traded_at[t.id], t.side.value, t.qty, t.price, t.fee, t.realized_pnl) for t in live
+    ]
+    got = [
+        (
+            t["time"],
+            t["side"],
+            Decimal(t["qty"]),
+            Decimal(t["price"]),
+            Decimal(t["fee"]),
+            None if t["realized_pnl"] is None else Decimal(t["realized_pnl"]),
+        )
+        for t in replay.result.trades
+    ]
+    assert got == expected
+    closed = [d for d in replay.result.summary["deals"] if d["closed_by"]]
+    assert [Decimal(d["profit"]) for d in closed] == [t.realized_pnl for t in sells]

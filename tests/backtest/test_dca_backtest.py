@@ -98,3 +98,17 @@ def test_a_dca_deal_by_hand(fee_rate):
     # Safety order 2 (5% below 50,000 = 47,500, costing 98) of deal 1 was canceled; deal 2's
     # two safety orders and its take-profit are not placed before the next cycle.
     assert result.summary["orders_resting_at_end"] == 0
+
+
+def test_the_cli_prints_each_deal(app):
+    """`flask backtest run` prints the deal as the hand calculation above reads it."""
+    from webapp.backtest.cli import summary_lines
+
+    result = run(settings("0"), candles())
+    with app.test_request_context():
+        lines = summary_lines(result.summary)
+    assert (
+        "Deal 1: 2 buys, average entry 49666.66666667, sold at 50411.67 (take-profit), "
+        "profit 2.23501: buy 0.002 @ 50000, buy 0.001 @ 49000, sell 0.003 @ 50411.67"
+    ) in lines
+    assert "Deal 2 (open at the end): 1 buys, average entry 50400: buy 0.00198 @ 50400" in lines

@@ -369,3 +369,23 @@ def test_a_bad_sweep_gets_a_message_on_its_field_and_queues_nothing(
     assert message in errors[: errors.index("</small>")]
     assert backtests() == []
     assert redis_ext.queue("default").count == 0
+
+
+def test_a_dca_backtest_lists_its_deals_in_the_cli_and_on_its_page(history, runner, client, auth):
+    dca = ["backtest", "run", "--strategy", "dca", "--param", "base_order=100",
+           "--param", "safety_order=50", "--param", "deviation_pct=0.1",
+           "--param", "take_profit_pct=0.1", "--symbol", "BTC/USDT", "--timeframe", "1m",
+           "--quote-amount", "100", "--from", FROM, "--to", TO]  # fmt: skip
+    result = runner.invoke(args=dca)
+    assert result.exit_code == 0, result.output
+    assert "Deal 1: " in result.output and "(take-profit), profit " in result.output
+    [saved] = backtests()
+    closed = [d for d in saved.summary["deals"] if d["closed_by"]]
+    assert closed
+    auth.login("trader@example.com")
+    page = client.get(f"/backtests/{saved.id}").get_data(as_text=True)
+    assert page.count('data-testid="bt-deal"') == min(50, len(saved.summary["deals"]))
+    # A DCA that opens its deals on signals has nothing to replay.
+    refused = runner.invoke(args=[*dca, "--param", "entry=signal"])
+    assert refused.exit_code != 0 and "cannot be backtested" in refused.output
+    assert len(backtests()) == 1

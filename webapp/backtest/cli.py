@@ -116,6 +116,36 @@ def summary_lines(summary: dict) -> list[str]:
     if summary.get("stopped"):
         reason = summary["stopped"]  # the engine's English, a msgid when it is one of ours
         out.append(_("Stopped: %(why)s", why=_(reason)))
+    for deal in summary.get("deals") or ():  # a DCA's deals, as a hand calculation reads them
+        buys = [o for o in deal["orders"] if o["side"] == "buy"]
+        orders = ", ".join(f"{o['side']} {o['qty']} @ {o['price']}" for o in deal["orders"])
+        if deal["closed_by"]:
+            out.append(
+                _(
+                    "Deal %(deal)s: %(count)s buys, average entry %(entry)s, sold at %(price)s "
+                    "(%(closed_by)s), profit %(profit)s: %(orders)s",
+                    deal=deal["deal"],
+                    count=len(buys),
+                    entry=deal["average_entry"],
+                    price=deal["orders"][-1]["price"],
+                    closed_by=_(deal["closed_by"])
+                    if deal["closed_by"] == "take-profit"
+                    else _("stop-loss"),
+                    profit=deal["profit"],
+                    orders=orders,
+                )
+            )
+        else:
+            out.append(
+                _(
+                    "Deal %(deal)s (open at the end): %(count)s buys, average entry %(entry)s: "
+                    "%(orders)s",
+                    deal=deal["deal"],
+                    count=len(buys),
+                    entry=deal["average_entry"],
+                    orders=orders,
+                )
+            )
     return out
 
 

@@ -118,9 +118,9 @@ class BacktestForm(FlaskForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        # Strategies that act on received signals have nothing to replay.
+        # Strategies that act only on received signals have nothing to replay.
         self.strategy.choices = [
-            SelectChoice(cls.name, cls.label) for cls in all_strategies() if not cls.signal_actions
+            SelectChoice(cls.name, cls.label) for cls in all_strategies() if cls.backtestable
         ]
 
     def set_sources(self, exchange: str) -> None:

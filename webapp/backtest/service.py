@@ -127,7 +127,7 @@ def build_settings(
         cls = get_strategy(strategy)
         values = cls.validate_params(params)
         params_out = cls.serialize_params(values)
-        if cls.signal_actions:
+        if not cls.replays(values):
             errors["strategy"] = _(
                 "%(strategy)s trades on the signals sent to its bot, which candles do not hold: "
                 "it cannot be backtested.",

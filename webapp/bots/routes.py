@@ -35,7 +35,7 @@ from webapp.models import ApiKey, Bot, Trade
 from webapp.models.bot import TIMEFRAMES
 from webapp.models.types import utcnow
 from webapp.signals import service as signals
-from webapp.strategies import Strategy, UnknownStrategyError, get_strategy, grid
+from webapp.strategies import Strategy, StrategyError, UnknownStrategyError, get_strategy, grid
 
 logger = logging.getLogger(__name__)
 
@@ -224,6 +224,15 @@ def _last_trade_id(bot: Bot) -> int:
     return service.last_trade_id(bot.user_id, bot.id)
 
 
+def _replays(bot: Bot) -> bool:
+    """Whether a backtest can replay the bot's settings (not a bot driven by signals)."""
+    try:
+        strategy = get_strategy(bot.strategy)
+        return strategy.replays(strategy.validate_params(bot.params))
+    except StrategyError:
+        return False
+
+
 def _detail_context(bot: Bot, blocks: set[str], **extra) -> dict:
     """What the named blocks of the bot page need (computed only for those blocks)."""
     context = {
@@ -235,6 +244,7 @@ def _detail_context(bot: Bot, blocks: set[str], **extra) -> dict:
         **extra,
     }
     context["takes_signals"] = signals.takes_signals(bot)
+    context["replays"] = _replays(bot)
     if "signals" in blocks and context["takes_signals"]:
         context["signal_url"] = signals.signal_url(bot)
         context["signal_actions"] = signals.actions_of(bot.strategy)

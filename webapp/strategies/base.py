@@ -229,6 +229,8 @@ class Strategy(abc.ABC):
     #: A strategy that keeps limit orders resting on the exchange answers `wanted_orders`
     #: each cycle instead of `decide` (see webapp.strategies.book).
     rests_orders: ClassVar[bool] = False
+    #: Whether candles alone can drive it, so a backtest can replay it (see `replays`).
+    backtestable: ClassVar[bool] = True
     #: Its planned orders depend on the price at start (`planned_orders(price)`).
     plans_from_price: ClassVar[bool] = False
 
@@ -268,6 +270,12 @@ class Strategy(abc.ABC):
         if errors:
             raise StrategyParamError(errors)
         return values
+
+    @classmethod
+    def replays(cls, values: Mapping[str, ParamValue]) -> bool:
+        """Whether a backtest can replay it with these parameters (not when it waits for
+        signals that candles do not hold)."""
+        return cls.backtestable
 
     @classmethod
     def check_params(cls, values: Mapping[str, ParamValue]) -> dict[str, str]:

@@ -288,6 +288,10 @@ class DcaStrategy(Strategy):
     )
 
     @classmethod
+    def replays(cls, values: Mapping[str, ParamValue]) -> bool:
+        return values.get("entry") != "signal"
+
+    @classmethod
     def check_params(cls, values: Mapping[str, ParamValue]) -> dict[str, str]:
         needed = ("max_safety_orders", "deviation_pct", "step_scale")
         if any(values.get(name) is None for name in needed):

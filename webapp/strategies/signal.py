@@ -28,6 +28,7 @@ class SignalStrategy(Strategy):
     )
     params = ()
     signal_actions = ("buy", "sell", "close")
+    backtestable = False
 
     @property
     def required_candles(self) -> int:
