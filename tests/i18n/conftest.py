@@ -106,7 +106,9 @@ def english_left(html: str, fragments: set[str]) -> list[str]:
 
 
 #: Shown the same in every language: the brand, the languages' own names, symbols, units.
-EVERYWHERE = {"Tradebots", "English", "Türkçe", "Français", "BTC/USDT", "ETH/USDT", "USDT", "BTC"}
+EVERYWHERE = {
+    "Tradebots", "English", "Türkçe", "Français", "BTC/USDT", "ETH/USDT", "USDT", "BTC", "DCA"
+}  # fmt: skip
 #: Words the language's catalog spells as English does.
 SAME_WORDS = {
     "tr": {"Bot", "API", "Webhook", "Telegram", "SMS", "E-posta"},
@@ -116,6 +118,7 @@ SAME_WORDS = {
         "Performance",
         "Signal",
         "cycle",
+        "take-profit",  # French traders write it so, as the catalog does ("le take-profit")
         "Position",
         "Notifications",
         "Backtests",

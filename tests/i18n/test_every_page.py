@@ -49,6 +49,7 @@ USER_DATA = {
     "threshold",
     "signal",
     "grid",
+    "dca",
     "webapp.strategies",
     "Trend BTC",
     "Trend BTC · Tradebots",

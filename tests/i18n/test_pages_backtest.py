@@ -71,6 +71,7 @@ def left(html: str, locale: str, data: set[str] = frozenset()) -> list[str]:
     for shown in sorted(set(data), key=len, reverse=True):
         text = text.replace(shown, " ")
     found = english_left(text, english_fragments(english_msgids(*SOURCES), locale))
+    found = [f for f in found if f not in SAME_WORDS[locale]]
     return [f for f in found if locale != "fr" or f.lower() not in {"backtest", "backtests"}]
 
 

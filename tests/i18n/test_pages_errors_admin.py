@@ -59,6 +59,7 @@ def test_the_admin_page_speaks_the_admins_language(client, auth, locale):
             "threshold",
             "signal",
             "grid",
+            "dca",
         }
         | {"webapp.strategies"},
         sources=("templates/admin/index.html",),

@@ -128,7 +128,7 @@ def summary_lines(summary: dict) -> list[str]:
                     count=len(buys),
                     entry=deal["average_entry"],
                     price=deal["orders"][-1]["price"],
-                    closed_by=_(deal["closed_by"])
+                    closed_by=_("take-profit")
                     if deal["closed_by"] == "take-profit"
                     else _("stop-loss"),
                     profit=deal["profit"],
