@@ -290,3 +290,29 @@ def test_a_deal_the_exchange_or_the_balance_would_refuse_is_reported_before_star
     db.session.expire_all()
     assert bot.state.status.value == "stopped"
     assert sim.orders() == []
+
+
+def test_a_script_reads_the_deal_through_the_api(bot_app, sim, clock, make_bot, user, client):
+    from webapp.tokens import service as tokens
+
+    bot = dca_bot(make_bot)
+    for price in ("50000", "50000", "48900"):
+        step(sim, clock, "BTC/USDT", price)
+        run_cycle(bot.id)
+    _, token = tokens.create_token(user, "script", ["read"], 30)
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+    answer = client.get(f"/api/v1/bots/{bot.id}/deals", headers=headers)
+    assert answer.status_code == 200, answer.json
+    current = answer.json["current"]
+    assert current["deal"] == 1
+    assert [(lv["n"], lv["state"]) for lv in current["levels"]] == [
+        (0, "filled"), (1, "filled"), (2, "resting"), (3, "resting")
+    ]  # fmt: skip
+    assert [(Decimal(lv["price"]), Decimal(lv["qty"])) for lv in current["levels"][1:]] == SAFETY
+    assert Decimal(current["take_profit"]) == take_profit_of(bot)
+    assert answer.json["past"] == []
+    # Another strategy's bot has no deals.
+    other = make_bot()
+    answer = client.get(f"/api/v1/bots/{other.id}/deals", headers=headers)
+    assert answer.json == {"current": None, "past": [], "waiting": None}

@@ -245,6 +245,53 @@ class BotOrdersSchema(Schema):
     ended = f.List(f.Nested(BotOrderSchema), required=True)
 
 
+class DealLevelSchema(Schema):
+    """The base order (n 0) or safety order n of the current deal."""
+
+    n = f.Integer(required=True)
+    deviation_pct = Money(required=True, metadata={"description": "Below the base order's fill"})
+    price = Money(required=True, metadata={"description": "Its fill price once filled"})
+    qty = Money(required=True)
+    cost = Money(required=True, metadata={"description": "In the quote currency"})
+    state = f.String(required=True, validate=ma.validate.OneOf(["filled", "resting", "waiting"]))
+
+
+class CurrentDealSchema(Schema):
+    deal = f.Integer(required=True)
+    levels = f.List(f.Nested(DealLevelSchema), required=True)
+    average_entry = Money(required=True, allow_none=True, metadata={"description": "Fees in"})
+    take_profit = Money(required=True, allow_none=True, metadata={"description": "Resting at"})
+    stop = Money(required=True, allow_none=True, metadata={"description": "Deal stop-loss"})
+    absorbs_pct = Money(
+        required=True, allow_none=True, metadata={"description": "Drop the deal still absorbs"}
+    )
+
+
+class DealOrderSchema(Schema):
+    tag = f.String(required=True)
+    side = f.String(required=True, validate=ma.validate.OneOf(_values(TradeSide)))
+    price = Money(required=True)
+    qty = Money(required=True)
+    fee = Money(required=True)
+
+
+class PastDealSchema(Schema):
+    deal = f.Integer(required=True)
+    closed_by = f.String(required=True, validate=ma.validate.OneOf(["take-profit", "stop"]))
+    closed_at = Time(required=True, allow_none=True, metadata={"description": "Market time"})
+    orders = f.List(f.Nested(DealOrderSchema), required=True)
+    average_entry = Money(required=True)
+    profit = Money(required=True, metadata={"description": "After every fee, quote currency"})
+
+
+class BotDealsSchema(Schema):
+    """A DCA bot's deals (see "DCA bots" in the README); empty for other strategies."""
+
+    current = f.Nested(CurrentDealSchema, required=True, allow_none=True)
+    past = f.List(f.Nested(PastDealSchema), required=True)
+    waiting = f.String(required=True, allow_none=True, metadata={"description": "Why none"})
+
+
 # -- trades --------------------------------------------------------------------------------
 
 

@@ -10,9 +10,11 @@ import logging
 from dataclasses import dataclass
 from decimal import Decimal
 
-from webapp.engine import resting
+from webapp.engine import marketdata, resting
+from webapp.engine.marketdata import MarketInfo
 from webapp.models import Bot
 from webapp.strategies import StrategyError, build_strategy
+from webapp.strategies.book import BookOrder, OrderWant
 from webapp.strategies.dca import DcaStrategy, DealReport, Level, deal_reports, is_open
 
 logger = logging.getLogger(__name__)
@@ -34,6 +36,20 @@ class DealPage:
     current: CurrentDeal | None
     past: list[DealReport]  # closed deals, newest first
     waiting: str | None  # why no deal is open, when none is
+
+
+def _shown(level: Level, tag: str, order: BookOrder | None, market: MarketInfo | None) -> Level:
+    """A level with the price and size it has on the exchange: what filled, what rests, or
+    (not placed yet) what it will be once rounded to the market's tick and step."""
+    price, qty = level.price, level.qty
+    if order is not None and order.status != "open" and order.executed_qty > 0:
+        price, qty = order.average_price or order.price, order.executed_qty
+    elif order is not None:
+        price, qty = order.price, order.qty
+    elif market is not None:
+        rounded = resting.normalize(market, OrderWant(tag, "buy", price, qty))
+        price, qty = rounded.price, rounded.qty
+    return Level(level.n, price, qty, level.cost, level.deviation_pct, order)
 
 
 def is_dca(bot: Bot) -> bool:
@@ -59,13 +75,12 @@ def deal_page(bot: Bot, past_limit: int = 20) -> DealPage | None:
         waiting = None if is_open(deal) else strategy.waiting_text(book, deal)
         return DealPage(None, past, waiting)
     position = book.position
+    market = marketdata.market_info(bot.exchange, bot.symbol)
     levels = []
     for level in strategy.ladder(deal.base_price):
         tag = f"d{deal.number}b" if level.n == 0 else f"d{deal.number}s{level.n}"
         order = deal.active.get(tag) or (deal.base if level.n == 0 else deal.safety.get(level.n))
-        levels.append(
-            Level(level.n, level.price, level.qty, level.cost, level.deviation_pct, order)
-        )
+        levels.append(_shown(level, tag, order, market))
     take_profit = deal.take_profit
     tp_price = (
         take_profit.price

@@ -8,6 +8,7 @@ from webapp.api.routes import problems, register_domain_errors
 from webapp.api.schemas import (
     BotActionSchema,
     BotCreateSchema,
+    BotDealsSchema,
     BotDeletedSchema,
     BotListSchema,
     BotOrdersSchema,
@@ -15,8 +16,9 @@ from webapp.api.schemas import (
     BotUpdateSchema,
     SignalsSchema,
 )
+from webapp.backtest.candles import from_ms
 from webapp.bots.display import today_pnl
-from webapp.engine import resting, service
+from webapp.engine import deals, resting, service
 from webapp.extensions import db
 from webapp.models import Bot, BotOrder
 from webapp.signals import service as signals
@@ -262,6 +264,61 @@ def _order(row: BotOrder) -> dict:
         "note": row.note,
         "created_at": row.created_at,
         "closed_at": row.closed_at,
+    }
+
+
+@blp.route("/<id:bot_id>/deals", methods=["GET"])
+@blp.response(200, BotDealsSchema)
+@problems(blp, 404)
+def list_deals(bot_id: int):
+    """A DCA bot's current deal, level by level, and its newest closed deals, newest first."""
+    bot = _owned(bot_id)
+    page = deals.deal_page(bot)
+    if page is None:
+        return {"current": None, "past": [], "waiting": None}
+    current = page.current
+    return {
+        "current": None
+        if current is None
+        else {
+            "deal": current.number,
+            "levels": [
+                {
+                    "n": lv.n,
+                    "deviation_pct": lv.deviation_pct,
+                    "price": lv.price,
+                    "qty": lv.qty,
+                    "cost": lv.cost,
+                    "state": "filled" if lv.filled else "resting" if lv.resting else "waiting",
+                }
+                for lv in current.levels
+            ],
+            "average_entry": current.average_entry,
+            "take_profit": current.take_profit,
+            "stop": current.stop,
+            "absorbs_pct": current.absorbs_pct,
+        },
+        "past": [
+            {
+                "deal": r.number,
+                "closed_by": r.closed_by,
+                "closed_at": from_ms(r.closed) if r.closed is not None else None,
+                "orders": [
+                    {
+                        "tag": o.tag,
+                        "side": o.side,
+                        "price": o.average_price,
+                        "qty": o.executed_qty,
+                        "fee": o.fee,
+                    }
+                    for o in r.orders
+                ],
+                "average_entry": r.average_entry,
+                "profit": r.profit,
+            }
+            for r in page.past
+        ],
+        "waiting": page.waiting,
     }
 
 
