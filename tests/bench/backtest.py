@@ -1,5 +1,5 @@
-"""Benchmark: one year of 1m candles (525,600) replayed through `ema_cross`, `threshold` and a
-50-level `grid`.
+"""Benchmark: one year of 1m candles (525,600) replayed through `ema_cross`, `threshold`, a
+50-level `grid` and a `dca`.
 
 The candles are the simulator's own history (seed --seed, BTC/USDT, the year before
 2026-01-01), generated in --workers processes the first time and kept in a cache file. It
@@ -51,7 +51,7 @@ from webapp.strategies import Candle  # noqa: E402
 
 YEAR_START = int(datetime(2025, 1, 1, tzinfo=UTC).timestamp())
 MINUTES = 525_600
-STRATEGIES = ("ema_cross", "threshold", "grid")
+STRATEGIES = ("ema_cross", "threshold", "grid", "dca")
 CHUNK = 1000
 
 
@@ -101,6 +101,10 @@ def settings_for(strategy: str, candles: list[Candle]) -> engine.Settings:
         closes = sorted(c.close for c in candles[::60])
         low, high = closes[len(closes) // 10], closes[9 * len(closes) // 10]
         params = {"lower": f"{low:.2f}", "upper": f"{high:.2f}", "grids": 50, "investment": "5000"}
+    elif strategy == "dca":  # 5 safety orders from 1% below, 1% take-profit, deals back to back
+        params = {"base_order": "100", "safety_order": "100", "max_safety_orders": 5,
+                  "deviation_pct": "1", "step_scale": "1.2", "volume_scale": "1.5",
+                  "max_active_safety_orders": 2, "take_profit_pct": "1"}  # fmt: skip
     else:
         closes = sorted(c.close for c in candles[::60])
         low, high = closes[len(closes) // 4], closes[3 * len(closes) // 4]
