@@ -4,6 +4,7 @@ quantity, and the grid profit equal to the sum of those pairs, without fees and 
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal as D
 
 import pytest
@@ -99,3 +100,22 @@ def test_a_grid_backtest_by_hand(fee_rate):
     fees = rate * (Q1 * (49500 + 50000) + Q2 * (49800 + 50500) + Q2 * (50000 + 50500))
     assert sum(p.profit for p in pairs) == gross - fees
     assert gross == D("3.41")
+
+
+def test_a_grid_backtest_closes_at_its_stop_below_as_a_live_bot_does():
+    grid = {**GRID, "stop_below": "48000"}
+    path = [*PATH[:2], (49450, 49450, 47800, 47900), (47900, 47900, 47900, 47900),
+            (50000, 50000, 50000, 50000)]  # fmt: skip
+    bars = [Candle(T0 + i * MINUTE, *map(float, bar), 1.0) for i, bar in enumerate(path)]
+    result = run(dataclasses.replace(settings("0"), params=grid), bars)
+    sides = [(t["time"], t["side"], D(t["price"])) for t in result.trades]
+    # Minute 2 falls through the two buys (49,500 and 49,000) and the stop: at minute 3's open
+    # they are recorded and everything held is sold there; nothing trades after.
+    assert sides[-1] == (T0 + 3 * MINUTE, "sell", D("47900"))
+    assert [s for _t, s, _p in sides].count("sell") == 1
+    assert result.summary["stopped"] == (
+        "Closed: the price 47900 reached the grid's stop-below 48000; its orders were canceled "
+        "and its position sold."
+    )
+    assert result.summary["orders_resting_at_end"] == 0
+    assert D(result.summary["unrealized_pnl"]) == 0

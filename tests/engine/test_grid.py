@@ -280,3 +280,41 @@ def test_spacing_takes_only_its_choices(typed):
     with pytest.raises(StrategyParamError) as caught:
         get_strategy("grid").validate_params({**GRID, "spacing": typed})
     assert caught.value.errors["spacing"] == "Spacing must be one of arithmetic, geometric."
+
+
+@pytest.mark.parametrize(
+    ("price", "reason"),
+    [
+        # Below the range both buys have filled: what they bought is sold at once.
+        (
+            "48400",
+            "the price 48400 reached the grid's stop-below 48500; its orders were canceled and "
+            "its position sold",
+        ),
+        # Above it both sells have filled: nothing is held, the buys are canceled.
+        ("51600", "the price 51600 reached the grid's take-above 51500; its orders were canceled"),
+    ],
+)
+def test_past_its_stop_below_or_take_above_the_grid_sells_what_it_holds_and_stops(
+    bot_app, sim, clock, make_bot, price, reason
+):
+    bot = grid_bot(make_bot, params={**GRID, "stop_below": "48500", "take_above": "51500"})
+    ladder_up(bot, sim, clock)
+    assert len(ladder(bot)) == 4
+    step(sim, clock, "BTC/USDT", price)
+    run_cycle(bot.id)
+    # Every order canceled, everything held sold at once, and the bot stopped saying why.
+    assert ladder(bot) == set()
+    assert active(bot) == {}
+    db.session.refresh(bot.state)
+    assert bot.state.position_qty == 0
+    assert trades(bot)[-1].side.value == "sell"
+    assert bot.state.status.value == "stopped"
+    assert bot.state.status_reason == f"Closed: {reason}."
+    assert run_cycle(bot.id).outcome is Outcome.NOT_RUNNING  # nothing left to cancel
+
+
+def test_a_stop_below_inside_the_range_is_refused(make_bot):
+    with pytest.raises(BotValidationError) as caught:
+        grid_bot(make_bot, params={**GRID, "stop_below": "49000"})
+    assert "Stop below must be under the lower price" in caught.value.errors["params.stop_below"]

@@ -171,6 +171,17 @@ def run(
                 fill(order, ts, price, CROSSED, limit=False)
             else:
                 active[want.tag] = order
+        finished = strategy.finished(
+            dataclasses.replace(
+                view,
+                position=Position(book.position.qty, book.position.avg_price),
+                active={tag: order.shown() for tag, order in active.items()},
+                filled=tuple(sorted(filled.values(), key=lambda o: o.seq)),
+            )
+        )
+        if finished is not None:  # a live bot stops here (see webapp.engine.cycle)
+            book.stopped = finished
+            return
         steady = None if steps.place or steps.cancel else strategy.steady_band(view)
         if steady is None:
             band_lo, band_hi = math.inf, -math.inf

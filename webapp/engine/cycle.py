@@ -37,7 +37,7 @@ from webapp.engine.ledger import next_utc_midnight
 from webapp.engine.locks import bot_lock
 from webapp.engine.outcome import CycleResult, Outcome
 from webapp.engine.placement import PENDING_GRACE
-from webapp.engine.service import log_activity, prune_activity
+from webapp.engine.service import log_activity, prune_activity, stop_bot
 from webapp.engine.tick import count_late_cycle
 from webapp.exchange.errors import ExchangeError, UnknownSymbol
 from webapp.extensions import db, redis_ext
@@ -413,6 +413,9 @@ class _Cycle:
                 signals.settle(inbox, status, line.message, self.now)
             done = book.reconcile(wanted)
             note = strategy.note(view)
+            finished = strategy.finished(book.book())
+            if finished is not None:  # e.g. a grid past its stop-below: closed, then stopped
+                stop_bot(bot, finished)
         self.trade_ids.extend(t.id for t in done.trades)
         line = (
             f"Resting orders: {len(book.active)} open, {len(done.trades)} fills this cycle "

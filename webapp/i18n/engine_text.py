@@ -79,6 +79,13 @@ TEXTS = [
         "This bot may spend up to %(amount)s %(quote)s but the key holds %(free)s %(quote)s "
         "free: lower its orders or add funds, then start it again."
     ),
+    # A grid past its stop-below or take-above (webapp.strategies.grid), then stopped.
+    N_("Closed: its orders were canceled."),
+    N_("Closed: its orders were canceled and its position sold."),
+    N_("Closed: %(why)s; its orders were canceled."),
+    N_("Closed: %(why)s; its orders were canceled and its position sold."),
+    N_("the price %(price)s reached the grid's stop-below %(stop)s"),
+    N_("the price %(price)s reached the grid's take-above %(take)s"),
     # DCA deals (webapp.strategies.dca): the bot's note, and what a signal did.
     N_("No deal open: %(why)s."),
     N_("cooling down after the last deal"),
@@ -244,6 +251,8 @@ _SHAPES = {
             "seconds",
             "id",
             "free",
+            "stop",
+            "take",
             "deal",
             "period",
             "level",

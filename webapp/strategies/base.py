@@ -326,6 +326,11 @@ class Strategy(abc.ABC):
         (for the bot's signal list), for resting strategies that take signals."""
         return False, "not taken by this strategy"
 
+    def finished(self, book: Book) -> str | None:
+        """Why a resting strategy is done (the bot then stops with this reason), once its
+        orders are canceled and nothing is held; None while it goes on."""
+        return None
+
     def note(self, book: Book) -> str | None:
         """What the bot's page should say about this cycle besides its orders (written to
         the activity log once, when it starts to hold), or None."""

@@ -47,6 +47,8 @@ logger = logging.getLogger(__name__)
 #: The start-up buy is a limit this far above the price, so it fills at once as a market
 #: order would, yet never at any price.
 INIT_SLIPPAGE = Decimal("0.01")
+#: The sell of everything held when the stop-below or take-above is reached.
+CLOSE_TAG = "close"
 #: Quantities and prices are cut to this many places before the market's own steps apply.
 PLACES = Decimal(1).scaleb(-12)
 
@@ -109,6 +111,32 @@ class GridStrategy(Strategy):
             max=MAX_PRICE,
             help=_l("What the grid trades with, in the quote currency, shared by its intervals."),
         ),
+        ParamSpec(
+            name="stop_below",
+            label=_l("Stop below"),
+            type=ParamType.DECIMAL,
+            min=Decimal(0),
+            exclusive_min=True,
+            max=MAX_PRICE,
+            optional=True,
+            help=_l(
+                "Optional: at or below this price the bot cancels its orders, sells what it "
+                "holds and stops."
+            ),
+        ),
+        ParamSpec(
+            name="take_above",
+            label=_l("Take above"),
+            type=ParamType.DECIMAL,
+            min=Decimal(0),
+            exclusive_min=True,
+            max=MAX_PRICE,
+            optional=True,
+            help=_l(
+                "Optional: at or above this price the bot cancels its orders, sells what it "
+                "holds and stops."
+            ),
+        ),
     )
 
     @classmethod
@@ -116,6 +144,11 @@ class GridStrategy(Strategy):
         lower, upper = values.get("lower"), values.get("upper")
         if lower is not None and upper is not None and lower >= upper:
             return {"upper": _("The upper price must be above the lower price.")}
+        stop, take = values.get("stop_below"), values.get("take_above")
+        if stop is not None and lower is not None and stop >= lower:
+            return {"stop_below": _("Stop below must be under the lower price.")}
+        if take is not None and upper is not None and take <= upper:
+            return {"take_above": _("Take above must be over the upper price.")}
         return {}
 
     @property
@@ -171,16 +204,45 @@ class GridStrategy(Strategy):
             )
         return None
 
+    def closing(self, book: Book) -> str | None:
+        """Why the grid closes (its stop-below or take-above reached, or its closing sell
+        already sent), or None."""
+        stop, take = self.values.get("stop_below"), self.values.get("take_above")
+        if stop is not None and book.price <= stop:
+            return (
+                f"the price {fmt_price(book.price)} reached the grid's stop-below "
+                f"{fmt_price(Decimal(stop))}"
+            )
+        if take is not None and book.price >= take:
+            return (
+                f"the price {fmt_price(book.price)} reached the grid's take-above "
+                f"{fmt_price(Decimal(take))}"
+            )
+        if CLOSE_TAG in book.active or any(o.tag == CLOSE_TAG for o in book.filled):
+            return "closing"
+        return None
+
+    def finished(self, book: Book) -> str | None:
+        """Once closing and nothing is held or resting any more, the bot stops."""
+        why = self.closing(book)
+        if why is None or book.active or book.position.is_open:
+            return None
+        sold = next((o for o in book.filled if o.tag == CLOSE_TAG), None)
+        what = "its orders were canceled" + (" and its position sold" if sold else "")
+        return f"Closed: {what}." if why == "closing" else f"Closed: {why}; {what}."
+
     def steady_band(self, book: Book) -> tuple[Decimal, Decimal] | None:
-        """Once started, the answer depends on the price only through "in the range or not"."""
-        if not _started(book, _start_up(book)):
+        """Once started, the answer depends on the price only through "in the range or not"
+        (and, with a stop-below or take-above, not past them)."""
+        if not _started(book, _start_up(book)) or self.closing(book) is not None:
             return None
         levels = self.levels()
         lower, upper = levels[0], levels[-1]
+        stop, take = self.values.get("stop_below"), self.values.get("take_above")
         if book.price < lower:
-            return Decimal(0), lower
+            return (Decimal(stop) if stop is not None else Decimal(0)), lower
         if book.price > upper:
-            return upper, Decimal("Infinity")
+            return upper, (Decimal(take) if take is not None else Decimal("Infinity"))
         return lower, upper
 
     def capital(self) -> Decimal:
@@ -196,6 +258,15 @@ class GridStrategy(Strategy):
         return wants
 
     def wanted_orders(self, book: Book) -> list[OrderWant]:
+        if self.closing(book) is not None:  # cancel the ladder, sell what is held at once
+            order = book.active.get(CLOSE_TAG)
+            if order is not None:
+                return [OrderWant(order.tag, order.side, order.price, order.qty)]
+            sold = any(o.tag == CLOSE_TAG for o in book.filled)
+            if book.position.is_open and not sold:
+                price = book.price * (1 - INIT_SLIPPAGE)
+                return [OrderWant(CLOSE_TAG, "sell", price, book.position.qty)]
+            return []
         levels = self.levels()
         qty = self.quantities(levels)
         grids = len(qty)
