@@ -171,14 +171,15 @@ def run(
                 fill(order, ts, price, CROSSED, limit=False)
             else:
                 active[want.tag] = order
-        finished = strategy.finished(
-            dataclasses.replace(
+        finished = None
+        if strategy.may_finish:
+            after = dataclasses.replace(
                 view,
                 position=Position(book.position.qty, book.position.avg_price),
                 active={tag: order.shown() for tag, order in active.items()},
                 filled=tuple(sorted(filled.values(), key=lambda o: o.seq)),
             )
-        )
+            finished = strategy.finished(after)
         if finished is not None:  # a live bot stops here (see webapp.engine.cycle)
             book.stopped = finished
             return

@@ -413,7 +413,7 @@ class _Cycle:
                 signals.settle(inbox, status, line.message, self.now)
             done = book.reconcile(wanted)
             note = strategy.note(view)
-            finished = strategy.finished(book.book())
+            finished = strategy.finished(book.book()) if strategy.may_finish else None
             if finished is not None:  # e.g. a grid past its stop-below: closed, then stopped
                 stop_bot(bot, finished)
         self.trade_ids.extend(t.id for t in done.trades)

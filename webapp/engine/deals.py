@@ -15,7 +15,14 @@ from webapp.engine.marketdata import MarketInfo
 from webapp.models import Bot
 from webapp.strategies import StrategyError, build_strategy
 from webapp.strategies.book import BookOrder, OrderWant
-from webapp.strategies.dca import DcaStrategy, DealReport, Level, deal_reports, is_open
+from webapp.strategies.dca import (
+    DcaStrategy,
+    DealReport,
+    Level,
+    deal_reports,
+    is_open,
+    level_tag,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +85,7 @@ def deal_page(bot: Bot, past_limit: int = 20) -> DealPage | None:
     market = marketdata.market_info(bot.exchange, bot.symbol)
     levels = []
     for level in strategy.ladder(deal.base_price):
-        tag = f"d{deal.number}b" if level.n == 0 else f"d{deal.number}s{level.n}"
+        tag = level_tag(deal.number, level.n)
         order = deal.active.get(tag) or (deal.base if level.n == 0 else deal.safety.get(level.n))
         levels.append(_shown(level, tag, order, market))
     take_profit = deal.take_profit

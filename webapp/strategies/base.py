@@ -326,6 +326,12 @@ class Strategy(abc.ABC):
         (for the bot's signal list), for resting strategies that take signals."""
         return False, "not taken by this strategy"
 
+    @property
+    def may_finish(self) -> bool:
+        """Whether `finished` can ever answer (a subclass overrides it): the engine and the
+        backtest build the book after a cycle only for such strategies."""
+        return type(self).finished is not Strategy.finished
+
     def finished(self, book: Book) -> str | None:
         """Why a resting strategy is done (the bot then stops with this reason), once its
         orders are canceled and nothing is held; None while it goes on."""

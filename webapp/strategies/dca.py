@@ -28,6 +28,7 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from webapp.numbers import plain
 from webapp.strategies.base import (
     Decision,
     ParamSpec,
@@ -108,6 +109,11 @@ class Deal:
     def filled_safety(self) -> int:
         """How many safety orders filled (they fill in turn, from the nearest down)."""
         return max((n for n, o in self.safety.items() if _got(o) and o.status != "open"), default=0)
+
+
+def level_tag(deal: int, n: int) -> str:
+    """The tag of a deal's base order (n 0) or of its safety order n."""
+    return f"d{deal}b" if n == 0 else f"d{deal}s{n}"
 
 
 def is_open(deal: Deal | None) -> bool:
@@ -361,10 +367,7 @@ class DcaStrategy(Strategy):
         if price is None or price <= 0:
             return []
         levels = self.ladder(price)
-        return [
-            OrderWant(f"d1{'b' if lv.n == 0 else f's{lv.n}'}", "buy", lv.price, lv.qty)
-            for lv in levels
-        ]
+        return [OrderWant(level_tag(1, lv.n), "buy", lv.price, lv.qty) for lv in levels]
 
     # -- one cycle ---------------------------------------------------------------------------
 
@@ -396,7 +399,7 @@ class DcaStrategy(Strategy):
         if wait is not None:
             return [], (False, wait)
         qty = _qty(Decimal(self.values["base_order"]), book.price)
-        want = OrderWant(f"d{number}b", "buy", book.price * (1 + SLIPPAGE), qty)
+        want = OrderWant(level_tag(number, 0), "buy", book.price * (1 + SLIPPAGE), qty)
         return [want], (signal == "start_deal", f"deal {number} opened")
 
     def waiting_text(self, book: Book, deal: Deal | None) -> str | None:
@@ -445,7 +448,9 @@ class DcaStrategy(Strategy):
             filled = deal.filled_safety
             last = min(filled + int(self.values["max_active_safety_orders"]), self.max_safety)
             for level in self.ladder(deal.base_price)[filled + 1 : last + 1]:
-                wants.append(OrderWant(f"d{deal.number}s{level.n}", "buy", level.price, level.qty))
+                wants.append(
+                    OrderWant(level_tag(deal.number, level.n), "buy", level.price, level.qty)
+                )
         return wants, (False, f"deal {deal.number} is open")
 
     def take_profit(self, number: int, position: Position) -> OrderWant:
@@ -493,7 +498,7 @@ class DealReport:
 
     def as_dict(self) -> dict[str, Any]:
         def text(value: Decimal | None) -> str | None:
-            return None if value is None else format(value.normalize(), "f")
+            return None if value is None else plain(value)
 
         return {
             "deal": self.number,
@@ -546,11 +551,7 @@ def deal_reports(orders: Iterable[BookOrder]) -> list[DealReport]:
                 orders=tuple(done),
                 opened=buys[0].closed_ts,
                 closed=closing.closed_ts if closing is not None else None,
-                closed_by=None
-                if closing is None
-                else "take-profit"
-                if closing is deal.take_profit
-                else "stop",
+                closed_by=_closed_by(deal, closing),
                 bought_qty=held,
                 cost=cost,
                 average_entry=(cost / held).quantize(Decimal(1).scaleb(-8)) if held else None,
@@ -559,6 +560,12 @@ def deal_reports(orders: Iterable[BookOrder]) -> list[DealReport]:
             )
         )
     return reports
+
+
+def _closed_by(deal: Deal, closing: BookOrder | None) -> str | None:
+    if closing is None:
+        return None
+    return "take-profit" if closing is deal.take_profit else "stop"
 
 
 def _deviation(values: Mapping[str, ParamValue], n: int) -> Decimal:
@@ -576,4 +583,4 @@ def _keep(order: BookOrder) -> OrderWant:
     return OrderWant(order.tag, order.side, order.price, order.qty)
 
 
-__all__ = ["DcaStrategy", "Deal", "DealReport", "Level", "deal_reports", "deals"]
+__all__ = ["DcaStrategy", "Deal", "DealReport", "Level", "deal_reports", "deals", "level_tag"]
