@@ -39,6 +39,29 @@ def run_live(bot, clock, outcomes) -> tuple[list[Trade], dict[int, int]]:
     return list(live), traded_at
 
 
+def replay_as_the_bot(bot, start, end):
+    """The bot's settings replayed over the minutes it traded, and the window it first saw."""
+    warm = service.warmup_candles()
+    store.fetch("binance", "BTC/USDT", "1m", start - timedelta(minutes=warm), end)
+    settings = service.build_settings("binance", service.bot_fields(bot), bot.params)
+    return service.replay(settings, store.source_for("binance"), start, end)
+
+
+def trades_of(replay) -> list[tuple]:
+    """(time, side, qty, price, fee, realized) of each replayed trade, as Decimals."""
+    return [
+        (
+            t["time"],
+            t["side"],
+            Decimal(t["qty"]),
+            Decimal(t["price"]),
+            Decimal(t["fee"]),
+            None if t["realized_pnl"] is None else Decimal(t["realized_pnl"]),
+        )
+        for t in replay.result.trades
+    ]
+
+
 def test_backtest_trades_equal_the_real_engines_paper_trades(bt_app, clock, sim, trader, sim_key):
     bt_app.config.update(BOT_OHLCV_LIMIT=200)
     start = NOW - timedelta(minutes=90)
@@ -125,26 +148,10 @@ def test_a_grid_backtest_trades_as_the_real_engines_paper_grid(bt_app, clock, si
     sells = [t for t in live if t.side.value == "sell"]
     assert len(live) >= 8 and len(sells) >= 3, [(t.side.value, t.price) for t in live]
 
-    warm = service.warmup_candles()
-    store.fetch("binance", "BTC/USDT", "1m", start - timedelta(minutes=warm), end)
-    settings = service.build_settings("binance", service.bot_fields(bot), bot.params)
-    replay = service.replay(settings, store.source_for("binance"), start, end)
-
-    expected = [
+    replay = replay_as_the_bot(bot, start, end)
+    assert trades_of(replay) == [
         (traded_at[t.id], t.side.value, t.qty, t.price, t.fee, t.realized_pnl) for t in live
     ]
-    got = [
-        (
-            t["time"],
-            t["side"],
-            Decimal(t["qty"]),
-            Decimal(t["price"]),
-            Decimal(t["fee"]),
-            None if t["realized_pnl"] is None else Decimal(t["realized_pnl"]),
-        )
-        for t in replay.result.trades
-    ]
-    assert got == expected
 
 
 def test_a_dca_backtest_trades_as_the_real_engines_paper_dca(bt_app, clock, sim, trader, sim_key):
@@ -187,24 +194,9 @@ def test_a_dca_backtest_trades_as_the_real_engines_paper_dca(bt_app, clock, sim,
         (t.side.value, t.price) for t in live
     ]
 
-    warm = service.warmup_candles()
-    store.fetch("binance", "BTC/USDT", "1m", start - timedelta(minutes=warm), end)
-    settings = service.build_settings("binance", service.bot_fields(bot), bot.params)
-    replay = service.replay(settings, store.source_for("binance"), start, end)
-    expected = [
+    replay = replay_as_the_bot(bot, start, end)
+    assert trades_of(replay) == [
         (traded_at[t.id], t.side.value, t.qty, t.price, t.fee, t.realized_pnl) for t in live
     ]
-    got = [
-        (
-            t["time"],
-            t["side"],
-            Decimal(t["qty"]),
-            Decimal(t["price"]),
-            Decimal(t["fee"]),
-            None if t["realized_pnl"] is None else Decimal(t["realized_pnl"]),
-        )
-        for t in replay.result.trades
-    ]
-    assert got == expected
     closed = [d for d in replay.result.summary["deals"] if d["closed_by"]]
     assert [Decimal(d["profit"]) for d in closed] == [t.realized_pnl for t in sells]
