@@ -26,6 +26,7 @@ ID_ROUTES = [
     ("POST", "/api/v1/bots/{bot}/signals/rotate", None),
     ("GET", "/api/v1/bots/{bot}/orders", None),
     ("GET", "/api/v1/bots/{bot}/deals", None),
+    ("GET", "/api/v1/bots/{bot}/grid", None),
     ("GET", "/api/v1/trades?bot={bot}", None),
     ("GET", "/api/v1/trades.csv?bot={bot}", None),
     ("GET", "/api/v1/notifications/{notification}", None),

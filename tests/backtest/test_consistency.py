@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 import sqlalchemy as sa
 
 from tests.backtest.conftest import NOW
@@ -23,6 +24,8 @@ from webapp.extensions import db
 from webapp.models import Trade
 
 CYCLES = 90
+#: A trigger price this far above the start: the seeded walk reaches it 10 minutes in.
+TRIGGER = Decimal("1.0035")
 
 
 def run_live(bot, clock, outcomes) -> tuple[list[Trade], dict[int, int]]:
@@ -118,10 +121,14 @@ def test_backtest_trades_equal_the_real_engines_paper_trades(bt_app, clock, sim,
     assert Decimal(replay.result.summary["realized_pnl"]) == realized
 
 
-def test_a_grid_backtest_trades_as_the_real_engines_paper_grid(bt_app, clock, sim, trader, sim_key):
+@pytest.mark.parametrize("trigger", [False, True])
+def test_a_grid_backtest_trades_as_the_real_engines_paper_grid(
+    bt_app, clock, sim, trader, sim_key, trigger
+):
     """The same for a grid: the real engine's paper book (resting orders in the database,
     filled by the candles after they were placed) and the replay's in-memory book run the
-    same reconcile rule, so every order fills in the same candle at the same price."""
+    same reconcile rule, so every order fills in the same candle at the same price; with a
+    trigger price, both wait for it the same number of minutes."""
     bt_app.config.update(BOT_OHLCV_LIMIT=200)
     start = NOW - timedelta(minutes=90)
     end = start + timedelta(minutes=CYCLES)
@@ -129,6 +136,9 @@ def test_a_grid_backtest_trades_as_the_real_engines_paper_grid(bt_app, clock, si
     price = sim.price("BTC/USDT")
     # Levels 0.1% apart around the price: the seeded walk crosses them back and forth.
     lower, upper = ((price * Decimal(f)).quantize(Decimal("1")) for f in ("0.996", "1.004"))
+    params = {"lower": str(lower), "upper": str(upper), "grids": 8, "investment": "800"}
+    if trigger:
+        params["trigger_price"] = str((price * TRIGGER).quantize(Decimal("1")))
     bot = bots.create_bot(
         trader,
         name="Ladder",
@@ -136,7 +146,7 @@ def test_a_grid_backtest_trades_as_the_real_engines_paper_grid(bt_app, clock, si
         symbol="BTC/USDT",
         timeframe="1m",
         strategy="grid",
-        params={"lower": str(lower), "upper": str(upper), "grids": 8, "investment": "800"},
+        params=params,
         quote_amount="100",
         interval_seconds=60,
         mode="paper",
@@ -147,6 +157,8 @@ def test_a_grid_backtest_trades_as_the_real_engines_paper_grid(bt_app, clock, si
     live, traded_at = run_live(bot, clock, (Outcome.TRADED, Outcome.HOLD))
     sells = [t for t in live if t.side.value == "sell"]
     assert len(live) >= 8 and len(sells) >= 3, [(t.side.value, t.price) for t in live]
+    waited = (traded_at[live[0].id] - int(start.timestamp() * 1000)) // 60_000
+    assert waited == (10 if trigger else 0)
 
     replay = replay_as_the_bot(bot, start, end)
     assert trades_of(replay) == [

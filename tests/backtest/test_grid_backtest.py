@@ -119,3 +119,21 @@ def test_a_grid_backtest_closes_at_its_stop_below_as_a_live_bot_does():
     )
     assert result.summary["orders_resting_at_end"] == 0
     assert D(result.summary["unrealized_pnl"]) == 0
+
+
+def test_a_grid_backtest_waits_for_its_trigger_price_as_a_live_bot_does():
+    grid = {**GRID, "trigger_price": "50200"}
+    # A cycle's price is the candle's open: the wick to 50,300 in minute 1 does not reach the
+    # trigger, the open of minute 3 does.
+    path = [(49800, 49900, 49700, 49850), (49850, 50300, 49800, 50100),
+            (50100, 50150, 50000, 50150), (50250, 50300, 50200, 50250),
+            (50250, 50250, 50250, 50250)]  # fmt: skip
+    bars = [Candle(T0 + i * MINUTE, *map(float, bar), 1.0) for i, bar in enumerate(path)]
+    result = run(dataclasses.replace(settings("0"), params=grid), bars)
+    sides = [(t["time"], t["side"], D(t["qty"]), D(t["price"])) for t in result.trades]
+    # The start-up buy at that open, for the one interval above it; then the ladder rests.
+    assert sides == [(T0 + 3 * MINUTE, "buy", Q3, D("50250"))]
+    assert result.summary["orders_resting_at_end"] == 4
+    # Never reached: nothing trades and nothing rests.
+    never = run(dataclasses.replace(settings("0"), params={**GRID, "trigger_price": "51500"}), bars)
+    assert never.trades == [] and never.summary["orders_resting_at_end"] == 0

@@ -292,6 +292,34 @@ class BotDealsSchema(Schema):
     waiting = f.String(required=True, allow_none=True, metadata={"description": "Why none"})
 
 
+class GridLevelSchema(Schema):
+    """Level n of a grid (0 the lower price), with the order resting there, if any."""
+
+    n = f.Integer(required=True)
+    price = Money(required=True)
+    side = f.String(required=True, allow_none=True, validate=ma.validate.OneOf(_values(TradeSide)))
+    tag = f.String(required=True, allow_none=True)
+
+
+class BotGridSchema(Schema):
+    """A grid bot's ladder and figures (see "Grid bots" in the README); empty for other
+    strategies."""
+
+    levels = f.List(f.Nested(GridLevelSchema), required=True)
+    completed_pairs = f.Integer(required=True)
+    grid_profit = Money(required=True, metadata={"description": "Of the pairs, after fees"})
+    held = Money(required=True, metadata={"description": "Base currency"})
+    average_entry = Money(required=True, allow_none=True, metadata={"description": "Fees in"})
+    price = Money(required=True, allow_none=True, metadata={"description": "At the last cycle"})
+    unrealized_pnl = Money(
+        required=True, allow_none=True, metadata={"description": "At that price, before the fee"}
+    )
+    trigger_price = Money(required=True, allow_none=True)
+    stop_below = Money(required=True, allow_none=True)
+    take_above = Money(required=True, allow_none=True)
+    waiting = f.Boolean(required=True, metadata={"description": "For its trigger price"})
+
+
 # -- trades --------------------------------------------------------------------------------
 
 

@@ -98,6 +98,7 @@ def run(
     filled: dict[str, BookOrder] = {}  # per tag, its newest filled order
     touched: set[str] = set()  # reached inside the last candle: recorded at the next cycle
     seq = 0
+    start_price = to_decimal(candles[0].open)  # a live bot's price at its first cycle
     total = len(candles)
     every = max(1, math.ceil(total / CURVE_POINTS))
     curve: list[list[Any]] = []
@@ -157,6 +158,7 @@ def run(
             active={tag: order.shown() for tag, order in active.items()},
             filled=tuple(sorted(filled.values(), key=lambda o: o.seq)),
             ts=ts,
+            start_price=start_price,
         )
         resting = {t: (o.side, o.price, o.qty) for t, o in active.items()}
         steps = plan(market, resting, strategy.wanted_orders(view))

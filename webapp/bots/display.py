@@ -12,6 +12,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -152,23 +153,36 @@ def pnl_chart_json(report: BotReport, quote: str = "", start: datetime | None = 
     return _script_json({"kind": "pnl", "label": label, "x": xs, "y": ys})
 
 
+class Mark(NamedTuple):
+    """A horizontal line on the price chart: a resting order (`buy`, `sell`), a grid level
+    with none (`level`), or a grid's `trigger`, `stop` or `take` price."""
+
+    price: Decimal
+    kind: str
+
+
 def price_chart_json(
     candles: Sequence[Candle],
     price: Decimal,
     trades: Iterable[Trade],
     timeframe_seconds: int,
     symbol: str = "",
+    marks: Sequence[Mark] = (),
 ) -> str:
     """Closes of `candles` and the current price, with each trade as a buy or sell marker.
 
     uPlot wants every series on the same x values, so a trade is drawn on the candle it
     happened in (at its own fill price); the current price sits at the start of the candle
     still open (the exchange's clock, not ours), and a trade after the last closed candle
-    goes there. Trades before the first candle are left out.
+    goes there. Trades before the first candle are left out. `marks` are drawn across it, and
+    the price scale reaches them.
     """
+    lines = [{"p": float(m.price), "k": m.kind} for m in marks]
     starts = [c.ts / 1000 for c in candles]
     if not starts:
-        return _script_json({"kind": "price", "x": [], "y": [], "buys": [], "sells": []})
+        return _script_json(
+            {"kind": "price", "x": [], "y": [], "buys": [], "sells": [], "marks": lines}
+        )
     xs = [*starts, starts[-1] + timeframe_seconds]
     ys = [c.close for c in candles] + [float(price)]
     buys: list[float | None] = [None] * len(xs)
@@ -184,7 +198,15 @@ def price_chart_json(
         target[index] = float(trade.price)
     label = _("%(symbol)s close", symbol=symbol) if symbol else _("Close")
     return _script_json(
-        {"kind": "price", "label": label, "x": xs, "y": ys, "buys": buys, "sells": sells}
+        {
+            "kind": "price",
+            "label": label,
+            "x": xs,
+            "y": ys,
+            "buys": buys,
+            "sells": sells,
+            "marks": lines,
+        }
     )
 
 

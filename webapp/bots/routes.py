@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from decimal import Decimal
 
 import sqlalchemy as sa
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
@@ -22,7 +21,7 @@ from redis.exceptions import RedisError
 from webapp.backtest.candles import from_ms
 from webapp.bots import bp, display
 from webapp.bots.forms import BotForm, param_display, param_values
-from webapp.engine import deals, marketdata, resting, service
+from webapp.engine import deals, grids, marketdata, resting, service
 from webapp.engine.errors import BotBusy, BotError, BotNotFound, BotValidationError
 from webapp.engine.tick import slot_for
 from webapp.exchange.clients import exchange_name
@@ -35,7 +34,7 @@ from webapp.models import ApiKey, Bot, Trade
 from webapp.models.bot import TIMEFRAMES
 from webapp.models.types import utcnow
 from webapp.signals import service as signals
-from webapp.strategies import Strategy, StrategyError, UnknownStrategyError, get_strategy, grid
+from webapp.strategies import Strategy, StrategyError, UnknownStrategyError, get_strategy
 
 logger = logging.getLogger(__name__)
 
@@ -257,10 +256,7 @@ def _detail_context(bot: Bot, blocks: set[str], **extra) -> dict:
         context["ended_limit"] = ENDED_ORDERS
         context["deal_page"] = deals.deal_page(bot, PAST_DEALS)
         context["from_ms"] = from_ms
-        if bot.strategy == grid.GridStrategy.name:
-            pairs = grid.completed_pairs(resting.filled_orders(bot.id))
-            context["grid_pairs"] = len(pairs)
-            context["grid_profit"] = sum((p.profit for p in pairs), Decimal(0))
+        context["grid_page"] = grids.grid_page(bot)
     if "activity" in blocks:
         context["activity"] = service.bot_activity(bot, ACTIVITY_LIMIT)
         context["activity_limit"] = ACTIVITY_LIMIT
@@ -306,10 +302,32 @@ def price_chart(bot_id: int):
     trades = db.session.scalars(
         service.trades_query(current_user, bot_id=bot.id, start=since).limit(500)
     )
+    marks = _price_marks(bot)
     chart_json = display.price_chart_json(
-        candles, snapshot.price, trades, TIMEFRAMES[bot.timeframe], bot.symbol
+        candles, snapshot.price, trades, TIMEFRAMES[bot.timeframe], bot.symbol, marks
     )
-    return render_template("bots/_price_chart.html", bot=bot, chart_json=chart_json, error=None)
+    return render_template(
+        "bots/_price_chart.html", bot=bot, chart_json=chart_json, marks=marks, error=None
+    )
+
+
+def _price_marks(bot: Bot) -> list[display.Mark]:
+    """The lines the price chart draws: a grid's every level (with what rests there) and its
+    trigger, stop-below and take-above; another resting strategy's orders."""
+    page = grids.grid_page(bot)
+    if page is not None:
+        marks = [display.Mark(lv.price, lv.side or "level") for lv in page.levels]
+        for kind, price in (
+            ("trigger", page.trigger if page.waiting else None),
+            ("stop", page.stop_below),
+            ("take", page.take_above),
+        ):
+            if price is not None:
+                marks.append(display.Mark(price, kind))
+        return marks
+    if resting.rests_orders(bot):
+        return [display.Mark(row.price, row.side.value) for row in resting.active_orders(bot.id)]
+    return []
 
 
 @bp.route("/<int:bot_id>", methods=["GET"])

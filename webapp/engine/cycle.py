@@ -393,6 +393,8 @@ class _Cycle:
         """A strategy that keeps limit orders resting: record their fills, then keep the set
         it wants now (webapp.engine.resting)."""
         price = snapshot.price
+        if state.start_price is None:
+            state.start_price = quantize(price)
         book = resting.RestingBook(bot, state, market, price, snapshot.candles, self.now)
         book.sync()
         note = None

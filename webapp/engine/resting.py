@@ -302,6 +302,7 @@ def book_for(
         filled=tuple(shown(row) for row in rows),
         ts=market_ms,
         signal=signal,
+        start_price=state.start_price,
     )
 
 

@@ -400,6 +400,7 @@ def start_bot(bot: Bot) -> BotState:
     state.status = BotStatus.RUNNING
     state.status_reason = None
     state.started_at = now
+    state.start_price = None
     state.next_run_at = now
     state.consecutive_errors = 0
     state.failing_since = None

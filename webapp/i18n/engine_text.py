@@ -54,6 +54,7 @@ TEXTS = [
     N_("Resting orders: %(count)s open, %(fills)s fills this cycle (price %(price)s)"),
     N_("The price is below the grid's lower price %(lower)s: no new order until it comes back."),
     N_("The price is above the grid's upper price %(upper)s: no new order until it comes back."),
+    N_("Waiting for the price to reach the trigger price %(trigger)s: no order until then."),
     N_("Order %(tag)s placed: %(side)s %(qty)s %(base)s at %(price)s %(quote)s."),
     N_("Order %(tag)s rests on the exchange: %(side)s %(qty)s %(base)s at %(price)s %(quote)s."),
     N_("Order %(tag)s was sent but the exchange did not answer; the next cycle checks it."),

@@ -217,6 +217,9 @@ class BotState(db.Model):
     position_qty: so.Mapped[Decimal] = so.mapped_column(Amount, default=Decimal(0))
     position_avg_price: so.Mapped[Decimal] = so.mapped_column(Amount, default=Decimal(0))
     started_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    # The price at the first cycle since the bot started: the side a grid's trigger price
+    # is reached from.
+    start_price: so.Mapped[Decimal | None] = so.mapped_column(Amount)
     next_run_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     last_cycle_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     # The tick slot of the last cycle that ran: a job for a slot already run is skipped.

@@ -73,3 +73,5 @@ class Book:
     #: The signal sent to the bot's URL that this cycle answers (one of the strategy's
     #: `signal_actions`), if any.
     signal: str | None = None
+    #: The price at the bot's first cycle since it started (None: not known).
+    start_price: Decimal | None = None

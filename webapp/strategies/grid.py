@@ -16,6 +16,11 @@ its tags), so the strategy keeps no memory of its own.
 
 Outside the range the bot places no new order: the ones resting stay, and trading resumes
 when the price comes back.
+
+With a `trigger_price` the grid waits, placing nothing, until the price at a cycle reaches it
+from the side the bot started on (`Book.start_price`, the price at the bot's first cycle):
+at or above it when it started below, at or below it when it started above. It then starts
+as above, at the price of that cycle.
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ INIT_SLIPPAGE = Decimal("0.01")
 CLOSE_TAG = "close"
 #: Quantities and prices are cut to this many places before the market's own steps apply.
 PLACES = Decimal(1).scaleb(-12)
+_INFINITY = Decimal("Infinity")
 
 
 @register
@@ -112,6 +118,19 @@ class GridStrategy(Strategy):
             help=_l("What the grid trades with, in the quote currency, shared by its intervals."),
         ),
         ParamSpec(
+            name="trigger_price",
+            label=_l("Trigger price"),
+            type=ParamType.DECIMAL,
+            min=Decimal(0),
+            exclusive_min=True,
+            max=MAX_PRICE,
+            optional=True,
+            help=_l(
+                "Optional: the grid places nothing until the price reaches this price, from "
+                "either side, then starts."
+            ),
+        ),
+        ParamSpec(
             name="stop_below",
             label=_l("Stop below"),
             type=ParamType.DECIMAL,
@@ -149,6 +168,11 @@ class GridStrategy(Strategy):
             return {"stop_below": _("Stop below must be under the lower price.")}
         if take is not None and upper is not None and take <= upper:
             return {"take_above": _("Take above must be over the upper price.")}
+        trigger = values.get("trigger_price")
+        if trigger is not None and stop is not None and trigger <= stop:
+            return {"trigger_price": _("The trigger price must be over the stop below.")}
+        if trigger is not None and take is not None and trigger >= take:
+            return {"trigger_price": _("The trigger price must be under the take above.")}
         return {}
 
     @property
@@ -189,8 +213,22 @@ class GridStrategy(Strategy):
         self.__dict__["_quantities"] = (levels, qty)
         return qty
 
+    def waiting(self, book: Book) -> bool:
+        """Whether the grid still waits for its trigger price: not started, and the price
+        not yet at it from the side the bot started on."""
+        trigger = self.values.get("trigger_price")
+        if trigger is None or _started(book, _start_up(book), pending=True):
+            return False
+        start = book.start_price if book.start_price is not None else book.price
+        return book.price < trigger if start < trigger else book.price > trigger
+
     def note(self, book: Book) -> str | None:
-        """Out of the range, the bot says it places nothing new."""
+        """Waiting for the trigger, or out of the range: the bot says it places nothing."""
+        if self.waiting(book):
+            return (
+                f"Waiting for the price to reach the trigger price "
+                f"{fmt_price(Decimal(self.values['trigger_price']))}: no order until then."
+            )
         levels = self.levels()
         if book.price < levels[0]:
             return (
@@ -233,7 +271,11 @@ class GridStrategy(Strategy):
 
     def steady_band(self, book: Book) -> tuple[Decimal, Decimal] | None:
         """Once started, the answer depends on the price only through "in the range or not"
-        (and, with a stop-below or take-above, not past them)."""
+        (and, with a stop-below or take-above, not past them); waiting for its trigger, only
+        through "on the side the bot started on or not"."""
+        if self.waiting(book):
+            trigger = Decimal(self.values["trigger_price"])
+            return (Decimal(0), trigger) if book.price < trigger else (trigger, _INFINITY)
         if not _started(book, _start_up(book)) or self.closing(book) is not None:
             return None
         levels = self.levels()
@@ -242,7 +284,7 @@ class GridStrategy(Strategy):
         if book.price < lower:
             return (Decimal(stop) if stop is not None else Decimal(0)), lower
         if book.price > upper:
-            return upper, (Decimal(take) if take is not None else Decimal("Infinity"))
+            return upper, (Decimal(take) if take is not None else _INFINITY)
         return lower, upper
 
     def capital(self) -> Decimal:
@@ -266,6 +308,8 @@ class GridStrategy(Strategy):
             if book.position.is_open and not sold:
                 price = book.price * (1 - INIT_SLIPPAGE)
                 return [OrderWant(CLOSE_TAG, "sell", price, book.position.qty)]
+            return []
+        if self.waiting(book):
             return []
         levels = self.levels()
         qty = self.quantities(levels)
@@ -356,10 +400,12 @@ def _start_up(book: Book) -> BookOrder | None:
     return max(inits, key=lambda o: o.seq) if inits else None
 
 
-def _started(book: Book, init: BookOrder | None) -> bool:
-    """Past the start-up: its buy filled, or the ladder has orders (none was needed)."""
+def _started(book: Book, init: BookOrder | None, *, pending: bool = False) -> bool:
+    """Past the start-up: its buy filled, or the ladder has orders (none was needed);
+    with `pending`, a start-up buy sent and not yet filled counts too."""
     tags = (*book.active, *(o.tag for o in book.filled))
-    return init is not None or any(t.startswith("g") for t in tags)
+    first = ("g", "init") if pending else ("g",)
+    return init is not None or any(t.startswith(first) for t in tags)
 
 
 def _interval(tag: str) -> int | None:

@@ -10,6 +10,7 @@ from webapp.api.schemas import (
     BotCreateSchema,
     BotDealsSchema,
     BotDeletedSchema,
+    BotGridSchema,
     BotListSchema,
     BotOrdersSchema,
     BotSchema,
@@ -18,7 +19,7 @@ from webapp.api.schemas import (
 )
 from webapp.backtest.candles import from_ms
 from webapp.bots.display import today_pnl
-from webapp.engine import deals, resting, service
+from webapp.engine import deals, grids, resting, service
 from webapp.extensions import db
 from webapp.models import Bot, BotOrder
 from webapp.signals import service as signals
@@ -318,6 +319,51 @@ def list_deals(bot_id: int):
             }
             for r in page.past
         ],
+        "waiting": page.waiting,
+    }
+
+
+@blp.route("/<id:bot_id>/grid", methods=["GET"])
+@blp.response(200, BotGridSchema)
+@problems(blp, 404)
+def show_grid(bot_id: int):
+    """A grid bot's ladder, level by level with what rests there, its completed pairs and
+    their profit, what it holds and its unrealized PnL at the last cycle's price."""
+    bot = _owned(bot_id)
+    page = grids.grid_page(bot)
+    if page is None:
+        return {
+            "levels": [],
+            "completed_pairs": 0,
+            "grid_profit": 0,
+            "held": 0,
+            "average_entry": None,
+            "price": None,
+            "unrealized_pnl": None,
+            "trigger_price": None,
+            "stop_below": None,
+            "take_above": None,
+            "waiting": False,
+        }
+    return {
+        "levels": [
+            {
+                "n": lv.n,
+                "price": lv.price,
+                "side": lv.side,
+                "tag": lv.order.tag if lv.order is not None else None,
+            }
+            for lv in page.levels
+        ],
+        "completed_pairs": page.pairs,
+        "grid_profit": page.profit,
+        "held": page.held,
+        "average_entry": page.average_entry,
+        "price": page.price,
+        "unrealized_pnl": page.unrealized,
+        "trigger_price": page.trigger,
+        "stop_below": page.stop_below,
+        "take_above": page.take_above,
         "waiting": page.waiting,
     }
 

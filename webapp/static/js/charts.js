@@ -15,6 +15,19 @@
   const GREEN = "#1e6b34";
   const RED = "#9b1c1c";
   const BLUE = "#1a4a8f";
+  const GREY = "#8a8f98";
+  const AMBER = "#b26a00";
+  // Lines across the price chart (see display.Mark): resting orders, grid levels and prices.
+  const MARKS = {
+    buy: { color: GREEN, dash: [6, 4] },
+    sell: { color: RED, dash: [6, 4] },
+    level: { color: GREY, dash: [2, 4] },
+    trigger: { color: BLUE, dash: [10, 4] },
+    stop: { color: AMBER, dash: [10, 4] },
+    take: { color: AMBER, dash: [10, 4] },
+  };
+  // Kinds the price scale stretches to show; a far stop or take is drawn only when in view.
+  const FRAMED = ["buy", "sell", "level", "trigger"];
 
   function whenUPlot(callback, attempts) {
     // Scripts added by an htmx swap load asynchronously; wait for uPlot briefly.
@@ -54,11 +67,46 @@
     };
   }
 
+  function markRange(marks) {
+    const framed = marks.filter((m) => FRAMED.indexOf(m.k) >= 0).map((m) => m.p);
+    return (u, min, max) => {
+      const values = framed.concat([min, max].filter((v) => v != null && isFinite(v)));
+      if (!values.length) return [0, 1];
+      const lo = Math.min.apply(null, values);
+      const hi = Math.max.apply(null, values);
+      const pad = (hi - lo) * 0.05 || Math.abs(hi) * 0.01 || 1;
+      return [lo - pad, hi + pad];
+    };
+  }
+
+  function drawMarks(u, marks) {
+    const ctx = u.ctx;
+    const box = u.bbox;
+    const ratio = window.devicePixelRatio || 1;
+    ctx.save();
+    ctx.lineWidth = ratio;
+    marks.forEach((m) => {
+      const style = MARKS[m.k];
+      if (!style) return;
+      const y = Math.round(u.valToPos(m.p, "y", true)) + 0.5;
+      if (y < box.top || y > box.top + box.height) return;
+      ctx.strokeStyle = style.color;
+      ctx.setLineDash(style.dash.map((d) => d * ratio));
+      ctx.beginPath();
+      ctx.moveTo(box.left, y);
+      ctx.lineTo(box.left + box.width, y);
+      ctx.stroke();
+    });
+    ctx.restore();
+  }
+
   function priceOptions(data, width) {
+    const marks = data.marks || [];
     return {
       width: width,
       height: HEIGHT,
-      scales: { x: { time: true } },
+      scales: marks.length ? { x: { time: true }, y: { range: markRange(marks) } } : { x: { time: true } },
+      hooks: marks.length ? { draw: [(u) => drawMarks(u, marks)] } : {},
       series: [
         {},
         { label: data.label || "Close", stroke: BLUE, width: 1.5, value: (u, v) => formatNumber(v) },
