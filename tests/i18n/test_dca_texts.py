@@ -1,5 +1,5 @@
-"""What a DCA bot writes (its note, what a signal did, why it cannot start) reads in the
-reader's language, numbers in the reader's format."""
+"""What a DCA or grid bot writes (its note, what a signal did, why it cannot start) reads in
+the reader's language, numbers in the reader's format."""
 
 from __future__ import annotations
 
@@ -31,6 +31,12 @@ LINES = {
         "var: emirlerini küçültün ya da bakiye ekleyin, sonra yeniden başlatın.",
         "fr": "Ce bot peut dépenser jusqu'à 1100,5 USDT mais la clé n'a que 100 USDT "
         "disponibles : réduisez ses ordres ou ajoutez des fonds, puis redémarrez-le.",
+    },
+    "Waiting for the price to reach the trigger price 50200.5: no order until then.": {
+        "tr": "Fiyatın tetik fiyatı 50200,5 seviyesine ulaşması bekleniyor: o zamana kadar emir "
+        "yok.",
+        "fr": "En attente que le prix atteigne le prix de déclenchement 50200,5 : aucun ordre "
+        "d'ici là.",
     },
 }
 
