@@ -31,7 +31,8 @@ def line_colours(page, price: float) -> dict[str, float]:
             if (a < 128) continue;
             if (g > r + 40 && g > b + 30) seen.green += 1;
             else if (r > g + 60 && r > b + 60) seen.red += 1;
-            else if (Math.abs(r - g) < 16 && Math.abs(g - b) < 16 && r > 100 && r < 190) seen.grey += 1;
+            else if (Math.abs(r - g) < 16 && Math.abs(g - b) < 16 && r > 100 && r < 190)
+              seen.grey += 1;
           }
           const n = row.length / 4;
           return { green: seen.green / n, red: seen.red / n, grey: seen.grey / n };

@@ -131,3 +131,64 @@ def test_a_plain_key_still_reaches_the_exchange(web, served_exchange):
     assert response.status_code == 422  # the simulator knows no such key
     assert "Nothing was saved" in response.text
     assert served_exchange.sim.stats()["total"] >= 1
+
+
+#: A grid and a DCA as the bot form posts them once the strategy is chosen (its parameter
+#: fields swapped in), every number valid.
+RESTING_FORMS = {
+    "grid": {
+        "param_lower": "49000",
+        "param_upper": "51000",
+        "param_grids": "4",
+        "param_spacing": "arithmetic",
+        "param_investment": "400",
+        "param_trigger_price": "50200",
+        "param_stop_below": "48000",
+        "param_take_above": "52000",
+    },
+    "dca": {
+        "param_base_order": "100",
+        "param_safety_order": "100",
+        "param_max_safety_orders": "3",
+        "param_deviation_pct": "1",
+        "param_step_scale": "1.2",
+        "param_volume_scale": "1.5",
+        "param_max_active_safety_orders": "2",
+        "param_take_profit_pct": "1",
+        "param_stop_loss_pct": "10",
+        "param_cooldown_minutes": "5",
+        "param_entry": "immediately",
+        "param_rsi_period": "14",
+        "param_rsi_below": "30",
+    },
+}
+RESTING_FIELDS = [
+    (strategy, name) for strategy, form in RESTING_FORMS.items() for name in form
+    if name not in ("param_spacing", "param_entry")
+]  # fmt: skip
+
+
+def resting_form(key_id: int, strategy: str, **overrides) -> dict[str, str]:
+    form = bot_form(key_id, strategy=strategy, **{**RESTING_FORMS[strategy], **overrides})
+    del form["param_fast"], form["param_slow"]
+    return form
+
+
+def test_the_served_form_swaps_in_every_field_the_resting_forms_post(web, key_id):
+    for strategy, fields in RESTING_FORMS.items():
+        page = web.get(f"/bots/strategy-fields?strategy={strategy}").text
+        assert sorted(re.findall(r'name="(param_\w+)"', page)) == sorted(fields)
+        response = web.submit("/bots/new", resting_form(key_id, strategy, name=strategy))
+        errors = re.findall(r"field-errors\">(.*?)<", response.text)
+        assert response.status_code in (200, 302), errors
+    saved = {b.strategy: b.params for b in db.session.scalars(sa.select(Bot))}
+    assert saved["grid"]["trigger_price"] == "50200" and saved["dca"]["rsi_below"] == "30"
+
+
+@pytest.mark.parametrize("value", ["1e309", "1" + "0" * 39, "NaN", "-Infinity", "1e-400"])
+@pytest.mark.parametrize(("strategy", "field"), RESTING_FIELDS)
+def test_a_grid_or_dca_refuses_absurd_numbers_on_their_field(web, key_id, strategy, field, value):
+    response = web.submit("/bots/new", resting_form(key_id, strategy, **{field: value}))
+    assert response.status_code == 422
+    assert field_errors(response.text, field), response.text[:300]
+    assert db.session.scalar(sa.select(sa.func.count(Bot.id))) == 0
