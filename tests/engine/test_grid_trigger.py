@@ -141,6 +141,13 @@ def test_the_page_and_the_api_show_what_the_grid_holds_and_its_unrealized_pnl(
     assert f'data-testid="grid-unrealized" class="pos">{unrealized.normalize():f} USDT' in page
     assert f"{held.normalize():f} BTC held at {avg.normalize():f} on average" in page
     assert "price 50300 at the last cycle" in page
+    # The bot's own order size, stop-loss and take-profit do not apply to a grid: it says so,
+    # on its page and in the form once the strategy is chosen.
+    assert 'data-testid="bot-sizes-own-orders"' in page and "Stop-loss</dt>" not in page
+    fields = client.get("/bots/strategy-fields?strategy=grid").get_data(as_text=True)
+    assert 'data-testid="strategy-sizes-own-orders"' in fields
+    fields = client.get("/bots/strategy-fields?strategy=ema_cross").get_data(as_text=True)
+    assert 'data-testid="strategy-sizes-own-orders"' not in fields
 
     _, token = tokens.create_token(user, "script", ["read"], 30)
     db.session.commit()
