@@ -53,6 +53,9 @@ LOCAL_TTL_SECONDS = 60
 LOCAL_SNAPSHOTS = 64
 
 _local_markets: dict[str, tuple[float, dict[str, Any]]] = {}
+#: The sorted active symbols per markets key, kept as long: every bot form lists them, and
+#: reading them means decoding every market the exchange has (thousands on Binance).
+_local_symbols: dict[str, tuple[float, list[str]]] = {}
 _local_snapshots: dict[str, tuple[float, MarketSnapshot]] = {}
 _local_lock = threading.Lock()
 
@@ -195,6 +198,7 @@ def refresh_markets(exchange: str) -> int:
         pipe.expire(key, current_app.config["BOT_MARKETS_TTL_SECONDS"])
     pipe.execute()
     _local_markets.pop(key, None)
+    _local_symbols.pop(key, None)
     logger.info("cached %s %s markets from %s", len(spot), exchange, data_source())
     return len(spot)
 
@@ -246,14 +250,19 @@ def market_info(exchange: str, symbol: str) -> MarketInfo | None:
 
 
 def symbols(exchange: str) -> list[str]:
-    """Every active spot symbol of the exchange, sorted (for forms and validation hints)."""
+    """Every active spot symbol of the exchange, sorted (for forms and validation hints);
+    kept in process for LOCAL_TTL_SECONDS."""
+    key = _markets_key(exchange)
+    now = time.monotonic()
+    entry = _local_symbols.get(key)
+    if entry is not None and entry[0] > now:
+        return list(entry[1])
     _ensure_markets(exchange)
     markets = _load_market_hash(exchange) or {}
-    active = []
-    for symbol, raw in markets.items():
-        if json.loads(raw).get("active") is not False:
-            active.append(symbol)
-    return sorted(active)
+    active = sorted(s for s, raw in markets.items() if json.loads(raw).get("active") is not False)
+    if active:
+        _local_symbols[key] = (now + LOCAL_TTL_SECONDS, active)
+    return list(active)
 
 
 def similar_symbols(exchange: str, text: str, limit: int = 3) -> list[str]:
