@@ -4,6 +4,7 @@ blueprints."""
 
 from __future__ import annotations
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 #: Why a trade happened, as its row says it.
@@ -38,7 +39,19 @@ ORDER_STATUSES = {
 MODES = {"paper": _l("Paper"), "live": _l("Live")}
 
 
+#: (table, code, language) -> the name: pages show the same few names dozens of times, and
+#: each lazy string would look its translation up again. The tables are this module's.
+_NAMES: dict[tuple[int, object, str], str] = {}
+
+
 def name_of(table: dict, value: object) -> str:
     """`value`'s name in `table` (an enum or its string); an unknown code is shown as is."""
     key = getattr(value, "value", value)
-    return str(table.get(key, key))
+    label = table.get(key)
+    if label is None:
+        return str(key)
+    cache_key = (id(table), key, str(get_locale() or "en"))
+    name = _NAMES.get(cache_key)
+    if name is None:
+        name = _NAMES[cache_key] = str(label)
+    return name

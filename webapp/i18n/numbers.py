@@ -4,11 +4,18 @@ keep the plain form of `webapp.numbers.plain`."""
 
 from __future__ import annotations
 
+import functools
 import re
 from decimal import Decimal
 
 from babel import Locale
-from babel.numbers import format_decimal, format_percent, get_decimal_symbol, get_group_symbol
+from babel.numbers import (
+    format_decimal,
+    format_percent,
+    get_decimal_symbol,
+    get_group_symbol,
+    get_minus_sign_symbol,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -35,10 +42,21 @@ def quantity_text(value: Decimal | None, empty: str = "—") -> str:
     in the locale's decimal separator."""
     if value is None:
         return empty
+    # What format_decimal writes with the pattern "0.<as many zeros as places>" (a test
+    # compares them), without parsing a pattern per number: pages show dozens.
     text = plain(value)
-    places = len(text.partition(".")[2])
-    pattern = "0" + ("." + "0" * places if places else "")  # ungrouped, as `plain` writes it
-    return format_decimal(Decimal(text), format=pattern, locale=_locale())
+    point, minus = _point_and_minus(str(_locale()))
+    if point != ".":
+        text = text.replace(".", point)
+    if minus != "-" and text.startswith("-"):
+        text = minus + text[1:]
+    return text
+
+
+@functools.cache
+def _point_and_minus(locale: str) -> tuple[str, str]:
+    """The locale's decimal symbol and minus sign."""
+    return get_decimal_symbol(locale), get_minus_sign_symbol(locale)
 
 
 def percent_text(fraction: Decimal, places: int) -> str:
