@@ -61,3 +61,17 @@ def test_the_price_chart_and_delete_say_what_is_wrong(client, sim_key, alice, re
     assert "briefly unavailable; nothing was changed" in response.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Bot, bot.id) is not None
+
+
+def test_the_bot_page_and_the_dashboard_draw_their_charts_without_the_cache(
+    client, sim_key, alice, redis_down
+):
+    from tests.bots.helpers import add_trade
+    from tests.bots.test_pnl_charts import pnl_chart
+
+    bot = make_bot(alice, sim_key)
+    add_trade(bot, "sell", "0.01", "61000", pnl="5")
+    for path in (f"/bots/{bot.id}", "/"):
+        response = client.get(path)
+        assert response.status_code == 200
+        assert pnl_chart(response.get_data(as_text=True))["y"] == [0.0, 5.0]

@@ -19,7 +19,7 @@ from jinja2_fragments.flask import render_blocks
 from redis.exceptions import RedisError
 
 from webapp.backtest.candles import from_ms
-from webapp.bots import bp, display
+from webapp.bots import bp, curves, display
 from webapp.bots.forms import BotForm, param_display, param_values
 from webapp.engine import deals, grids, marketdata, resting, service
 from webapp.engine.errors import BotBusy, BotError, BotNotFound, BotValidationError
@@ -261,20 +261,25 @@ def _detail_context(bot: Bot, blocks: set[str], **extra) -> dict:
         context["activity"] = service.bot_activity(bot, ACTIVITY_LIMIT)
         context["activity_limit"] = ACTIVITY_LIMIT
     if "performance" in blocks:
-        report = service.bot_report(bot)
-        context["report"] = report
-        first_trade_at = db.session.scalar(
-            sa.select(sa.func.min(Trade.executed_at)).where(Trade.bot_id == bot.id)
-        )
-        context["chart_json"] = display.pnl_chart_json(
-            report, bot.quote_currency, start=first_trade_at
+        report = context["report"] = service.bot_report(bot, curve=False)
+        last_trade_id = context["last_trade_id"] = _last_trade_id(bot)
+
+        def chart() -> str:
+            first_trade_at = db.session.scalar(
+                sa.select(sa.func.min(Trade.executed_at)).where(Trade.bot_id == bot.id)
+            )
+            return display.pnl_chart_json(
+                service.bot_report(bot), bot.quote_currency, start=first_trade_at
+            )
+
+        context["chart_json"] = curves.pnl_chart(
+            f"bot:{bot.id}", report, last_trade_id, bot.quote_currency, chart
         )
         context["trades"] = list(
             db.session.scalars(
                 service.trades_query(current_user, bot_id=bot.id).limit(RECENT_TRADES)
             )
         )
-        context["last_trade_id"] = _last_trade_id(bot)
     return context
 
 

@@ -167,13 +167,13 @@ def _days(table: sa.Table, *where) -> list:
     )
 
 
-def bot_report(bot: Bot) -> BotReport:
-    """Trade count, buys/sells, realized PnL, win rate, drawdown and the PnL curve of a bot,
-    from its daily rollups (a few hundred rows at most, however many trades)."""
+def bot_report(bot: Bot, curve: bool = True) -> BotReport:
+    """Trade count, buys/sells, realized PnL, win rate, drawdown and (with `curve`) the PnL
+    curve of a bot, from its daily rollups (a few hundred rows at most, however many
+    trades)."""
     days = _days(BotPnlDay.__table__, BotPnlDay.bot_id == bot.id)
-    return rollups.report(
-        days, utcnow().date(), lambda limit: _sells(Trade.bot_id == bot.id, limit)
-    )
+    loader = (lambda limit: _sells(Trade.bot_id == bot.id, limit)) if curve else None
+    return rollups.report(days, utcnow().date(), loader)
 
 
 def last_trade_id(user: User | int, bot_id: int | None = None) -> int:
@@ -226,7 +226,8 @@ class UserSummary:
     per_bot: dict[int, BotReport]  # figures without a curve
 
 
-def user_summary(user: User | int) -> UserSummary:
+def user_summary(user: User | int, curve: bool = True) -> UserSummary:
+    """The dashboard's figures, from the rollups; the PnL curve only with `curve`."""
     user_id = user if isinstance(user, int) else user.id
     today = utcnow().date()
     by_bot: dict[int, list] = defaultdict(list)
@@ -236,7 +237,7 @@ def user_summary(user: User | int) -> UserSummary:
     report = rollups.report(
         _days(UserPnlDay.__table__, UserPnlDay.user_id == user_id),
         today,
-        lambda limit: _sells(Trade.user_id == user_id, limit),
+        (lambda limit: _sells(Trade.user_id == user_id, limit)) if curve else None,
     )
     states = list(db.session.scalars(sa.select(BotState).join(Bot).where(Bot.user_id == user_id)))
     return UserSummary(

@@ -7,7 +7,7 @@ from flask import current_app, jsonify, request, send_from_directory
 from flask_login import current_user, login_required
 
 from webapp import health
-from webapp.bots import display
+from webapp.bots import curves, display
 from webapp.engine import service
 from webapp.extensions import csrf, db
 from webapp.htmx import htmx_target, render_page
@@ -18,10 +18,9 @@ from webapp.models.types import utcnow
 BLOCKS = {"dashboard-summary": "summary"}
 
 
-def _summary_version(bots) -> str:
+def _summary_version(bots, last_trade: int) -> str:
     """Changes whenever anything the summary shows may have changed: a new trade, a bot's
     settings, status, position or today's PnL, or the UTC day."""
-    last_trade = service.last_trade_id(current_user)
     parts = [utcnow().date(), last_trade]
     for bot in bots:
         s = bot.state
@@ -46,21 +45,30 @@ def _summary_version(bots) -> str:
 @login_required
 def index():
     bots = service.user_bots(current_user)
-    version = _summary_version(bots)
+    last_trade = service.last_trade_id(current_user)
+    version = _summary_version(bots, last_trade)
     if htmx_target() == "dashboard-summary" and request.args.get("since") == version:
         return "", 204  # a poll, and nothing changed: nothing to compute or swap
-    summary = service.user_summary(current_user)
+    summary = service.user_summary(current_user, curve=False)
+
+    def chart() -> str:
+        start = db.session.scalar(
+            sa.select(sa.func.min(Trade.executed_at)).where(Trade.user_id == current_user.id)
+        )
+        return display.pnl_chart_json(service.user_summary(current_user).report, start=start)
+
     return render_page(
         "main/index.html",
         BLOCKS,
         user=current_user,
         bots=bots,
         summary=summary,
-        chart_json=display.pnl_chart_json(
+        chart_json=curves.pnl_chart(
+            f"user:{current_user.id}",
             summary.report,
-            start=db.session.scalar(
-                sa.select(sa.func.min(Trade.executed_at)).where(Trade.user_id == current_user.id)
-            ),
+            last_trade,
+            "",
+            chart,
         ),
         polling=summary.running > 0,
         version=version,
