@@ -20,7 +20,7 @@ from webapp.events import EventType
 from webapp.exchange.sim import SimServer, Simulator
 from webapp.extensions import db
 from webapp.keys import service as keys
-from webapp.models import ApiKey, Bot, Notification, NotificationChannel, Trade, User
+from webapp.models import ApiKey, Bot, BotActivity, Notification, NotificationChannel, Trade, User
 from webapp.notify import preferences
 
 API_KEY = "KbotTestKey0123456789abcdefABCD"
@@ -133,6 +133,17 @@ def trades(bot: Bot) -> list[Trade]:
     db.session.expire_all()
     return list(
         db.session.scalars(sa.select(Trade).where(Trade.bot_id == bot.id).order_by(Trade.id))
+    )
+
+
+def activity(bot: Bot) -> list[str]:
+    """The bot's activity lines, oldest first."""
+    return list(
+        db.session.scalars(
+            sa.select(BotActivity.message)
+            .where(BotActivity.bot_id == bot.id)
+            .order_by(BotActivity.id)
+        )
     )
 
 

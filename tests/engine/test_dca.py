@@ -12,6 +12,7 @@ from decimal import ROUND_CEILING, Decimal
 import pytest
 import sqlalchemy as sa
 
+from tests.bots.test_bot_detail import chart_data
 from tests.conftest import PASSWORD
 from tests.engine.conftest import step, trades
 from webapp.engine import orders, service
@@ -19,7 +20,7 @@ from webapp.engine.cycle import Outcome, run_cycle
 from webapp.engine.errors import BotValidationError
 from webapp.engine.tick import tick
 from webapp.extensions import db
-from webapp.models import Bot, BotActivity, BotOrder, BotSignal, SignalStatus
+from webapp.models import Bot, BotOrder, BotSignal, SignalStatus
 from webapp.signals import service as signals
 
 DCA = {
@@ -63,16 +64,6 @@ def take_profit_of(bot) -> Decimal:
     db.session.refresh(bot.state)
     price = bot.state.position_avg_price * Decimal("1.015")
     return price.quantize(Decimal("0.01"), ROUND_CEILING)
-
-
-def lines(bot) -> list[str]:
-    return list(
-        db.session.scalars(
-            sa.select(BotActivity.message)
-            .where(BotActivity.bot_id == bot.id)
-            .order_by(BotActivity.id)
-        )
-    )
 
 
 def login(client) -> None:
@@ -125,6 +116,15 @@ def test_a_live_deal_from_base_order_to_take_profit(bot_app, sim, clock, make_bo
     assert f'data-testid="deal-take-profit">{tp:f} USDT' in page
     # The last safety order sits at 45,250: 7.46% below 48,900 is what the deal still absorbs.
     assert 'data-testid="deal-absorbs">7.5%' in page
+    # The price chart draws the orders resting on the exchange.
+    chart = client.get(
+        f"/bots/{bot.id}/price-chart", headers={"HX-Request": "true", "HX-Target": "bot-price"}
+    ).get_data(as_text=True)
+    assert sorted((m["k"], m["p"]) for m in chart_data(chart, "price-chart")["marks"]) == [
+        ("buy", 45250.0),
+        ("buy", 47500.0),
+        ("sell", float(tp)),
+    ]
 
     # Up through the take-profit: the whole position sells, the deal is over, what rested is
     # canceled, and the next deal waits for the cooldown.

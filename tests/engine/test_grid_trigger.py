@@ -11,31 +11,17 @@ import pytest
 import sqlalchemy as sa
 
 from tests.bots.test_bot_detail import chart_data
-from tests.conftest import PASSWORD
-from tests.engine.conftest import step, trades
+from tests.engine.conftest import activity, step, trades
+from tests.engine.test_dca import login
 from tests.engine.test_grid import GRID, LEVELS, QTY, active, grid_bot, ladder, ladder_up
 from webapp.engine import service
 from webapp.engine.cycle import Outcome, run_cycle
 from webapp.engine.errors import BotValidationError
 from webapp.extensions import db
-from webapp.models import Bot, BotActivity
+from webapp.models import Bot
 from webapp.models.bot import quantize
 
 WAITING = "Waiting for the price to reach the trigger price %s: no order until then."
-
-
-def login(client) -> None:
-    client.post("/auth/login", data={"email": "trader@example.com", "password": PASSWORD})
-
-
-def notes(bot) -> list[str]:
-    return list(
-        db.session.scalars(
-            sa.select(BotActivity.message)
-            .where(BotActivity.bot_id == bot.id)
-            .order_by(BotActivity.id)
-        )
-    )
 
 
 def test_a_grid_started_below_its_trigger_waits_until_the_price_rises_to_it(
@@ -48,7 +34,7 @@ def test_a_grid_started_below_its_trigger_waits_until_the_price_rises_to_it(
     assert ladder(bot) == set() and trades(bot) == []
     db.session.refresh(bot.state)
     assert bot.state.start_price == Decimal("49800")
-    assert notes(bot).count(WAITING % "50200") == 1  # said once, when it starts to wait
+    assert activity(bot).count(WAITING % "50200") == 1  # said once, when it starts to wait
     login(client)
     page = html.unescape(client.get(f"/bots/{bot.id}").get_data(as_text=True))
     assert 'data-testid="grid-waiting"' in page and WAITING % "50200" in page

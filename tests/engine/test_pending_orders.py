@@ -9,12 +9,12 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from tests.engine.conftest import step, trades
+from tests.engine.conftest import activity, step, trades
 from webapp.engine import orders, service
 from webapp.engine.cycle import Outcome, run_cycle
 from webapp.engine.errors import ORDER_PENDING_MESSAGE, BotValidationError, OrderPending
 from webapp.extensions import db
-from webapp.models import Bot, BotActivity, BotMode
+from webapp.models import Bot, BotMode
 from webapp.models.types import utcnow
 
 
@@ -33,16 +33,6 @@ def leave_intent(bot: Bot, client_order_id: str, **fields) -> None:
     for name, value in fields.items():
         setattr(state, name, value)
     db.session.commit()
-
-
-def activity(bot: Bot) -> list[str]:
-    return list(
-        db.session.scalars(
-            sa.select(BotActivity.message)
-            .where(BotActivity.bot_id == bot.id)
-            .order_by(BotActivity.id)
-        )
-    )
 
 
 def test_key_symbol_and_mode_cannot_change_and_the_bot_cannot_go_while_an_order_settles(
