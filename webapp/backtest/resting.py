@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -80,6 +81,51 @@ class _Order:
         )
 
 
+class _Resting:
+    """The resting orders by tag, with what each cycle shows of them kept alongside (the
+    strategy's BookOrders, plan's (side, price, qty)), so a cycle copies them, not rebuilds."""
+
+    def __init__(self) -> None:
+        self.orders: dict[str, _Order] = {}
+        self.shown: dict[str, BookOrder] = {}
+        self.terms: dict[str, tuple[str, Decimal, Decimal]] = {}
+
+    def add(self, order: _Order) -> None:
+        self.orders[order.tag] = order
+        self.shown[order.tag] = order.shown()
+        self.terms[order.tag] = (order.side, order.price, order.qty)
+
+    def remove(self, tag: str) -> None:
+        del self.orders[tag], self.shown[tag], self.terms[tag]
+
+
+class _Filled:
+    """Per tag, its newest filled order; `shown()` gives them oldest first (by seq), kept in
+    that order as orders fill and the same tuple while none does."""
+
+    def __init__(self) -> None:
+        self.by_tag: dict[str, BookOrder] = {}
+        self._seqs: list[int] = []
+        self._orders: list[BookOrder] = []
+        self._shown: tuple[BookOrder, ...] | None = ()
+
+    def add(self, order: BookOrder) -> None:
+        old = self.by_tag.get(order.tag)
+        if old is not None:
+            i = bisect_left(self._seqs, old.seq)
+            del self._seqs[i], self._orders[i]
+        i = bisect_left(self._seqs, order.seq)
+        self._seqs.insert(i, order.seq)
+        self._orders.insert(i, order)
+        self.by_tag[order.tag] = order
+        self._shown = None
+
+    def shown(self) -> tuple[BookOrder, ...]:
+        if self._shown is None:
+            self._shown = tuple(self._orders)
+        return self._shown
+
+
 def run(
     settings: Settings,
     candles: Sequence[Candle],
@@ -94,8 +140,9 @@ def run(
     strategy = build_strategy(settings.strategy, settings.params)
     book = _Book(settings, market)
     seen: deque[Candle] = deque(warmup, maxlen=WINDOW)
-    active: dict[str, _Order] = {}
-    filled: dict[str, BookOrder] = {}  # per tag, its newest filled order
+    resting = _Resting()
+    active = resting.orders
+    filled = _Filled()
     touched: set[str] = set()  # reached inside the last candle: recorded at the next cycle
     seq = 0
     start_price = to_decimal(candles[0].open)  # a live bot's price at its first cycle
@@ -115,7 +162,7 @@ def run(
 
     def fill(order: _Order, ts: int, price: Decimal, why: str, *, limit: bool) -> None:
         book.fill(ts, order.side, order.qty, price, TradeReason.SIGNAL, why, slip=not limit)
-        filled[order.tag] = order.shown("filled", book.trades[-1], ts)
+        filled.add(order.shown("filled", book.trades[-1], ts))
 
     # Floats that let most candles skip the exact work: the highest resting buy and the
     # lowest resting sell (a candle whose range stays between them fills nothing), the band in
@@ -146,7 +193,7 @@ def run(
         for order in list(active.values()):
             at = price <= order.price if order.side == "buy" else price >= order.price
             if (at or order.tag in touched) and book.stopped is None:
-                del active[order.tag]
+                resting.remove(order.tag)
                 fill(order, ts, order.price, FILLED, limit=True)
         touched.clear()
         if book.stopped is not None:
@@ -155,16 +202,15 @@ def run(
             price=price,
             candles=tuple(seen),
             position=Position(book.position.qty, book.position.avg_price),
-            active={tag: order.shown() for tag, order in active.items()},
-            filled=tuple(sorted(filled.values(), key=lambda o: o.seq)),
+            active=dict(resting.shown),
+            filled=filled.shown(),
             ts=ts,
             start_price=start_price,
         )
-        resting = {t: (o.side, o.price, o.qty) for t, o in active.items()}
-        steps = plan(market, resting, strategy.wanted_orders(view))
+        steps = plan(market, dict(resting.terms), strategy.wanted_orders(view))
         book.refused += len(steps.refused)
         for tag, _why in steps.cancel:
-            del active[tag]
+            resting.remove(tag)
         for want in steps.place:
             seq += 1
             order = _Order(seq, want.tag, want.side, want.price, want.qty)
@@ -172,15 +218,17 @@ def run(
             if crosses:
                 fill(order, ts, price, CROSSED, limit=False)
             else:
-                active[want.tag] = order
+                resting.add(order)
         finished = None
         if strategy.may_finish:
-            after = dataclasses.replace(
-                view,
-                position=Position(book.position.qty, book.position.avg_price),
-                active={tag: order.shown() for tag, order in active.items()},
-                filled=tuple(sorted(filled.values(), key=lambda o: o.seq)),
-            )
+            after = view  # nothing placed or canceled: the book is as the strategy saw it
+            if steps.place or steps.cancel:
+                after = dataclasses.replace(
+                    view,
+                    position=Position(book.position.qty, book.position.avg_price),
+                    active=dict(resting.shown),
+                    filled=filled.shown(),
+                )
             finished = strategy.finished(after)
         if finished is not None:  # a live bot stops here (see webapp.engine.cycle)
             book.stopped = finished
@@ -229,7 +277,7 @@ def run(
     last = candles[-1]
     for order in list(active.values()):  # what the last candle filled, as a next cycle would
         if order.tag in touched and book.stopped is None:
-            del active[order.tag]
+            resting.remove(order.tag)
             fill(order, last.ts, order.price, FILLED, limit=True)
     if (total - 1) % every:
         curve.append([last.ts, round(equity, 8), last.close])
@@ -239,5 +287,5 @@ def run(
     summary = _summary(measured, market, book, candles, exposed, max_dd, day_equity, capital)
     summary["warmup_candles"] = len(warmup)
     summary["orders_resting_at_end"] = len(active)
-    summary.update(strategy.book_summary(sorted(filled.values(), key=lambda o: o.seq)))
+    summary.update(strategy.book_summary(list(filled.shown())))
     return Result(summary, book.trades, curve)

@@ -188,6 +188,33 @@ def preflight(market: MarketInfo, wants: Sequence[OrderWant]) -> str | None:
     return None
 
 
+#: normalize and refusal of recent wants, by the want object's id (each entry holds its want,
+#: so that id is not reused while kept): a strategy answering with the same OrderWant objects
+#: cycle after cycle (a grid between fills) has each checked once per market object.
+_CHECKED: dict[int, _Checked] = {}
+_CHECKED_MAX = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    want: OrderWant
+    market: MarketInfo
+    order: OrderWant  # normalized
+    terms: tuple[str, Decimal, Decimal]  # the order's (side, price, qty)
+    problem: str | None
+
+
+def _check(market: MarketInfo, want: OrderWant) -> _Checked:
+    order = normalize(market, want)
+    checked = _Checked(
+        want, market, order, (order.side, order.price, order.qty), refusal(market, order)
+    )
+    if len(_CHECKED) >= _CHECKED_MAX:
+        _CHECKED.clear()
+    _CHECKED[id(want)] = checked
+    return checked
+
+
 @dataclass(frozen=True)
 class Steps:
     """What reconciling the resting orders to the wanted ones takes, in this order."""
@@ -207,14 +234,20 @@ def plan(
     out; an order wanted again at the same side, price and size stays; any other is canceled,
     and every wanted tag without an order is placed."""
     wanted: dict[str, OrderWant] = {}
+    terms: dict[str, tuple[str, Decimal, Decimal]] = {}
     refused = []
     for want in wants:
-        order = normalize(market, want)
-        problem = refusal(market, order)
-        if problem:
-            refused.append((order.tag, problem))
+        checked = _CHECKED.get(id(want))
+        if checked is None or checked.want is not want or checked.market is not market:
+            checked = _check(market, want)
+        order = checked.order
+        if checked.problem:
+            refused.append((order.tag, checked.problem))
         else:
             wanted[order.tag] = order
+            terms[order.tag] = checked.terms
+    if terms == resting:  # the common case: everything wanted rests as wanted
+        return Steps([], [], refused)
     cancel = []
     for tag, (side, price, qty) in resting.items():
         want = wanted.get(tag)

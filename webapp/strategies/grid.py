@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
 
 from flask_babel import gettext as _
@@ -217,10 +217,102 @@ class GridStrategy(Strategy):
         """Whether the grid still waits for its trigger price: not started, and the price
         not yet at it from the side the bot started on."""
         trigger = self.values.get("trigger_price")
-        if trigger is None or _started(book, _start_up(book), pending=True):
+        if trigger is None or _started(book, self._read(book.filled), pending=True):
             return False
         start = book.start_price if book.start_price is not None else book.price
         return book.price < trigger if start < trigger else book.price > trigger
+
+    def _buys(self, levels: list[Decimal], qty: list[Decimal]) -> list[OrderWant]:
+        """Each interval's buy, the same every cycle (computed once per ladder)."""
+        cached = self.__dict__.get("_buys_for")
+        if cached is not None and cached[0] is levels and cached[1] is qty:
+            return cached[2]
+        buys = [OrderWant(f"g{i}b", "buy", levels[i], q) for i, q in enumerate(qty)]
+        self.__dict__["_buys_for"] = (levels, qty, buys)
+        return buys
+
+    def _sell(self, levels: list[Decimal], i: int, held: Decimal) -> OrderWant:
+        """Interval i's sell of `held`: the one built last time when it sells the very same
+        quantity, so cycles between fills answer the same objects (checked once by
+        `webapp.engine.resting.plan`)."""
+        sells = self.__dict__.setdefault("_sells", {})
+        want = sells.get(i)
+        if want is None or want.qty is not held or want.price is not levels[i + 1]:
+            want = sells[i] = OrderWant(f"g{i}s", "sell", levels[i + 1], held)
+        return want
+
+    def _start_held(self, init: BookOrder | None, qty: list[Decimal]) -> tuple[int, list[Decimal]]:
+        """The first interval the start-up buy bought, and what it left each interval after
+        a fee in base (kept for the same start-up order)."""
+        cached = self.__dict__.get("_start_held_for")
+        if cached is not None and cached[0] is init and cached[1] is qty:
+            return cached[2]
+        grids = len(qty)
+        first = int(init.tag[4:]) if init is not None else grids
+        kept = init.held_qty / init.executed_qty if init is not None else Decimal(1)
+        held = [(q * kept).quantize(PLACES, ROUND_FLOOR) for q in qty]
+        self.__dict__["_start_held_for"] = (init, qty, (first, held))
+        return first, held
+
+    def _read(self, filled: tuple[BookOrder, ...]) -> _Reading:
+        """What the filled orders say, read in one pass; kept for the same tuple (a backtest
+        shows the same one again until something fills), so it is derived from the orders
+        alone, as each cycle's state must be."""
+        cached = self.__dict__.get("_reading")
+        if cached is not None and cached[0] is filled:
+            return cached[1]
+        grids = int(self.values["grids"])
+        index = self.__dict__.get("_tag_index")
+        if index is None:  # the ladder's own tags; any other is parsed as before
+            index = {f"g{i}{s}": i for i in range(grids) for s in "bs"}
+            self.__dict__["_tag_index"] = index
+        reading = _Reading()
+        last = reading.last
+        for order in filled:  # oldest first: the newest of an interval's tags decides
+            tag = order.tag
+            if tag.startswith("g"):
+                reading.ladder = True
+                if order.status != "filled":
+                    continue
+                interval = index.get(tag)
+                if interval is None:
+                    interval = _interval(tag)
+                    if interval is None or interval >= grids:
+                        continue
+                last[interval] = order
+            elif tag == CLOSE_TAG:
+                reading.closed = True
+            elif tag.startswith("init"):
+                reading.inits = True
+                if order.status == "filled" and (
+                    reading.init is None or order.seq > reading.init.seq
+                ):
+                    reading.init = order
+        if type(filled) is tuple:  # immutable: safe to key on
+            self.__dict__["_reading"] = (filled, reading)
+        return reading
+
+    def _ladder(self, reading: _Reading) -> list[OrderWant]:
+        """Each interval's order once started: its sell one level up while it holds, else
+        its buy (kept with the reading)."""
+        if reading.wants is not None:
+            return reading.wants
+        levels = self.levels()
+        qty = self.quantities(levels)
+        buys = self._buys(levels, qty)
+        first, start_held = self._start_held(reading.init, qty)
+        wants = []
+        for i in range(len(qty)):
+            order = reading.last.get(i)
+            if order is None:
+                holds, held = i >= first, start_held[i]
+            elif order.side == "buy":
+                holds, held = True, order.held_qty
+            else:
+                holds = False
+            wants.append(self._sell(levels, i, held) if holds else buys[i])
+        reading.wants = wants
+        return wants
 
     def note(self, book: Book) -> str | None:
         """Waiting for the trigger, or out of the range: the bot says it places nothing."""
@@ -256,7 +348,7 @@ class GridStrategy(Strategy):
                 f"the price {fmt_price(book.price)} reached the grid's take-above "
                 f"{fmt_price(Decimal(take))}"
             )
-        if CLOSE_TAG in book.active or any(o.tag == CLOSE_TAG for o in book.filled):
+        if CLOSE_TAG in book.active or self._read(book.filled).closed:
             return "closing"
         return None
 
@@ -265,7 +357,7 @@ class GridStrategy(Strategy):
         why = self.closing(book)
         if why is None or book.active or book.position.is_open:
             return None
-        sold = next((o for o in book.filled if o.tag == CLOSE_TAG), None)
+        sold = self._read(book.filled).closed
         what = "its orders were canceled" + (" and its position sold" if sold else "")
         return f"Closed: {what}." if why == "closing" else f"Closed: {why}; {what}."
 
@@ -276,7 +368,7 @@ class GridStrategy(Strategy):
         if self.waiting(book):
             trigger = Decimal(self.values["trigger_price"])
             return (Decimal(0), trigger) if book.price < trigger else (trigger, _INFINITY)
-        if not _started(book, _start_up(book)) or self.closing(book) is not None:
+        if not _started(book, self._read(book.filled)) or self.closing(book) is not None:
             return None
         levels = self.levels()
         lower, upper = levels[0], levels[-1]
@@ -304,45 +396,24 @@ class GridStrategy(Strategy):
             order = book.active.get(CLOSE_TAG)
             if order is not None:
                 return [OrderWant(order.tag, order.side, order.price, order.qty)]
-            sold = any(o.tag == CLOSE_TAG for o in book.filled)
+            sold = self._read(book.filled).closed
             if book.position.is_open and not sold:
                 price = book.price * (1 - INIT_SLIPPAGE)
                 return [OrderWant(CLOSE_TAG, "sell", price, book.position.qty)]
             return []
         if self.waiting(book):
             return []
+        reading = self._read(book.filled)
         levels = self.levels()
-        qty = self.quantities(levels)
-        grids = len(qty)
-        init = _start_up(book)
-        if not _started(book, init):
+        if not _started(book, reading):
+            qty = self.quantities(levels)
+            grids = len(qty)
             first = next((i for i in range(grids) if levels[i] >= book.price), grids)
             need = sum(qty[first:], Decimal(0))
             if need > 0:
                 price = book.price * (1 + INIT_SLIPPAGE)
                 return [OrderWant(f"init{first}", "buy", price, need)]
-        first = int(init.tag[4:]) if init is not None else grids
-        # What the start-up buy left each interval above the price, after a fee in base.
-        kept = init.held_qty / init.executed_qty if init is not None else Decimal(1)
-        holds = {i: i >= first for i in range(grids)}
-        held = {i: (qty[i] * kept).quantize(PLACES, ROUND_FLOOR) for i in range(grids)}
-        for order in book.filled:  # oldest first: the newest of an interval's tags decides
-            if not order.tag.startswith("g") or order.status != "filled":
-                continue
-            interval = _interval(order.tag)
-            if interval is None or interval >= grids:
-                continue
-            if order.side == "buy":
-                holds[interval] = True
-                held[interval] = order.held_qty
-            else:
-                holds[interval] = False
-        wants = []
-        for i in range(grids):
-            if holds[i]:
-                wants.append(OrderWant(f"g{i}s", "sell", levels[i + 1], held[i]))
-            else:
-                wants.append(OrderWant(f"g{i}b", "buy", levels[i], qty[i]))
+        wants = list(self._ladder(reading))
         if not levels[0] <= book.price <= levels[-1]:  # out of range: no new order
             wants = [w for w in wants if w.tag in book.active]
         return wants
@@ -394,18 +465,25 @@ def completed_pairs(orders: Iterable[BookOrder]) -> list[Pair]:
     return pairs
 
 
-def _start_up(book: Book) -> BookOrder | None:
-    """The newest start-up buy that filled whole, if any."""
-    inits = [o for o in book.filled if o.tag.startswith("init") and o.status == "filled"]
-    return max(inits, key=lambda o: o.seq) if inits else None
+@dataclass
+class _Reading:
+    """What a grid's filled orders say (see GridStrategy._read)."""
+
+    init: BookOrder | None = None  # the newest start-up buy that filled whole
+    ladder: bool = False  # some order of the ladder's tags among them
+    closed: bool = False  # the closing sell among them
+    inits: bool = False  # some start-up buy among them, filled whole or not
+    last: dict[int, BookOrder] = field(default_factory=dict)  # interval -> its newest fill
+    wants: list[OrderWant] | None = None  # the ladder's orders, once asked
 
 
-def _started(book: Book, init: BookOrder | None, *, pending: bool = False) -> bool:
+def _started(book: Book, reading: _Reading, *, pending: bool = False) -> bool:
     """Past the start-up: its buy filled, or the ladder has orders (none was needed);
     with `pending`, a start-up buy sent and not yet filled counts too."""
-    tags = (*book.active, *(o.tag for o in book.filled))
+    if reading.init is not None or reading.ladder:
+        return True
     first = ("g", "init") if pending else ("g",)
-    return init is not None or any(t.startswith(first) for t in tags)
+    return (pending and reading.inits) or any(t.startswith(first) for t in book.active)
 
 
 def _interval(tag: str) -> int | None:
