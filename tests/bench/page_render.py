@@ -1,0 +1,113 @@
+"""Benchmark: what the app itself spends on a page, without gunicorn or the network.
+
+One user with a running bot holding --trades trades (inserted in bulk) and a stopped one, a
+private Redis and the simulated exchange on loopback, a temporary SQLite database; each
+path is requested --requests times through Flask's test client after 20 to warm up, and the
+mean time per request is printed. With --profile PATH, that path's requests run under
+cProfile and the 40 most expensive functions are printed (cumulative time). It measures what
+a change to a page costs on one core, which tests.bench.pages (through gunicorn, with
+concurrent clients) blurs with the machine's load. It asserts nothing and stops by itself.
+
+    .venv/bin/python -m tests.bench.page_render
+    .venv/bin/python -m tests.bench.page_render --trades 10000 --profile /bots/ID
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from cryptography.fernet import Fernet  # noqa: E402
+
+from tests.bench.pages import PASSWORD, SIM_KEY, SIM_SECRET  # noqa: E402
+from tests.bots.helpers import add_activity, bulk_trades, make_bot, make_key  # noqa: E402
+from tests.support.services import RedisServer  # noqa: E402
+from webapp import accounts, create_app  # noqa: E402
+from webapp.config import Config  # noqa: E402
+from webapp.exchange.sim import SimServer, Simulator  # noqa: E402
+from webapp.extensions import db  # noqa: E402
+from webapp.models import BotStatus  # noqa: E402
+
+PATHS = ["/", "/bots/", "/bots/ID", "/bots/ID/edit", "/trades/", "/notifications/", "/healthz"]
+CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--trades", type=int, default=1000)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--profile", help="a path to profile (ID: the busy bot's id)")
+    parser.add_argument("paths", nargs="*", default=PATHS)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        redis_server = RedisServer(Path(tmp)).start()
+        sim = Simulator(seed=1)
+        sim.add_account(SIM_KEY, SIM_SECRET, {"USDT": "100000"})
+        try:
+            with SimServer(sim) as server:
+                run(args, tmp, redis_server.url, server.url)
+        finally:
+            redis_server.stop()
+    return 0
+
+
+def run(args, tmp: str, redis_url: str, sim_url: str) -> None:
+    class BenchConfig(Config):
+        SECRET_KEY = "bench-secret-key-" + "x" * 32
+        ENCRYPTION_KEY = Fernet.generate_key().decode()
+        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp}/pages.db"
+        REDIS_URL = redis_url
+        EXCHANGE_SIM_URL = sim_url
+        LOG_LEVEL = "WARNING"
+
+    app = create_app(BenchConfig)
+    with app.app_context():
+        db.create_all()
+        user = accounts.create_user("render@example.com", PASSWORD)
+        db.session.commit()
+        key = make_key(user)
+        bot = make_bot(user, key, "Busy", status=BotStatus.RUNNING)
+        make_bot(user, key, "Idle")
+        for n in range(60):
+            add_activity(bot, f"Cycle {n}: hold.")
+        bulk_trades(bot, args.trades)
+        db.session.commit()
+        bot_id = bot.id
+    client = app.test_client()
+    token = CSRF.search(client.get("/auth/login").get_data(as_text=True)).group(1)
+    client.post(
+        "/auth/login",
+        data={"email": "render@example.com", "password": PASSWORD, "csrf_token": token},
+    )
+    print(f"{args.trades:,} trades, SQLite, {args.requests} requests per path, one thread")
+    for raw in args.paths:
+        path = raw.replace("ID", str(bot_id))
+        for _ in range(20):
+            client.get(path)
+        started = time.perf_counter()
+        for _ in range(args.requests):
+            status = client.get(path).status_code
+        took = (time.perf_counter() - started) / args.requests * 1000
+        print(f"{raw:<24} {status}  {took:6.2f} ms")
+    if args.profile:
+        path = args.profile.replace("ID", str(bot_id))
+        profile = cProfile.Profile()
+        profile.enable()
+        for _ in range(args.requests):
+            client.get(path)
+        profile.disable()
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
