@@ -1,14 +1,32 @@
 """Benchmark: many bots over many markets, the real scheduler and real workers, on loopback.
 
-N running bots (threshold strategy, live mode on the simulated exchange, 60 s interval, due
-times spread over the first interval) on M symbols; `flask schedule sync` + `flask schedule run`
-run the tick every BOT_TICK_SECONDS and W `rq worker` processes run the cycles for a bounded
-time. Then the same workers drain a batch of no-op jobs, for comparison. Prints bots,
-symbols, workers, cycles/s, market-data requests per tick, orders placed, duplicate orders,
-p50/p99 due-to-cycle lag, bots that missed a due cycle, and peak RSS per worker. It measures;
-it asserts nothing about timings.
+N running bots (live mode on the simulated exchange, 60 s interval, due times spread over the
+first interval) on M symbols; `flask schedule sync` + `flask schedule run` run the tick every
+BOT_TICK_SECONDS and W `rq worker` processes run the cycles for a bounded time. Then the same
+workers drain a batch of no-op jobs, for comparison (first strategy only). It measures; it
+asserts nothing about timings.
+
+`--strategy` picks the bots' strategy: `threshold` (default; `--trading-pct` of them set to
+trade), `ema_cross` (EMA 9/21 on 1m candles) or `grid` (`--grid-levels` intervals, arithmetic,
+from `--grid-range` % below to % above the symbol's price when the bots are made, 25 USDT per
+interval). Several, comma-separated (`--strategy ema_cross,grid`), run one after the other in
+the same invocation, each with a fresh simulator, redis-server and database, and the figures
+are printed one column per strategy. Grid bots are checked as `start_bot` checks them
+(`_check_planned_orders`: the exchange's filters and the key's free quote balance), one bot
+per symbol, before they run.
+
+Per strategy it prints cycles/s (a cycle is a new `last_cycle_at` of a bot, sampled every
+second, so quiet resting cycles and failed ones count too), due cycles served, p50/p99
+due-to-cycle lag, market-data requests per tick, with `--binance-limits` the weight per minute
+at the exchange and its 429/418 answers, orders placed and canceled, orders resting on the
+exchange when the scheduler stopped and the queue drained (and active in `bot_orders`), fills
+(trades recorded, and fills on the exchange), duplicates (a client order id on the exchange
+twice, or one bot's level open twice), unknown orders (an order on the exchange that neither
+`bot_orders` nor a trade or pending intent knows), failed cycles and peak RSS per worker.
 
     .venv/bin/python -m tests.bench.bot_cycles --bots 10000 --symbols 50 --workers 2
+    .venv/bin/python -m tests.bench.bot_cycles --bots 1000 --symbols 50 --workers 2 \
+        --strategy ema_cross,grid --binance-limits
 
 Uses a private redis-server and a fresh PostgreSQL database next to TEST_DATABASE_URL
 (default postgresql://postgres@127.0.0.1:5432/test); SQLite would serialize every write.
@@ -52,6 +70,7 @@ from webapp.models import (  # noqa: E402
     Bot,
     BotActivity,
     BotMode,
+    BotOrder,
     BotState,
     BotStatus,
     Trade,
@@ -62,7 +81,9 @@ from webapp.models.types import utcnow  # noqa: E402
 API_KEY = "bench-key-0001"
 API_SECRET = "bench-secret-0001"
 INTERVAL = 60
-CYCLE_KINDS = (ActivityKind.CYCLE, ActivityKind.SIGNAL, ActivityKind.ERROR)
+STRATEGIES = ("threshold", "ema_cross", "grid")
+#: What a grid bot trades per interval (quote): far over every market's minimum notional.
+GRID_SHARE = Decimal(25)
 
 
 def noop() -> None:
@@ -113,11 +134,49 @@ class RssSampler(threading.Thread):
                     self.horse_peak[pid] = max(self.horse_peak[pid], self.rss_kb(child))
 
 
+class CycleSampler(threading.Thread):
+    """Every bot's `last_cycle_at`, read each second: each new value is one cycle (a cycle
+    sets it when it starts, a failed one too), whatever the cycle logged."""
+
+    def __init__(self, app) -> None:
+        super().__init__(daemon=True)
+        self.app = app
+        self.seen: dict[int, set] = defaultdict(set)
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        with self.app.app_context():
+            while not self.stopped.wait(1.0):
+                self.sample()
+            self.sample()
+            db.session.remove()
+
+    def sample(self) -> None:
+        rows = db.session.execute(sa.select(BotState.bot_id, BotState.last_cycle_at)).all()
+        db.session.rollback()
+        for bot_id, at in rows:
+            if at is not None:
+                self.seen[bot_id].add(at)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bots", type=int, default=10000)
     parser.add_argument("--symbols", type=int, default=50)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--strategy",
+        default="threshold",
+        help="threshold, ema_cross or grid; several, comma-separated, run one after the other",
+    )
+    parser.add_argument("--grid-levels", type=int, default=20, help="a grid bot's `grids`")
+    parser.add_argument(
+        "--grid-range",
+        type=Decimal,
+        default=Decimal(1),
+        help="a grid spans this %% below to this %% above the price (the simulator's prices "
+        "move about 0.25%% in 3 minutes, so 1%% at 20 levels is crossed in the window)",
+    )
     parser.add_argument("--seconds", type=int, default=180, help="how long the bots run")
     parser.add_argument("--tick", type=int, default=5, help="BOT_TICK_SECONDS")
     parser.add_argument("--batch", type=int, default=50, help="BOT_BATCH_SIZE")
@@ -143,24 +202,63 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("TEST_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/test",
     )
     args = parser.parse_args(argv)
+    strategies = [name.strip() for name in args.strategy.split(",") if name.strip()]
+    unknown = [name for name in strategies if name not in STRATEGIES]
+    if unknown or not strategies:
+        parser.error(f"--strategy: one or more of {', '.join(STRATEGIES)}, not {unknown}")
 
-    workdir = Path(tempfile.mkdtemp(prefix="bench-bots-"))
-    redis_server = RedisServer(workdir).start()
-    # By default the run measures the engine alone: one account trades for every bot, far past
-    # Binance's per-account order limits, and the simulator counts weight but never refuses.
-    if args.binance_limits:
-        sim = Simulator(seed=3)
-    else:
-        sim = Simulator(seed=3, weight_limit=None, order_limits=False)
-    sim.add_account(API_KEY, API_SECRET, {"USDT": "1000000000000"})
-    try:
-        with SimServer(sim) as sim_server, private_database(args.database_url, workdir) as url:
-            return run(args, workdir, redis_server, sim, sim_server, url)
-    finally:
-        redis_server.stop()
+    columns: list[tuple[str, dict[str, str]]] = []
+    for n, strategy in enumerate(strategies):
+        workdir = Path(tempfile.mkdtemp(prefix=f"bench-bots-{strategy}-"))
+        redis_server = RedisServer(workdir).start()
+        # By default the run measures the engine alone: one account trades for every bot, far
+        # past Binance's per-account order limits, and the simulator counts weight but never
+        # refuses.
+        if args.binance_limits:
+            sim = Simulator(seed=3)
+        else:
+            sim = Simulator(seed=3, weight_limit=None, order_limits=False)
+        sim.add_account(API_KEY, API_SECRET, {"USDT": "1000000000000"})
+        print(f"== {strategy} ==", flush=True)
+        try:
+            with SimServer(sim) as sim_server, private_database(args.database_url, workdir) as url:
+                figures = run(args, strategy, n == 0, workdir, redis_server, sim, sim_server, url)
+        finally:
+            redis_server.stop()
+        columns.append((column_title(args, strategy), figures))
+    print_columns(columns)
+    return 0
 
 
-def run(args, workdir: Path, redis_server, sim: Simulator, sim_server, url: str) -> int:
+def column_title(args, strategy: str) -> str:
+    if strategy == "grid":
+        return f"{args.bots:,} grid x {args.grid_levels}"
+    return f"{args.bots:,} {strategy}"
+
+
+def print_columns(columns: list[tuple[str, dict[str, str]]]) -> None:
+    """The figures, one column per strategy."""
+    labels = list(dict.fromkeys(label for _title, figures in columns for label in figures))
+    widths = [max(len(title), *(len(f.get(lb, "-")) for lb in labels)) for title, f in columns]
+    first = max(len(label) for label in labels)
+    print()
+    print(
+        " " * first
+        + "  "
+        + "  ".join(t.ljust(w) for (t, _f), w in zip(columns, widths, strict=True))
+    )
+    for label in labels:
+        cells = [
+            figures.get(label, "-").ljust(w)
+            for (_t, figures), w in zip(columns, widths, strict=True)
+        ]
+        print(label.ljust(first) + "  " + "  ".join(cells).rstrip())
+
+
+def run(
+    args, strategy: str, noops: bool, workdir: Path, redis_server, sim: Simulator, sim_server,
+    url: str,
+) -> dict[str, str]:  # fmt: skip
     settings = {
         "BOT_TICK_SECONDS": str(args.tick),
         "BOT_BATCH_SIZE": str(args.batch),
@@ -187,7 +285,12 @@ def run(args, workdir: Path, redis_server, sim: Simulator, sim_server, url: str)
         symbols = [spec.symbol for spec in default_specs()][: args.symbols]
         print(f"creating {args.bots} bots on {len(symbols)} symbols ...", flush=True)
         bots_per_key = args.bots_per_key or (50 if args.binance_limits else args.bots)
-        bot_ids = create_bots(args.bots, symbols, sim, args.trading_pct, bots_per_key)
+        bot_ids = create_bots(args, strategy, symbols, sim, bots_per_key)
+        if strategy == "grid":
+            check_grid_bots(bot_ids, len(symbols), bots_per_key)
+            # The checks' requests are not the run's: its weight starts from nothing.
+            for key in redis_ext.conn.scan_iter(match="xbudget:*"):
+                redis_ext.conn.delete(key)
         env = process_env(app, **settings)
 
         procs: list[subprocess.Popen] = []
@@ -224,6 +327,8 @@ def run(args, workdir: Path, redis_server, sim: Simulator, sim_server, url: str)
         ]
         sampler = RssSampler([w.pid for w in workers])
         sampler.start()
+        cycles = CycleSampler(app)
+        noop_rate = None
         try:
             wait_for_workers(args.workers)
             # Due times spread evenly over the first interval, starting now.
@@ -235,6 +340,7 @@ def run(args, workdir: Path, redis_server, sim: Simulator, sim_server, url: str)
             )
             assert sync.returncode == 0, sync.stderr
             scheduler = spawn("scheduler", "flask", "schedule", "run", "--interval", "1")
+            cycles.start()
             print(f"running for {args.seconds}s ...", flush=True)
             time.sleep(args.seconds)
             end = utcnow()
@@ -242,10 +348,18 @@ def run(args, workdir: Path, redis_server, sim: Simulator, sim_server, url: str)
             scheduler.wait(timeout=30)
             stats = sim.stats()
             drain_bots_queue(timeout=120)
-
-            noop_rate = run_noops(args.noop_jobs)
+            cycles.stopped.set()
+            cycles.join(timeout=30)
+            # What rests on the exchange now, before the price walk fills more of it.
+            exchange = [
+                (o.client_order_id, o.api_key, o.symbol, o.status.value, len(o.fills), o.is_open)
+                for o in sim.orders()
+            ]
+            if noops and args.noop_jobs:
+                noop_rate = run_noops(args.noop_jobs)
         finally:
             sampler.stopped.set()
+            cycles.stopped.set()
             for proc in procs:
                 if proc.poll() is None:
                     proc.send_signal(signal.SIGTERM)
@@ -257,15 +371,42 @@ def run(args, workdir: Path, redis_server, sim: Simulator, sim_server, url: str)
             for log in logs:
                 log.close()
 
-        report(args, symbols, bot_ids, start, end, stats, sim, sampler, noop_rate, workdir)
+        figures = report(
+            args, strategy, symbols, bot_ids, start, end, stats, sim, sampler, cycles,
+            exchange, noop_rate, workdir,
+        )  # fmt: skip
         db.session.remove()
         db.engine.dispose()
-    return 0
+    return figures
+
+
+def bot_params(args, strategy: str, i: int, price: Decimal) -> tuple[dict, Decimal]:
+    """(params, quote_amount) of bench bot `i` on a market at `price`."""
+    if strategy == "ema_cross":
+        return {"fast": 9, "slow": 21}, Decimal(20)
+    if strategy == "grid":
+        half = args.grid_range / 100
+        return {
+            "lower": f"{(price * (1 - half)).normalize():f}",
+            "upper": f"{(price * (1 + half)).normalize():f}",
+            "grids": args.grid_levels,
+            "spacing": "arithmetic",
+            "investment": f"{GRID_SHARE * args.grid_levels:f}",
+        }, Decimal(20)
+    if i % 100 < args.trading_pct:
+        # Buys at once, sells after a small rise, buys again on a dip: regular orders.
+        buy_below = (price * Decimal("1.0005")).normalize()
+        sell_above = (price * Decimal("1.0015")).normalize()
+    else:  # waits for a 20% dip: holds, like most bots most of the time
+        buy_below = (price * Decimal("0.8")).normalize()
+        sell_above = (price * Decimal("1.2")).normalize()
+    return {"buy_below": f"{buy_below:f}", "sell_above": f"{sell_above:f}"}, Decimal(20)
 
 
 def create_bots(
-    count: int, symbols: list[str], sim: Simulator, trading_pct: int, bots_per_key: int
+    args, strategy: str, symbols: list[str], sim: Simulator, bots_per_key: int
 ) -> list[int]:
+    count = args.bots
     user = User(email="bench@example.com")
     user.set_password("bench-password-123")
     db.session.add(user)
@@ -292,14 +433,7 @@ def create_bots(
     rows = []
     for i in range(count):
         symbol = symbols[i % len(symbols)]
-        price = sim.price(symbol)
-        if i % 100 < trading_pct:
-            # Buys at once, sells after a small rise, buys again on a dip: regular orders.
-            buy_below = (price * Decimal("1.0005")).normalize()
-            sell_above = (price * Decimal("1.0015")).normalize()
-        else:  # waits for a 20% dip: holds, like most bots most of the time
-            buy_below = (price * Decimal("0.8")).normalize()
-            sell_above = (price * Decimal("1.2")).normalize()
+        params, quote_amount = bot_params(args, strategy, i, sim.price(symbol))
         rows.append(
             {
                 "user_id": user.id,
@@ -308,9 +442,9 @@ def create_bots(
                 "exchange": "binance",
                 "symbol": symbol,
                 "timeframe": "1m",
-                "strategy": "threshold",
-                "params": {"buy_below": f"{buy_below:f}", "sell_above": f"{sell_above:f}"},
-                "quote_amount": Decimal(20),
+                "strategy": strategy,
+                "params": params,
+                "quote_amount": quote_amount,
                 "interval_seconds": INTERVAL,
                 "mode": BotMode.LIVE,
                 "created_at": now,
@@ -337,6 +471,29 @@ def create_bots(
     )
     db.session.commit()
     return ids
+
+
+def check_grid_bots(bot_ids: list[int], symbols: int, bots_per_key: int) -> None:
+    """What `start_bot` checks of a resting strategy, for one bot per symbol: the exchange
+    would take every planned order, and the key's free quote pays for its capital (for all
+    the bots sharing the key, too)."""
+    from webapp.engine.errors import BotStartError
+    from webapp.engine.service import _check_planned_orders, _free_quote
+    from webapp.strategies import build_strategy
+
+    sample = db.session.scalars(sa.select(Bot).where(Bot.id.in_(bot_ids[:symbols]))).all()
+    for bot in sample:
+        try:
+            _check_planned_orders(bot)
+        except BotStartError as exc:
+            raise SystemExit(f"grid bot {bot.id} ({bot.symbol}) would not start: {exc}") from None
+    bot = sample[0]
+    capital = build_strategy(bot.strategy, bot.params).capital()
+    free = _free_quote(bot)
+    if free is not None and capital * bots_per_key > free:
+        raise SystemExit(f"a key holds {free} USDT, its {bots_per_key} grid bots need more")
+    print(f"start checks              passed for {len(sample)} bots (one per symbol); "
+          f"{capital} USDT per bot, key holds {free:,.0f} free", flush=True)  # fmt: skip
 
 
 def spread_due_times(bot_ids: list[int], start) -> None:
@@ -383,14 +540,14 @@ def run_noops(count: int) -> float:
     return count / (time.monotonic() - began)
 
 
-def report(args, symbols, bot_ids, start, end, stats, sim, sampler, noop_rate, workdir) -> None:
+def report(
+    args, strategy, symbols, bot_ids, start, end, stats, sim, sampler, cycles, exchange,
+    noop_rate, workdir,
+) -> dict[str, str]:  # fmt: skip
     db.session.expire_all()
     step = INTERVAL / len(bot_ids)
     first_due = {bot_id: start + timedelta(seconds=i * step) for i, bot_id in enumerate(bot_ids)}
-    rows = db.session.execute(
-        sa.select(BotActivity.bot_id, BotActivity.at).where(BotActivity.kind.in_(CYCLE_KINDS))
-    ).all()
-    in_window = [(bot_id, at) for bot_id, at in rows if at <= end]
+    in_window = [(bot_id, at) for bot_id, times in cycles.seen.items() for at in times if at <= end]
     seconds = (end - start).total_seconds()
     lags: list[float] = []
     seen: dict[int, set[int]] = defaultdict(set)
@@ -410,19 +567,42 @@ def report(args, symbols, bot_ids, start, end, stats, sim, sampler, noop_rate, w
         missed += len(lost)
         bots_missing += bool(lost)
 
-    errors = Counter(
-        kind
-        for (kind,) in db.session.execute(
-            sa.select(BotActivity.kind).where(BotActivity.kind == ActivityKind.ERROR)
+    error_rows = db.session.execute(
+        sa.select(BotActivity.message).where(BotActivity.kind == ActivityKind.ERROR)
+    ).all()
+    errors = Counter(message.split(" (failed cycle")[0].split(" (failing for")[0][:160]
+                     for (message,) in error_rows)  # fmt: skip
+    by_client_id = Counter(cid for cid, *_rest in exchange)
+    duplicates = sum(n - 1 for n in by_client_id.values() if n > 1)
+    known = set(db.session.scalars(sa.select(BotOrder.client_order_id)))
+    known |= set(db.session.scalars(sa.select(Trade.client_order_id)))
+    pending = set(
+        db.session.scalars(
+            sa.select(BotState.pending_client_order_id).where(
+                BotState.pending_client_order_id.is_not(None)
+            )
         )
     )
-    orders = sim.orders()
-    by_client_id = Counter(order.client_order_id for order in orders)
-    duplicates = sum(n - 1 for n in by_client_id.values() if n > 1)
-    trade_ids = set(db.session.scalars(sa.select(Trade.client_order_id)))
-    unrecorded = sum(1 for cid in by_client_id if cid not in trade_ids)
-    pending = db.session.scalar(
-        sa.select(sa.func.count()).where(BotState.pending_client_order_id.is_not(None))
+    unknown = sum(1 for cid in by_client_id if cid not in known and cid not in pending)
+    # A resting level open twice: one bot's tag on two open exchange orders.
+    rows = db.session.execute(
+        sa.select(BotOrder.client_order_id, BotOrder.bot_id, BotOrder.tag, BotOrder.status)
+    ).all()
+    level_of = {cid: (bot_id, tag) for cid, bot_id, tag, _status in rows}
+    status_of = {cid: status for cid, _bot, _tag, status in rows}
+    open_levels = Counter(level_of[cid] for cid, *_r, is_open in exchange
+                          if is_open and cid in level_of)  # fmt: skip
+    duplicates += sum(n - 1 for n in open_levels.values() if n > 1)
+    resting_exchange = sum(1 for *_r, is_open in exchange if is_open)
+    resting_rows = sum(1 for status in status_of.values() if status.is_active)
+    lost = sum(1 for cid, *_r, is_open in exchange
+               if is_open and cid in status_of and not status_of[cid].is_active)  # fmt: skip
+    canceled_all = sum(1 for _c, _k, _s, status, *_r in exchange if status == "CANCELED")
+    fills_exchange = sum(fills for *_r, fills, _open in exchange)
+    trades = db.session.scalar(sa.select(sa.func.count()).select_from(Trade))
+    tracebacks = sum(
+        (workdir / f"worker{i}.log").read_text(errors="replace").count("Traceback")
+        for i in range(args.workers)
     )
     ticks = max(1, int(seconds // args.tick))
     requests = stats["requests"]
@@ -432,43 +612,56 @@ def report(args, symbols, bot_ids, start, end, stats, sim, sampler, noop_rate, w
     def mb(kb: int) -> str:
         return f"{kb / 1024:.0f} MB"
 
-    print()
-    print(f"bots                      {len(bot_ids)}")
-    print(f"symbols                   {len(symbols)} (timeframe 1m)")
-    print(f"workers                   {args.workers} (batch {args.batch}, tick {args.tick}s)")
-    print(f"window                    {seconds:.0f}s")
-    print(f"cycles                    {len(in_window)} ({len(in_window) / seconds:.1f}/s)")
-    print(f"due cycles served         {due - missed} of {due} ({bots_missing} bots missed one)")
-    print(f"due->cycle lag            p50 {percentile(lags, 50):.2f}s  p99 "
-          f"{percentile(lags, 99):.2f}s  max {max(lags, default=float('nan')):.2f}s")  # fmt: skip
-    print(f"market-data requests/tick {stats['market_data'] / ticks:.1f} "
-          f"(klines {klines / ticks:.1f}; {pairs} symbol+timeframe pairs)")  # fmt: skip
     window = sim.limits.weight_window
     first, last = start.timestamp(), end.timestamp()
     served = [
         weight for index, weight in sorted(sim.limits.served.items())
         if first <= index * window and (index + 1) * window <= last
     ]  # fmt: skip
-    per_minute = ", ".join(f"{w:,}" for w in served) or "-"
+    refused = sim.limits.refused
+    placed = stats["orders_created"]
+    canceled = requests.get("DELETE /api/v3/order", 0)
+    bots_per_key = args.bots_per_key or (50 if args.binance_limits else args.bots)
+    figures = {
+        "bots": f"{len(bot_ids)} ({bots_per_key} per API key)",
+        "symbols": f"{len(symbols)} (timeframe 1m)",
+        "workers": f"{args.workers} (batch {args.batch}, tick {args.tick}s)",
+        "window": f"{seconds:.0f}s",
+        "cycles": f"{len(in_window)} ({len(in_window) / seconds:.1f}/s)",
+        "due cycles served": f"{due - missed} of {due} ({bots_missing} bots missed one)",
+        "due->cycle lag p50/p99/max": f"{percentile(lags, 50):.1f}s / {percentile(lags, 99):.1f}s"
+        f" / {max(lags, default=float('nan')):.1f}s",
+        "market-data requests/tick": f"{stats['market_data'] / ticks:.1f} "
+        f"(klines {klines / ticks:.1f}; {pairs} pairs)",
+        "weight per minute": ", ".join(f"{w:,}" for w in served) or "-",
+        "429 / 418 answers": f"{refused.get(429, 0)} / {refused.get(418, 0)}",
+        "orders placed": f"{placed} in the window, {len(exchange)} in all",
+        "orders canceled": f"{canceled} in the window, {canceled_all} in all",
+        "resting orders at end": f"{resting_exchange} on the exchange, {resting_rows} active "
+        "in bot_orders",
+        "fills": f"{trades} trades recorded, {fills_exchange} on the exchange",
+        "duplicate orders": str(duplicates),
+        "unknown orders": f"{unknown} ({len(pending)} intents pending, {lost} open but ended "
+        "in bot_orders)",
+        "failed cycles": f"{len(error_rows)} ({tracebacks} tracebacks in worker logs)",
+    }
+    for n, pid in enumerate(sampler.pids):
+        figures[f"peak RSS worker {n + 1}"] = (
+            f"{mb(sampler.parent_peak[pid])} (work horse {mb(sampler.horse_peak[pid])})"
+        )
+    if noop_rate is not None:
+        figures["no-op RQ jobs"] = f"{noop_rate:.0f}/s on the same {args.workers} workers"
+    figures["logs"] = str(workdir)
     if args.binance_limits:
         cap = 6000 * 80 // 100
-        limits = f"exchange limit 6,000; budget {cap:,}, market data at most {cap * 9 // 10:,}"
-    else:
-        limits = "no limit"
-    print(f"weight per minute         {per_minute} ({limits})")
-    refused = sim.limits.refused
-    print(f"429 / 418 answers         {refused.get(429, 0)} / {refused.get(418, 0)}")
-    placed = stats["orders_created"]
-    print(f"orders placed             {placed} in the window, {len(orders)} in all "
-          f"({args.trading_pct}% of bots trade)")  # fmt: skip
-    print(f"duplicate orders          {duplicates}")
-    print(f"orders without a trade    {unrecorded} ({pending} intents still pending)")
-    print(f"failed cycles             {sum(errors.values())}")
-    for pid in sampler.pids:
-        print(f"peak RSS worker {pid:<9} parent {mb(sampler.parent_peak[pid])}, "
-              f"work horse {mb(sampler.horse_peak[pid])}")  # fmt: skip
-    print(f"no-op RQ jobs             {noop_rate:.0f}/s on the same {args.workers} workers")
-    print(f"logs                      {workdir}")
+        print(f"limits: exchange 6,000 a minute; budget {cap:,}, market data {cap * 9 // 10:,}")
+    print()
+    for label, value in figures.items():
+        print(f"{label:<27} {value}")
+    for message, n in errors.most_common(5):
+        print(f"  error x{n}: {message}")
+    print(flush=True)
+    return figures
 
 
 if __name__ == "__main__":
