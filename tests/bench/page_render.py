@@ -1,12 +1,13 @@
 """Benchmark: what the app itself spends on a page, without gunicorn or the network.
 
-One user with a running bot holding --trades trades (inserted in bulk) and a stopped one, a
-private Redis and the simulated exchange on loopback, a temporary SQLite database; each
-path is requested --requests times through Flask's test client after 20 to warm up, and the
-mean time per request is printed. With --profile PATH, that path's requests run under
-cProfile and the 40 most expensive functions are printed (cumulative time). It measures what
-a change to a page costs on one core, which tests.bench.pages (through gunicorn, with
-concurrent clients) blurs with the machine's load. It asserts nothing and stops by itself.
+The user tests.bench.pages seeds (a running bot holding --trades trades, inserted in bulk, a
+stopped one, 60 activity lines), a private Redis and the simulated exchange on loopback, a
+temporary SQLite database. Each path is requested --requests times through Flask's test
+client after 20 to warm up, and the mean time per request is printed. With --profile PATH,
+that path's requests run under cProfile and the 40 most expensive functions are printed
+(cumulative time). It measures what a change to a page costs on one core, which
+tests.bench.pages (through gunicorn, with concurrent clients) blurs with the machine's load.
+It asserts nothing and stops by itself.
 
     .venv/bin/python -m tests.bench.page_render
     .venv/bin/python -m tests.bench.page_render --trades 10000 --profile /bots/ID
@@ -29,14 +30,12 @@ if str(ROOT) not in sys.path:
 
 from cryptography.fernet import Fernet  # noqa: E402
 
-from tests.bench.pages import PASSWORD, SIM_KEY, SIM_SECRET  # noqa: E402
-from tests.bots.helpers import add_activity, bulk_trades, make_bot, make_key  # noqa: E402
+from tests.bench.pages import PASSWORD, SIM_KEY, SIM_SECRET, seed  # noqa: E402
 from tests.support.services import RedisServer  # noqa: E402
-from webapp import accounts, create_app  # noqa: E402
+from webapp import create_app  # noqa: E402
 from webapp.config import Config  # noqa: E402
 from webapp.exchange.sim import SimServer, Simulator  # noqa: E402
 from webapp.extensions import db  # noqa: E402
-from webapp.models import BotStatus  # noqa: E402
 
 PATHS = ["/", "/bots/", "/bots/ID", "/bots/ID/edit", "/trades/", "/notifications/", "/healthz"]
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
@@ -73,22 +72,13 @@ def run(args, tmp: str, redis_url: str, sim_url: str) -> None:
     app = create_app(BenchConfig)
     with app.app_context():
         db.create_all()
-        user = accounts.create_user("render@example.com", PASSWORD)
-        db.session.commit()
-        key = make_key(user)
-        bot = make_bot(user, key, "Busy", status=BotStatus.RUNNING)
-        make_bot(user, key, "Idle")
-        for n in range(60):
-            add_activity(bot, f"Cycle {n}: hold.")
-        bulk_trades(bot, args.trades)
-        db.session.commit()
-        bot_id = bot.id
+        [user] = seed([args.trades]).values()  # the user tests.bench.pages measures
     client = app.test_client()
     token = CSRF.search(client.get("/auth/login").get_data(as_text=True)).group(1)
     client.post(
-        "/auth/login",
-        data={"email": "render@example.com", "password": PASSWORD, "csrf_token": token},
+        "/auth/login", data={"email": user["email"], "password": PASSWORD, "csrf_token": token}
     )
+    bot_id = user["bot"]
     print(f"{args.trades:,} trades, SQLite, {args.requests} requests per path, one thread")
     for raw in args.paths:
         path = raw.replace("ID", str(bot_id))
