@@ -139,6 +139,11 @@ class ParamSpec:
     choices: tuple[tuple[str, str], ...] = ()
     optional: bool = False
 
+    @classmethod
+    def positive(cls, **fields: Any) -> ParamSpec:
+        """A decimal that must be above 0: a price, an amount, a percentage."""
+        return cls(type=ParamType.DECIMAL, min=Decimal(0), exclusive_min=True, **fields)
+
     @property
     def required(self) -> bool:
         return self.default is None and not self.optional

@@ -169,21 +169,15 @@ class DcaStrategy(Strategy):
     plans_from_price = True
     signal_actions = ("start_deal", "close")
     params = (
-        ParamSpec(
+        ParamSpec.positive(
             name="base_order",
             label=_l("Base order"),
-            type=ParamType.DECIMAL,
-            min=Decimal(0),
-            exclusive_min=True,
             max=MAX_PRICE,
             help=_l("What the deal's first buy costs, in the quote currency."),
         ),
-        ParamSpec(
+        ParamSpec.positive(
             name="safety_order",
             label=_l("Safety order"),
-            type=ParamType.DECIMAL,
-            min=Decimal(0),
-            exclusive_min=True,
             max=MAX_PRICE,
             help=_l("What the first safety order costs, in the quote currency."),
         ),
@@ -196,33 +190,24 @@ class DcaStrategy(Strategy):
             max=50,
             help=_l("How many safety orders a deal may fill (0 to 50)."),
         ),
-        ParamSpec(
+        ParamSpec.positive(
             name="deviation_pct",
             label=_l("Price deviation (%)"),
-            type=ParamType.DECIMAL,
             default=Decimal(1),
-            min=Decimal(0),
-            exclusive_min=True,
             max=Decimal(99),
             help=_l("How far below the base order's fill price the first safety order sits."),
         ),
-        ParamSpec(
+        ParamSpec.positive(
             name="step_scale",
             label=_l("Step scale"),
-            type=ParamType.DECIMAL,
             default=Decimal(1),
-            min=Decimal(0),
-            exclusive_min=True,
             max=Decimal(10),
             help=_l("Each safety order's step below the previous one, times the step before."),
         ),
-        ParamSpec(
+        ParamSpec.positive(
             name="volume_scale",
             label=_l("Volume scale"),
-            type=ParamType.DECIMAL,
             default=Decimal(1),
-            min=Decimal(0),
-            exclusive_min=True,
             max=Decimal(10),
             help=_l("Each safety order costs this many times the previous one."),
         ),
@@ -235,22 +220,16 @@ class DcaStrategy(Strategy):
             max=50,
             help=_l("How many safety orders rest on the exchange at once."),
         ),
-        ParamSpec(
+        ParamSpec.positive(
             name="take_profit_pct",
             label=_l("Take profit (%)"),
-            type=ParamType.DECIMAL,
             default=Decimal(1),
-            min=Decimal(0),
-            exclusive_min=True,
             max=Decimal(1000),
             help=_l("The whole position is sold this far above the average entry."),
         ),
-        ParamSpec(
+        ParamSpec.positive(
             name="stop_loss_pct",
             label=_l("Deal stop-loss (%)"),
-            type=ParamType.DECIMAL,
-            min=Decimal(0),
-            exclusive_min=True,
             max=Decimal(99),
             optional=True,
             help=_l("Optional: sell the position at once this far below the average entry."),
@@ -281,13 +260,10 @@ class DcaStrategy(Strategy):
             max=100,
             help=_l("Used when the deal entry is on the RSI."),
         ),
-        ParamSpec(
+        ParamSpec.positive(
             name="rsi_below",
             label=_l("RSI below"),
-            type=ParamType.DECIMAL,
             default=Decimal(30),
-            min=Decimal(0),
-            exclusive_min=True,
             max=Decimal(100),
             help=_l("A deal opens when the RSI of the closed candles is below this level."),
         ),

@@ -70,21 +70,15 @@ class GridStrategy(Strategy):
     )
     rests_orders = True
     params = (
-        ParamSpec(
+        ParamSpec.positive(
             name="lower",
             label=_l("Lower price"),
-            type=ParamType.DECIMAL,
-            min=Decimal(0),
-            exclusive_min=True,
             max=MAX_PRICE,
             help=_l("The lowest level of the grid (quote currency)."),
         ),
-        ParamSpec(
+        ParamSpec.positive(
             name="upper",
             label=_l("Upper price"),
-            type=ParamType.DECIMAL,
-            min=Decimal(0),
-            exclusive_min=True,
             max=MAX_PRICE,
             help=_l("The highest level of the grid."),
         ),
@@ -108,21 +102,15 @@ class GridStrategy(Strategy):
             ),
             help=_l("How the levels are spread between the lower and the upper price."),
         ),
-        ParamSpec(
+        ParamSpec.positive(
             name="investment",
             label=_l("Investment"),
-            type=ParamType.DECIMAL,
-            min=Decimal(0),
-            exclusive_min=True,
             max=MAX_PRICE,
             help=_l("What the grid trades with, in the quote currency, shared by its intervals."),
         ),
-        ParamSpec(
+        ParamSpec.positive(
             name="trigger_price",
             label=_l("Trigger price"),
-            type=ParamType.DECIMAL,
-            min=Decimal(0),
-            exclusive_min=True,
             max=MAX_PRICE,
             optional=True,
             help=_l(
@@ -130,12 +118,9 @@ class GridStrategy(Strategy):
                 "either side, then starts."
             ),
         ),
-        ParamSpec(
+        ParamSpec.positive(
             name="stop_below",
             label=_l("Stop below"),
-            type=ParamType.DECIMAL,
-            min=Decimal(0),
-            exclusive_min=True,
             max=MAX_PRICE,
             optional=True,
             help=_l(
@@ -143,12 +128,9 @@ class GridStrategy(Strategy):
                 "holds and stops."
             ),
         ),
-        ParamSpec(
+        ParamSpec.positive(
             name="take_above",
             label=_l("Take above"),
-            type=ParamType.DECIMAL,
-            min=Decimal(0),
-            exclusive_min=True,
             max=MAX_PRICE,
             optional=True,
             help=_l(

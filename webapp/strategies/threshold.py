@@ -14,7 +14,6 @@ from webapp.strategies.base import (
     Candle,
     Decision,
     ParamSpec,
-    ParamType,
     ParamValue,
     Position,
     Signal,
@@ -39,21 +38,15 @@ class ThresholdStrategy(Strategy):
         "when it is at or above a higher level."
     )
     params = (
-        ParamSpec(
+        ParamSpec.positive(
             name="buy_below",
             label=_l("Buy below"),
-            type=ParamType.DECIMAL,
-            min=Decimal(0),
-            exclusive_min=True,
             max=MAX_PRICE,
             help=_l("Buy when the last close is at or below this price (quote currency)."),
         ),
-        ParamSpec(
+        ParamSpec.positive(
             name="sell_above",
             label=_l("Sell above"),
-            type=ParamType.DECIMAL,
-            min=Decimal(0),
-            exclusive_min=True,
             max=MAX_PRICE,
             help=_l("Sell the position when the last close is at or above this price."),
         ),
