@@ -256,7 +256,7 @@ def _detail_context(bot: Bot, blocks: set[str], **extra) -> dict:
         context["ended_limit"] = ENDED_ORDERS
         context["deal_page"] = deals.deal_page(bot, PAST_DEALS)
         context["from_ms"] = from_ms
-        context["grid_page"] = grids.grid_page(bot)
+        context["grid_page"] = grids.grid_page(bot, context["resting"])
     if "activity" in blocks:
         context["activity"] = service.bot_activity(bot, ACTIVITY_LIMIT)
         context["activity_limit"] = ACTIVITY_LIMIT
@@ -319,7 +319,10 @@ def price_chart(bot_id: int):
 def _price_marks(bot: Bot) -> list[display.Mark]:
     """The lines the price chart draws: a grid's every level (with what rests there) and its
     trigger, stop-below and take-above; another resting strategy's orders."""
-    page = grids.grid_page(bot)
+    if not resting.rests_orders(bot):
+        return []
+    active = resting.active_orders(bot.id)
+    page = grids.grid_page(bot, active)
     if page is not None:
         marks = [display.Mark(lv.price, lv.side or "level") for lv in page.levels]
         for kind, price in (
@@ -330,9 +333,7 @@ def _price_marks(bot: Bot) -> list[display.Mark]:
             if price is not None:
                 marks.append(display.Mark(price, kind))
         return marks
-    if resting.rests_orders(bot):
-        return [display.Mark(row.price, row.side.value) for row in resting.active_orders(bot.id)]
-    return []
+    return [display.Mark(row.price, row.side.value) for row in active]
 
 
 @bp.route("/<int:bot_id>", methods=["GET"])

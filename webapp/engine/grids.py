@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from webapp.engine import resting
-from webapp.models import Bot
+from webapp.models import Bot, BotOrder
 from webapp.models.bot import quantize
 from webapp.strategies import StrategyError, build_strategy
 from webapp.strategies.book import BookOrder
@@ -54,8 +54,9 @@ def is_grid(bot: Bot) -> bool:
     return bot.strategy == GridStrategy.name
 
 
-def grid_page(bot: Bot) -> GridPage | None:
-    """A grid bot's ladder and figures; None for another strategy or unreadable settings."""
+def grid_page(bot: Bot, active: list[BotOrder] | None = None) -> GridPage | None:
+    """A grid bot's ladder and figures; None for another strategy or unreadable settings.
+    `active`: the bot's active orders, when the caller has read them already."""
     if not is_grid(bot):
         return None
     try:
@@ -64,7 +65,8 @@ def grid_page(bot: Bot) -> GridPage | None:
         return None
     assert isinstance(strategy, GridStrategy)
     state = bot.state
-    active = resting.active_orders(bot.id)
+    if active is None:
+        active = resting.active_orders(bot.id)
     by_tag = {row.tag: resting.shown(row) for row in active}
     levels = []
     for n, price in enumerate(strategy.levels()):

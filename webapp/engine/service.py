@@ -226,6 +226,17 @@ class UserSummary:
     per_bot: dict[int, BotReport]  # figures without a curve
 
 
+def user_report(user: User | int, curve: bool = True, today: date | None = None) -> BotReport:
+    """The figures of all the user's trades (and, with `curve`, their PnL curve), from the
+    user's daily rollups; `today` (UTC) decides the last 7 days."""
+    user_id = user if isinstance(user, int) else user.id
+    return rollups.report(
+        _days(UserPnlDay.__table__, UserPnlDay.user_id == user_id),
+        today or utcnow().date(),
+        (lambda limit: _sells(Trade.user_id == user_id, limit)) if curve else None,
+    )
+
+
 def user_summary(user: User | int, curve: bool = True) -> UserSummary:
     """The dashboard's figures, from the rollups; the PnL curve only with `curve`."""
     user_id = user if isinstance(user, int) else user.id
@@ -234,11 +245,7 @@ def user_summary(user: User | int, curve: bool = True) -> UserSummary:
     for row in _days(BotPnlDay.__table__, BotPnlDay.user_id == user_id):
         by_bot[row.bot_id].append(row)
     per_bot = {bot_id: rollups.report(days, today) for bot_id, days in sorted(by_bot.items())}
-    report = rollups.report(
-        _days(UserPnlDay.__table__, UserPnlDay.user_id == user_id),
-        today,
-        (lambda limit: _sells(Trade.user_id == user_id, limit)) if curve else None,
-    )
+    report = user_report(user_id, curve, today)
     states = list(db.session.scalars(sa.select(BotState).join(Bot).where(Bot.user_id == user_id)))
     return UserSummary(
         report=report,

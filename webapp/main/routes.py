@@ -55,7 +55,7 @@ def index():
         start = db.session.scalar(
             sa.select(sa.func.min(Trade.executed_at)).where(Trade.user_id == current_user.id)
         )
-        return display.pnl_chart_json(service.user_summary(current_user).report, start=start)
+        return display.pnl_chart_json(service.user_report(current_user), start=start)
 
     return render_page(
         "main/index.html",
