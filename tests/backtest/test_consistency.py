@@ -105,16 +105,7 @@ def test_backtest_trades_equal_the_real_engines_paper_trades(bt_app, clock, sim,
         for t in live
     ]
     got = [
-        (
-            t["time"],
-            t["side"],
-            Decimal(t["qty"]),
-            Decimal(t["price"]),
-            Decimal(t["fee"]),
-            None if t["realized_pnl"] is None else Decimal(t["realized_pnl"]),
-            t["reason"],
-        )
-        for t in replay.result.trades
+        (*row, t["reason"]) for row, t in zip(trades_of(replay), replay.result.trades, strict=True)
     ]
     assert got == expected
     realized = sum((t.realized_pnl for t in live if t.realized_pnl is not None), Decimal(0))
