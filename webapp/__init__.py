@@ -41,6 +41,9 @@ def create_app(config_class: type[Config] = Config) -> Flask:
     from webapp.i18n.timezones import select_timezone
 
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    from webapp.i18n.current import install_jinja_gettext
+
+    install_jinja_gettext(app.jinja_env)
     from webapp.i18n import wtforms_catalogs
 
     wtforms_catalogs.install()

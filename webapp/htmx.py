@@ -6,7 +6,8 @@ id gets just that block, rendered from the same template so the two never drift 
 
 from __future__ import annotations
 
-from flask import render_template, request
+import jinja2.meta
+from flask import current_app, render_template, request
 from jinja2_fragments.flask import render_block
 
 
@@ -33,3 +34,28 @@ def render_page(template: str, blocks: dict[str, str] | None = None, **context) 
     if target and not is_boosted() and blocks and target in blocks:
         return render_block(template, blocks[target], **context)
     return render_template(template, **context)
+
+
+def template_names(template: str) -> frozenset[str]:
+    """The context names `template` and every template it extends, includes or imports may
+    read, for a route that builds costly values only for the page that shows them. Kept per
+    app, except while templates reload (a template edited in development is read afresh)."""
+    env = current_app.jinja_env
+    cache = current_app.extensions.setdefault("template_names", {})
+    names = None if env.auto_reload else cache.get(template)
+    if names is None:
+        names = cache[template] = frozenset(_names(env, template, set()))
+    return names
+
+
+def _names(env, template: str, seen: set[str]) -> set[str]:
+    if template in seen:
+        return set()
+    seen.add(template)
+    tree = env.parse(env.loader.get_source(env, template)[0])
+    names = set(jinja2.meta.find_undeclared_variables(tree))
+    for other in jinja2.meta.find_referenced_templates(tree):
+        if other is None:  # a name computed at render time: no page here does that
+            raise ValueError(f"{template} refers to a template by a computed name")
+        names |= _names(env, other, seen)
+    return names

@@ -10,10 +10,11 @@ from decimal import Decimal
 
 from babel import dates as babel_dates
 from flask import Flask, current_app, request
-from flask_babel import get_locale, get_timezone
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
+
+from webapp.i18n import current
 
 # (endpoint, label, admin only). A link shows only once its area is registered.
 NAV = (
@@ -48,9 +49,14 @@ TIME_PATTERNS = {"seconds": "HH:mm:ss", "minutes": "HH:mm", "time": "HH:mm", "da
 
 
 def date_pattern() -> str:
-    locale = get_locale()
-    if locale is None or locale.language == "en":
+    return _date_pattern(current.language())
+
+
+@functools.cache
+def _date_pattern(language: str) -> str:
+    if language.startswith("en"):
         return ISO_DATE
+    locale = current.locale()
     return re.sub(r"y+", "yyyy", locale.date_formats["short"].pattern)
 
 
@@ -63,7 +69,7 @@ def format_datetime(value: datetime | None, style: str = "seconds") -> str:
     zone's name, which CLDR spells per language, is asked of Babel once per offset."""
     if value is None:
         return "—"
-    zone = get_timezone()
+    zone = current.timezone()
     local = _in_zone(value, zone)
     if style == "date":
         return _compiled(date_pattern())(local)
@@ -106,7 +112,7 @@ def _compiled(pattern: str) -> Callable[[datetime], str]:
         if part in _NUMERIC_FIELDS:
             pieces.append(_NUMERIC_FIELDS[part])
         elif part[0].isalpha():
-            return lambda d: babel_dates.format_datetime(d, pattern, locale=get_locale())
+            return lambda d: babel_dates.format_datetime(d, pattern, locale=current.locale())
         else:
             literal = part[1:-1] if part.startswith("'") else part
             pieces.append(lambda d, text=literal: text)
@@ -119,7 +125,7 @@ _ZONE_LABELS: dict[tuple[str, object], str] = {}
 
 
 def _zone_label(local: datetime) -> str:
-    key = (str(get_locale() or "en"), local.utcoffset())
+    key = (current.language(), local.utcoffset())
     label = _ZONE_LABELS.get(key)
     if label is None:
         label = _ZONE_LABELS[key] = babel_dates.format_datetime(local, "ZZZZ", locale=key[0])
@@ -141,7 +147,7 @@ def format_number(value: Decimal | float | int | None, places: int = 2) -> str:
 
 def current_locale() -> str:
     """The request's language as a BCP 47 tag, for `<html lang>`."""
-    return str(get_locale() or "en").replace("_", "-")
+    return current.language().replace("_", "-")
 
 
 def locale_form():

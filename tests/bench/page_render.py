@@ -5,7 +5,7 @@ stopped one, 60 activity lines), a private Redis and the simulated exchange on l
 temporary SQLite database. Each path is requested --requests times through Flask's test
 client after 20 to warm up, and the mean time per request is printed. With --profile PATH,
 that path's requests run under cProfile and the 40 most expensive functions are printed
-(cumulative time). It measures what a change to a page costs on one core, which
+(cumulative time, or with --sort tottime their own). It measures what a change to a page costs on one core, which
 tests.bench.pages (through gunicorn, with concurrent clients) blurs with the machine's load.
 It asserts nothing and stops by itself.
 
@@ -46,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trades", type=int, default=1000)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--profile", help="a path to profile (ID: the busy bot's id)")
+    parser.add_argument(
+        "--sort", default="cumulative", help="the profile's order: cumulative or tottime"
+    )
     parser.add_argument("paths", nargs="*", default=PATHS)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
@@ -96,7 +99,7 @@ def run(args, tmp: str, redis_url: str, sim_url: str) -> None:
         for _ in range(args.requests):
             client.get(path)
         profile.disable()
-        pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
+        pstats.Stats(profile).sort_stats(args.sort).print_stats(40)
 
 
 if __name__ == "__main__":

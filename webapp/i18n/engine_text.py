@@ -18,8 +18,9 @@ from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
-from flask_babel import get_locale, gettext
+from flask_babel import gettext
 
+from webapp.i18n import current
 from webapp.i18n.marks import N_
 from webapp.i18n.numbers import quantity_text
 
@@ -362,7 +363,7 @@ def engine_text(text: str | None) -> str:
     """A text the engine stored, in the reader's language (English stays as stored)."""
     if not text:
         return text or ""
-    locale = str(get_locale() or "en")
+    locale = current.language()
     if locale.startswith("en"):
         return text
     return _cached(text, locale)

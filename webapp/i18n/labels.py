@@ -4,8 +4,9 @@ blueprints."""
 
 from __future__ import annotations
 
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+
+from webapp.i18n import current
 
 #: Why a trade happened, as its row says it.
 REASON_LABELS = {
@@ -50,7 +51,7 @@ def name_of(table: dict, value: object) -> str:
     label = table.get(key)
     if label is None:
         return str(key)
-    cache_key = (id(table), key, str(get_locale() or "en"))
+    cache_key = (id(table), key, current.language())
     name = _NAMES.get(cache_key)
     if name is None:
         name = _NAMES[cache_key] = str(label)

@@ -16,14 +16,14 @@ from babel.numbers import (
     get_group_symbol,
     get_minus_sign_symbol,
 )
-from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from webapp.i18n import current
 from webapp.numbers import plain
 
 
 def _locale() -> Locale:
-    return get_locale() or Locale.parse("en")
+    return current.locale() or Locale.parse("en")
 
 
 def decimal_text(value: Decimal, places: int) -> str:
@@ -45,7 +45,7 @@ def quantity_text(value: Decimal | None, empty: str = "—") -> str:
     # What format_decimal writes with the pattern "0.<as many zeros as places>" (a test
     # compares them), without parsing a pattern per number: pages show dozens.
     text = plain(value)
-    point, minus = _point_and_minus(str(_locale()))
+    point, minus = _point_and_minus(current.language())
     if point != ".":
         text = text.replace(".", point)
     if minus != "-" and text.startswith("-"):

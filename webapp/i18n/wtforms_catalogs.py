@@ -12,8 +12,9 @@ import threading
 import flask_wtf.i18n
 from babel import support
 from flask import has_request_context
-from flask_babel import get_locale
 from wtforms.i18n import messages_path
+
+from webapp.i18n import current
 
 _catalogs: dict[str, support.Translations] = {}
 _lock = threading.Lock()
@@ -33,7 +34,7 @@ def catalog(locale: str) -> support.Translations:
 def _translations() -> support.Translations | None:
     if not has_request_context():  # as Flask-WTF: no request, WTForms' English
         return None
-    return catalog(str(get_locale() or "en"))
+    return catalog(current.language())
 
 
 def install() -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import timedelta
 
@@ -20,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from webapp.extensions import db
-from webapp.htmx import htmx_target, is_boosted, is_htmx, render_page
+from webapp.htmx import htmx_target, is_boosted, is_htmx, render_page, template_names
 from webapp.models import (
     Notification,
     NotificationChannel,
@@ -168,46 +169,61 @@ def _due_soon(row: Notification, now) -> bool:
     )
 
 
-def _context(**extra) -> dict:
-    now = utcnow()
+def _context(template: str = CHANNELS, **extra) -> dict:
+    """What `template` shows, and only that: the three pages share these builders, and a
+    page computing the other two pages' values too (forms, the outbox, Telegram) cost
+    several queries it never rendered."""
     user_id = current_user.id
-    quiet = db.session.get(QuietHours, user_id)
-    recent = db.session.scalars(outbox.user_notifications(user_id).limit(RECENT_LIMIT)).all()
-    context = {
-        "unreachable": {
+    now = utcnow()
+
+    @functools.cache
+    def quiet_row() -> QuietHours | None:
+        return db.session.get(QuietHours, user_id)
+
+    @functools.cache
+    def recent_rows() -> list[Notification]:
+        query = outbox.user_notifications(user_id).limit(RECENT_LIMIT)
+        return db.session.scalars(query).all()
+
+    builders = {
+        "unreachable": lambda: {
             channel: channels.unavailable(user_id, channel) for channel in NotificationChannel
         },
-        "telegram_bot": telegram_bot.username(),
-        "telegram_ready": telegram_bot.api() is not None,
-        "telegram_chat": linking.chat_of(user_id),
-        "telegram_code": None,
-        "sms_number": phones.number_of(user_id),
-        "phone_form": PhoneForm(formdata=None),
-        "code_form": PhoneCodeForm(formdata=None),
-        "phone_display": phones.display,
-        "sms_per_day": current_app.config.get("NOTIFY_SMS_PER_DAY", 10),
-        "event_types": list(EventType),
-        "channels": list(NotificationChannel),
-        "grid": preferences.grid_for(user_id),
-        "blocked": {
+        "telegram_bot": telegram_bot.username,
+        "telegram_ready": lambda: telegram_bot.api() is not None,
+        "telegram_chat": lambda: linking.chat_of(user_id),
+        "telegram_code": lambda: None,
+        "sms_number": lambda: phones.number_of(user_id),
+        "phone_form": lambda: PhoneForm(formdata=None),
+        "code_form": lambda: PhoneCodeForm(formdata=None),
+        "phone_display": lambda: phones.display,
+        "sms_per_day": lambda: current_app.config.get("NOTIFY_SMS_PER_DAY", 10),
+        "event_types": lambda: list(EventType),
+        "channels": lambda: list(NotificationChannel),
+        "grid": lambda: preferences.grid_for(user_id),
+        "blocked": lambda: {
             channel: channels.cannot_choose(user_id, channel) for channel in NotificationChannel
         },
-        "endpoints": endpoints.endpoints_of(user_id),
-        "max_endpoints": endpoints.MAX_ENDPOINTS,
-        "webhook_form": WebhookForm(formdata=None),
-        "edit_forms": {},
-        "revealed_for": None,
-        "quiet": quiet,
-        "quiet_form": _quiet_form(quiet),
-        "timezones": timezones(),
-        "recent": recent,
-        "polling": any(_due_soon(row, now) for row in recent),
-        "now": now,
-        "kind_label": kinds.label,
-        "masked_secret": endpoints.MASKED_SECRET,
-        "revealed_secret": None,
-        "notices": {},
-        "test_buttons": test_buttons(),
+        "endpoints": lambda: endpoints.endpoints_of(user_id),
+        "max_endpoints": lambda: endpoints.MAX_ENDPOINTS,
+        "webhook_form": lambda: WebhookForm(formdata=None),
+        "edit_forms": dict,
+        "revealed_for": lambda: None,
+        "quiet": quiet_row,
+        "quiet_form": lambda: _quiet_form(quiet_row()),
+        "timezones": timezones,
+        "recent": recent_rows,
+        "polling": lambda: any(_due_soon(row, now) for row in recent_rows()),
+        "now": lambda: now,
+        "kind_label": lambda: kinds.label,
+        "masked_secret": lambda: endpoints.MASKED_SECRET,
+        "revealed_secret": lambda: None,
+        "notices": dict,
+        "test_buttons": test_buttons,
+    }
+    needs = template_names(template)
+    context = {
+        name: build() for name, build in builders.items() if name in needs and name not in extra
     }
     context.update(extra)
     return context
@@ -227,11 +243,11 @@ def _page(
     notices = {}
     if notice:
         notices[section or target or ""] = (notice, category)
-    context = _context(notices=notices, **extra)
     if target in BLOCKS and not is_boosted():
         block_template, block = BLOCKS[target]
+        context = _context(block_template, notices=notices, **extra)
         return render_block(block_template, block, **context), status
-    return render_template(template, **context), status
+    return render_template(template, **_context(template, notices=notices, **extra)), status
 
 
 def _partial() -> bool:
@@ -442,7 +458,7 @@ def telegram_status():
     chat = linking.chat_of(current_user.id)
     if chat is None and linking.pending_code_expires(current_user.id) is not None:
         return render_template("notifications/_telegram_waiting.html")
-    response = make_response(render_block(CHANNELS, "telegram", **_context()))
+    response = make_response(render_block(CHANNELS, "telegram", **_context(CHANNELS)))
     response.headers["HX-Retarget"] = "#telegram-section"
     response.headers["HX-Reswap"] = "outerHTML"
     return response

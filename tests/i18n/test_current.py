@@ -1,0 +1,53 @@
+"""The request's language read through `webapp.i18n.current` is always Flask-Babel's own:
+in a request, under `force_locale` (Telegram replies, emails in the recipient's language),
+after `refresh`, and in templates' `_()`."""
+
+from __future__ import annotations
+
+import flask_babel
+import pytest
+from flask import render_template_string
+from flask_babel import force_locale, refresh
+
+from webapp.i18n import current
+
+
+def answers(app) -> tuple[str, str, str, str]:
+    return (
+        current.language(),
+        str(flask_babel.get_locale()),
+        render_template_string('{{ _("Dashboard") }}'),
+        current.translations().ugettext("Dashboard"),
+    )
+
+
+@pytest.mark.parametrize("language", ["en", "tr", "fr"])
+def test_a_request_reads_the_language_flask_babel_chose(app, language):
+    with app.test_request_context("/", headers={"Accept-Language": language}):
+        ours, babels, template, catalog = answers(app)
+        assert ours == babels == language
+        assert current.timezone() == flask_babel.get_timezone()
+        assert template == catalog == flask_babel.gettext("Dashboard")
+        assert (template == "Dashboard") is (language == "en")
+
+
+def test_force_locale_and_refresh_hold(app, monkeypatch):
+    with app.test_request_context("/", headers={"Accept-Language": "tr"}):
+        assert answers(app)[:2] == ("tr", "tr")
+        turkish = answers(app)[2]
+        with force_locale("fr"):
+            language, babels, french, catalog = answers(app)
+            assert language == babels == "fr"
+            assert french == catalog != turkish
+        assert answers(app)[:3] == ("tr", "tr", turkish)
+        # A changed choice is read again after refresh(), as Flask-Babel does.
+        monkeypatch.setattr(app.extensions["babel"], "locale_selector", lambda: "fr")
+        refresh()
+        assert answers(app)[:2] == ("fr", "fr")
+        assert answers(app)[2] == french
+
+
+def test_outside_a_request_it_is_flask_babels_answer(app):
+    with app.app_context():
+        assert current.language() == str(flask_babel.get_locale() or "en")
+        assert current.translations().ugettext("Dashboard") == flask_babel.gettext("Dashboard")
