@@ -91,9 +91,11 @@ def create_app(config_class: type[Config] = Config) -> Flask:
 
     register_cli(app)
 
+    from webapp import fragments
     from webapp.templating import register_template_helpers
 
     register_template_helpers(app)
+    fragments.register(app)
     return app
 
 

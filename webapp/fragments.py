@@ -1,0 +1,84 @@
+"""Table rows rendered once and kept, for records that pages show again and again.
+
+A trade or an activity line is written once and shown on every view and every poll of the
+pages that list it; rendering its row (a date in the reader's zone, quantities in their
+language, badges, a link) costs far more than the query that read it. A row is kept per
+process under everything it shows: the record's displayed fields, what the page passes in
+beside it (the bot's name), and the reader's language, time zone and the app's path prefix.
+So a changed field, a renamed bot or another reader's language renders it afresh, and nothing
+has to be invalidated.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from flask import Flask, current_app, has_request_context, request
+from markupsafe import Markup
+
+from webapp.i18n import current
+
+
+class RowCache:
+    """Rows of `macro` in `template`, called as macro(record, *extra), keyed by `fields`."""
+
+    def __init__(self, template: str, macro: str, fields: tuple[str, ...], size: int = 5000):
+        self.template = template
+        self.macro = macro
+        self.fields = fields
+        self.size = size
+        self._rows: dict[tuple, Markup] = {}
+        self._lock = threading.Lock()
+
+    def render(self, record, *extra) -> Markup:
+        if current_app.jinja_env.auto_reload:  # templates being edited: render each time
+            return Markup(self._macro()(record, *extra))
+        key = (_reader(), extra, *[getattr(record, name) for name in self.fields])
+        row = self._rows.get(key)
+        if row is None:
+            row = Markup(self._macro()(record, *extra))
+            with self._lock:
+                if len(self._rows) >= self.size:  # the oldest row first
+                    del self._rows[next(iter(self._rows))]
+                self._rows[key] = row
+        return row
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rows.clear()
+
+    def _macro(self) -> Callable[..., str]:
+        return getattr(current_app.jinja_env.get_template(self.template).module, self.macro)
+
+
+def _reader() -> tuple:
+    prefix = request.script_root if has_request_context() else ""
+    return current.language(), current.timezone(), prefix
+
+
+TRADE_FIELDS = (
+    "id",
+    "bot_id",
+    "executed_at",
+    "symbol",
+    "side",
+    "qty",
+    "price",
+    "fee",
+    "realized_pnl",
+    "reason",
+    "mode",
+)
+#: The trades list's rows (with the bot's name) and the bot page's latest trades.
+TRADE_ROWS = RowCache("trades/_rows.html", "trade_row", TRADE_FIELDS)
+BOT_TRADE_ROWS = RowCache("trades/_rows.html", "bot_trade_row", TRADE_FIELDS)
+#: The bot page's activity log.
+ACTIVITY_ROWS = RowCache("bots/_activity_row.html", "activity_row", ("id", "at", "kind", "message"))
+CACHES = (TRADE_ROWS, BOT_TRADE_ROWS, ACTIVITY_ROWS)
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.globals["trade_row"] = TRADE_ROWS.render
+    app.jinja_env.globals["bot_trade_row"] = BOT_TRADE_ROWS.render
+    app.jinja_env.globals["activity_row"] = ACTIVITY_ROWS.render
