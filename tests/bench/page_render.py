@@ -5,9 +5,9 @@ stopped one, 60 activity lines), a private Redis and the simulated exchange on l
 temporary SQLite database. Each path is requested --requests times through Flask's test
 client after 20 to warm up, and the mean time per request is printed. With --profile PATH,
 that path's requests run under cProfile and the 40 most expensive functions are printed
-(cumulative time, or with --sort tottime their own). It measures what a change to a page costs on one core, which
-tests.bench.pages (through gunicorn, with concurrent clients) blurs with the machine's load.
-It asserts nothing and stops by itself.
+(cumulative time, or with --sort tottime their own). It measures what a change to a page
+costs on one core, which tests.bench.pages (through gunicorn, with concurrent clients)
+blurs with the machine's load. It asserts nothing and stops by itself.
 
     .venv/bin/python -m tests.bench.page_render
     .venv/bin/python -m tests.bench.page_render --trades 10000 --profile /bots/ID
