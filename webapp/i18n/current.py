@@ -27,14 +27,19 @@ def _namespace():
     return ctx.g.__dict__.get("_flask_babel")
 
 
-def locale() -> Locale | None:
-    """The request's locale, as `flask_babel.get_locale()` answers it."""
+def _kept(name: str, ask):
+    """What Flask-Babel keeps for this request under `name`, else `ask()` (which keeps it)."""
     namespace = _namespace()
     if namespace is not None:
-        value = namespace.__dict__.get("babel_locale")
+        value = namespace.__dict__.get(name)
         if value is not None:
             return value
-    return flask_babel.get_locale()
+    return ask()
+
+
+def locale() -> Locale | None:
+    """The request's locale, as `flask_babel.get_locale()` answers it."""
+    return _kept("babel_locale", flask_babel.get_locale)
 
 
 def language() -> str:
@@ -53,12 +58,7 @@ def language() -> str:
 
 def timezone():
     """The request's time zone, as `flask_babel.get_timezone()` answers it."""
-    namespace = _namespace()
-    if namespace is not None:
-        value = namespace.__dict__.get("babel_tzinfo")
-        if value is not None:
-            return value
-    return flask_babel.get_timezone()
+    return _kept("babel_tzinfo", flask_babel.get_timezone)
 
 
 def translations() -> NullTranslations:
