@@ -12,13 +12,17 @@ from tests.bots.conftest import htmx
 from tests.bots.helpers import make_bot
 from tests.bots.test_bot_form import form_data
 from tests.support.services import RedisServer
+from webapp.engine import marketdata
 from webapp.extensions import db
 from webapp.models import Bot
 
 
 @pytest.fixture
 def redis_down(app, sim_key, tmp_path) -> Iterator[None]:
-    """The app's Redis swapped for a private one that is then stopped (logged in already)."""
+    """The app's Redis swapped for a private one that is then stopped (logged in already), in
+    a process that has not read the markets yet (an earlier test may have, within the minute
+    a process keeps them)."""
+    marketdata.forget_local()
     server = RedisServer(tmp_path).start()
     shared = app.extensions["redis"]
     app.extensions["redis"] = Redis.from_url(server.url, socket_connect_timeout=1, socket_timeout=1)

@@ -244,6 +244,15 @@ def ccxt_market(exchange: str, symbol: str) -> dict[str, Any] | None:
     return market
 
 
+def forget_local() -> None:
+    """Drop what this process keeps of markets, symbols and snapshots (as a new process
+    starts): the next read goes to Redis."""
+    with _local_lock:
+        _local_markets.clear()
+        _local_symbols.clear()
+        _local_snapshots.clear()
+
+
 def market_info(exchange: str, symbol: str) -> MarketInfo | None:
     market = ccxt_market(exchange, symbol)
     return None if market is None else MarketInfo.from_ccxt(market)
