@@ -44,10 +44,6 @@ class RowCache:
                 self._rows[key] = row
         return row
 
-    def clear(self) -> None:
-        with self._lock:
-            self._rows.clear()
-
     def _macro(self) -> Callable[..., str]:
         return getattr(current_app.jinja_env.get_template(self.template).module, self.macro)
 
@@ -75,7 +71,6 @@ TRADE_ROWS = RowCache("trades/_rows.html", "trade_row", TRADE_FIELDS)
 BOT_TRADE_ROWS = RowCache("trades/_rows.html", "bot_trade_row", TRADE_FIELDS)
 #: The bot page's activity log.
 ACTIVITY_ROWS = RowCache("bots/_activity_row.html", "activity_row", ("id", "at", "kind", "message"))
-CACHES = (TRADE_ROWS, BOT_TRADE_ROWS, ACTIVITY_ROWS)
 
 
 def register(app: Flask) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from babel import Locale
 from babel import dates as babel_dates
 from flask import Flask, current_app, request
 from flask_babel import lazy_gettext as _l
@@ -56,8 +57,7 @@ def date_pattern() -> str:
 def _date_pattern(language: str) -> str:
     if language.startswith("en"):
         return ISO_DATE
-    locale = current.locale()
-    return re.sub(r"y+", "yyyy", locale.date_formats["short"].pattern)
+    return re.sub(r"y+", "yyyy", Locale.parse(language).date_formats["short"].pattern)
 
 
 def format_datetime(value: datetime | None, style: str = "seconds") -> str:
