@@ -10,12 +10,12 @@ import click
 import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import AppGroup
-from flask_babel import gettext as _
 from flask_babel import refresh
 
 from webapp import accounts, logs, scheduling
 from webapp.extensions import db, redis_ext
 from webapp.i18n import locales
+from webapp.i18n.current import gettext as _
 from webapp.models import User
 
 logger = logging.getLogger(__name__)

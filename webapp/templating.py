@@ -11,11 +11,11 @@ from decimal import Decimal
 from babel import Locale
 from babel import dates as babel_dates
 from flask import Flask, current_app, request
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from webapp.i18n import current
+from webapp.i18n.current import lazy_gettext as _l
 
 # (endpoint, label, admin only). A link shows only once its area is registered.
 NAV = (

@@ -5,7 +5,8 @@ stopped one, 60 activity lines), a private Redis and the simulated exchange on l
 temporary SQLite database. Each path is requested --requests times through Flask's test
 client after 20 to warm up, and the mean time per request is printed. With --profile PATH,
 that path's requests run under cProfile and the 40 most expensive functions are printed
-(cumulative time, or with --sort tottime their own). It measures what a change to a page
+(cumulative time, or with --sort tottime their own; --rows N prints N, --dump FILE keeps the
+raw profile). It measures what a change to a page
 costs on one core, which tests.bench.pages (through gunicorn, with concurrent clients)
 blurs with the machine's load. It asserts nothing and stops by itself.
 
@@ -49,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sort", default="cumulative", help="the profile's order: cumulative or tottime"
     )
+    parser.add_argument("--rows", type=int, default=40, help="how many functions to print")
+    parser.add_argument("--dump", help="also write the raw profile here (for pstats or snakeviz)")
     parser.add_argument("paths", nargs="*", default=PATHS)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
@@ -99,7 +102,9 @@ def run(args, tmp: str, redis_url: str, sim_url: str) -> None:
         for _ in range(args.requests):
             client.get(path)
         profile.disable()
-        pstats.Stats(profile).sort_stats(args.sort).print_stats(40)
+        if args.dump:
+            profile.dump_stats(args.dump)
+        pstats.Stats(profile).sort_stats(args.sort).print_stats(args.rows)
 
 
 if __name__ == "__main__":

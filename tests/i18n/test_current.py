@@ -51,3 +51,33 @@ def test_outside_a_request_it_is_flask_babels_answer(app):
     with app.app_context():
         assert current.language() == str(flask_babel.get_locale() or "en")
         assert current.translations().ugettext("Dashboard") == flask_babel.gettext("Dashboard")
+
+
+#: A plural message of the catalogs.
+PLURAL = ("%(num)d minute", "%(num)d minutes")
+
+
+@pytest.mark.parametrize("language", ["en", "tr", "fr"])
+def test_python_gettext_matches_flask_babels(app, language):
+    """The code's `_()`, `_l()` and `ngettext` come from `current`: each answer, formatted
+    the same way, is Flask-Babel's, in every language and under `force_locale`."""
+    message = "%(channel)s notifications for “%(event)s” turned on."
+    names = {"channel": "Email", "event": "Trade executed"}
+    with app.test_request_context("/", headers={"Accept-Language": language}):
+        for locale in (language, "fr" if language != "fr" else "tr"):
+            with force_locale(locale):
+                assert current.gettext("Dashboard") == flask_babel.gettext("Dashboard")
+                assert current.gettext(message, **names) == flask_babel.gettext(message, **names)
+                assert str(current.lazy_gettext(message, **names)) == flask_babel.gettext(
+                    message, **names
+                )
+                for n in (0, 1, 2, 5):
+                    assert current.ngettext(*PLURAL, n) == flask_babel.ngettext(*PLURAL, n)
+        if language == "tr":  # French writes "2 minutes" too
+            assert current.ngettext(*PLURAL, 2) != "2 minutes"
+        assert current.gettext("Dashboard") != "Dashboard" or language == "en"
+        # Kept lazily: a label made at import time reads the request's language when shown.
+        label = current.lazy_gettext("Dashboard")
+        with force_locale("fr"):
+            assert str(label) == flask_babel.gettext("Dashboard")
+        assert str(label) == flask_babel.gettext("Dashboard")

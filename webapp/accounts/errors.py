@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
+from webapp.i18n.current import gettext as _
 
 
 class AccountError(Exception):

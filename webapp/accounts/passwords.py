@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
+from webapp.i18n.current import gettext as _
 
 MIN_LENGTH = 10
 MAX_LENGTH = 128

@@ -12,12 +12,12 @@ import logging
 import math
 
 from flask import current_app
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from redis.exceptions import RedisError
 
 from webapp.accounts.errors import LoginThrottledError
 from webapp.extensions import redis_ext
+from webapp.i18n.current import gettext as _
+from webapp.i18n.current import ngettext
 
 logger = logging.getLogger(__name__)
 

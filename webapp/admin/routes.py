@@ -4,13 +4,13 @@ from functools import wraps
 
 import sqlalchemy as sa
 from flask import abort
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from webapp import health
 from webapp.admin import bp
 from webapp.extensions import db
 from webapp.htmx import render_page
+from webapp.i18n.current import gettext as _
 from webapp.models import User
 from webapp.strategies import plugins
 

@@ -6,10 +6,10 @@ import logging
 
 from flask import current_app, render_template, url_for
 from flask_babel import get_locale
-from flask_babel import gettext as _
 
 from webapp.accounts import make_reset_token
 from webapp.extensions import mail
+from webapp.i18n.current import gettext as _
 from webapp.i18n.timezones import as_recipient
 from webapp.mail_message import Message
 from webapp.models import User

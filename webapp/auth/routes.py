@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 from sqlalchemy.exc import IntegrityError
 
@@ -14,6 +13,7 @@ from webapp.extensions import db
 from webapp.extensions import login as login_manager
 from webapp.htmx import is_boosted, is_htmx
 from webapp.http import safe_next
+from webapp.i18n.current import gettext as _
 from webapp.models import User
 from webapp.security import signin
 

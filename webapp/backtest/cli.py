@@ -10,7 +10,6 @@ from decimal import Decimal
 
 import click
 from flask.cli import AppGroup
-from flask_babel import gettext as _
 
 from webapp.backtest import candles as store
 from webapp.backtest import service
@@ -18,6 +17,7 @@ from webapp.backtest.errors import BacktestError
 from webapp.backtest.service import N_
 from webapp.exchange.errors import ExchangeError
 from webapp.extensions import db
+from webapp.i18n.current import gettext as _
 from webapp.models import Backtest, BacktestStatus, Bot, User
 
 logger = logging.getLogger(__name__)

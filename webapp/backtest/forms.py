@@ -10,14 +10,14 @@ from decimal import Decimal
 
 from babel.numbers import get_decimal_symbol
 from flask_babel import get_locale
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectChoice, SelectField, StringField, TextAreaField
 
 from webapp.backtest import candles as store
 from webapp.backtest.service import SettingsError
 from webapp.bots.forms import strip
+from webapp.i18n.current import gettext as _
+from webapp.i18n.current import lazy_gettext as _l
 from webapp.i18n.numbers import NumberInputError, canonical_number, number_input_text
 from webapp.models import Bot
 from webapp.models.bot import TIMEFRAMES

@@ -15,8 +15,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from redis.exceptions import RedisError
 
@@ -31,6 +29,8 @@ from webapp.engine.accounting import to_decimal
 from webapp.engine.errors import BotNotFound
 from webapp.extensions import db
 from webapp.htmx import is_htmx, render_page
+from webapp.i18n.current import gettext as _
+from webapp.i18n.current import lazy_gettext as _l
 from webapp.i18n.numbers import quantity_text
 from webapp.models import Backtest, Bot
 from webapp.models.bot import TIMEFRAMES

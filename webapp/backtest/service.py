@@ -17,7 +17,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext as _
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
@@ -28,6 +27,7 @@ from webapp.engine import marketdata
 from webapp.engine.validation import Validator, _did_you_mean
 from webapp.exchange.errors import ExchangeError
 from webapp.extensions import db, redis_ext
+from webapp.i18n.current import gettext as _
 from webapp.i18n.marks import N_
 from webapp.models import Backtest, BacktestStatus, Bot, User
 from webapp.models.bot import TIMEFRAMES

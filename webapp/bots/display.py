@@ -15,9 +15,9 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from flask import current_app
-from flask_babel import gettext as _
 
 from webapp.engine.reports import BotReport
+from webapp.i18n.current import gettext as _
 from webapp.i18n.engine_text import engine_text
 from webapp.i18n.labels import (
     ACTIVITY_KINDS,

@@ -10,12 +10,12 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, SelectField, StringField
 
 from webapp.exchange.clients import exchange_name
+from webapp.i18n.current import gettext as _
+from webapp.i18n.current import lazy_gettext as _l
 from webapp.i18n.numbers import NumberInputError, canonical_number, number_input_text
 from webapp.models import ApiKey, Bot, BotMode
 from webapp.models.bot import TIMEFRAMES

@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_blocks
 from redis.exceptions import RedisError
@@ -28,6 +27,7 @@ from webapp.exchange.clients import exchange_name
 from webapp.exchange.errors import ExchangeError
 from webapp.extensions import db
 from webapp.htmx import htmx_target, is_boosted, is_htmx, render_page
+from webapp.i18n.current import gettext as _
 from webapp.i18n.engine_text import engine_text
 from webapp.keys import service as keys_service
 from webapp.models import ApiKey, Bot, Trade

@@ -7,11 +7,11 @@ import logging
 import click
 import sqlalchemy as sa
 from flask.cli import AppGroup
-from flask_babel import gettext as _
 
 from webapp.engine import service
 from webapp.engine.errors import BotError
 from webapp.extensions import db
+from webapp.i18n.current import gettext as _
 from webapp.models import Bot, BotActivity, BotState, User
 from webapp.models.types import utcnow
 from webapp.numbers import plain as _num

@@ -16,7 +16,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext as _
 from redis.exceptions import RedisError
 
 from webapp.engine import marketdata
@@ -30,6 +29,7 @@ from webapp.exchange.clients import exchange_name
 from webapp.exchange.errors import ExchangeError
 from webapp.extensions import db
 from webapp.http import MAX_ID
+from webapp.i18n.current import gettext as _
 from webapp.i18n.marks import N_
 from webapp.i18n.numbers import integer_text, quantity_text
 from webapp.models import ApiKey, Bot, BotMode, BotOrder

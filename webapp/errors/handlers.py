@@ -3,14 +3,14 @@ from __future__ import annotations
 import logging
 
 from flask import render_template, request
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from webapp.errors import bp
 from webapp.extensions import db
 from webapp.http import NulCharacter
+from webapp.i18n.current import gettext as _
+from webapp.i18n.current import lazy_gettext as _l
 
 logger = logging.getLogger(__name__)
 

@@ -13,6 +13,7 @@ import flask_babel
 from babel import Locale
 from babel.support import NullTranslations
 from flask.globals import _cv_app  # what flask.g reads; Flask is pinned in requirements.txt
+from flask_babel import LazyString
 
 #: id(locale) -> (locale, its identifier): str(Locale) rebuilds the identifier on each call.
 _IDENTIFIERS: dict[int, tuple[Locale, str]] = {}
@@ -82,3 +83,20 @@ def install_jinja_gettext(env) -> None:
         npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
         newstyle=True,
     )
+
+
+def gettext(string: str, **variables) -> str:
+    """`flask_babel.gettext` through `translations()`: same catalogs, same `%(name)s`."""
+    text = translations().ugettext(string)
+    return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, num: int, **variables) -> str:
+    """`flask_babel.ngettext` through `translations()` (`%(num)d` is `num`)."""
+    variables.setdefault("num", num)
+    return translations().ungettext(singular, plural, num) % variables
+
+
+def lazy_gettext(string: str, **variables) -> LazyString:
+    """`flask_babel.lazy_gettext`, translated through `gettext` above when shown."""
+    return LazyString(gettext, string, **variables)

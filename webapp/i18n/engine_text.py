@@ -18,9 +18,8 @@ from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
-from flask_babel import gettext
-
 from webapp.i18n import current
+from webapp.i18n.current import gettext
 from webapp.i18n.marks import N_
 from webapp.i18n.numbers import quantity_text
 

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectChoice, SelectField, SubmitField
 from wtforms.validators import InputRequired
 
+from webapp.i18n.current import lazy_gettext as _l
 from webapp.i18n.locales import LOCALES, NATIVE_NAMES
 
 

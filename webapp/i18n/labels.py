@@ -4,9 +4,8 @@ blueprints."""
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
 from webapp.i18n import current
+from webapp.i18n.current import lazy_gettext as _l
 
 #: Why a trade happened, as its row says it.
 REASON_LABELS = {

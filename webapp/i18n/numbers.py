@@ -16,9 +16,9 @@ from babel.numbers import (
     get_group_symbol,
     get_minus_sign_symbol,
 )
-from flask_babel import gettext as _
 
 from webapp.i18n import current
+from webapp.i18n.current import gettext as _
 from webapp.numbers import plain
 
 

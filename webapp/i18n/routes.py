@@ -3,12 +3,12 @@ from __future__ import annotations
 import logging
 
 from flask import flash, redirect, session, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from webapp.extensions import db
 from webapp.http import safe_next
 from webapp.i18n import bp
+from webapp.i18n.current import gettext as _
 from webapp.i18n.forms import LocaleForm
 from webapp.i18n.locales import SESSION_KEY
 

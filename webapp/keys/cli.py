@@ -5,10 +5,10 @@ from __future__ import annotations
 import click
 import sqlalchemy as sa
 from flask.cli import AppGroup
-from flask_babel import gettext as _
 
 from webapp import crypto
 from webapp.extensions import db
+from webapp.i18n.current import gettext as _
 from webapp.keys import service
 from webapp.models import ApiKey, User
 from webapp.notify import endpoints

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -13,6 +12,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length
 
 from webapp.exchange.clients import SUPPORTED_EXCHANGES
+from webapp.i18n.current import lazy_gettext as _l
 from webapp.keys.service import KEY_MAX, LABEL_MAX, SECRET_MAX
 
 

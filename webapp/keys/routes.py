@@ -11,14 +11,14 @@ import logging
 
 import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, url_for
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from webapp.exchange.clients import exchange_name
 from webapp.extensions import db
 from webapp.htmx import is_htmx, render_page
+from webapp.i18n.current import gettext as _
+from webapp.i18n.current import ngettext
 from webapp.keys import bp, service
 from webapp.keys.forms import AddKeyForm
 from webapp.models import ApiKey

@@ -13,7 +13,6 @@ from datetime import datetime
 
 import ccxt
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -33,6 +32,7 @@ from webapp.exchange.errors import (
     translate_errors,
 )
 from webapp.extensions import db
+from webapp.i18n.current import gettext as _
 from webapp.models import ApiKey, Bot, BotState, User
 from webapp.models.types import utcnow
 

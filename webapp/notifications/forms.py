@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from datetime import time
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectMultipleField, StringField, SubmitField, TimeField
 from wtforms.validators import DataRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from webapp.i18n.current import lazy_gettext as _l
 from webapp.notify.endpoints import MAX_URL_LENGTH, NO_EVENTS
 from webapp.notify.kinds import LABELS, EventType
 from webapp.notify.limits import is_valid_timezone

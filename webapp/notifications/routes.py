@@ -14,7 +14,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from webapp.extensions import db
 from webapp.htmx import htmx_target, is_boosted, is_htmx, render_page, template_names
+from webapp.i18n.current import gettext as _
 from webapp.models import (
     Notification,
     NotificationChannel,

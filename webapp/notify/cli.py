@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 from flask.cli import AppGroup
-from flask_babel import gettext as _
 
 from webapp.extensions import db
+from webapp.i18n.current import gettext as _
 from webapp.models import NotificationChannel, NotificationStatus, User
 from webapp.models.types import utcnow
 from webapp.notify import channels, delivery, dispatch, jobs, outbox

@@ -15,10 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from markupsafe import Markup
 
+from webapp.i18n.current import gettext as _
+from webapp.i18n.current import ngettext
 from webapp.i18n.engine_text import engine_text
 from webapp.i18n.marks import N_
 from webapp.notify import kinds, render

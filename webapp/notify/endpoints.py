@@ -15,10 +15,10 @@ import logging
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from webapp import crypto
 from webapp.extensions import db
+from webapp.i18n.current import gettext as _
 from webapp.i18n.marks import N_
 from webapp.models import WebhookEndpoint
 from webapp.models.types import utcnow

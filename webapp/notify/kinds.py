@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import enum
 
-from flask_babel import lazy_gettext as _l
+from webapp.i18n.current import lazy_gettext as _l
 
 
 class EventType(enum.StrEnum):

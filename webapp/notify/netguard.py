@@ -23,8 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from flask_babel import gettext as _
-
+from webapp.i18n.current import gettext as _
 from webapp.i18n.marks import N_
 
 logger = logging.getLogger(__name__)

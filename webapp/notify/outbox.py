@@ -16,9 +16,9 @@ from enum import Enum
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from webapp.extensions import db
+from webapp.i18n.current import gettext as _
 from webapp.models import Notification, NotificationChannel, NotificationStatus
 from webapp.models.notification import new_public_id
 from webapp.models.types import utcnow

@@ -12,10 +12,10 @@ import secrets
 from datetime import datetime, timedelta
 
 import phonenumbers
-from flask_babel import gettext as _
-from flask_babel import ngettext
 
 from webapp.extensions import db
+from webapp.i18n.current import gettext as _
+from webapp.i18n.current import ngettext
 from webapp.i18n.marks import N_
 from webapp.models import SmsNumber
 from webapp.models.types import utcnow

@@ -15,9 +15,9 @@ from typing import Any
 
 from babel.numbers import format_decimal
 from flask_babel import get_locale
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
+from webapp.i18n.current import gettext as _
+from webapp.i18n.current import lazy_gettext as _l
 from webapp.i18n.engine_text import engine_text
 from webapp.i18n.labels import MODES, REASON_LABELS, SIGNALS, name_of
 from webapp.notify import kinds

@@ -10,11 +10,11 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from webapp.extensions import db
 from webapp.health import CheckResult, check_database, check_redis
+from webapp.i18n.current import gettext as _
+from webapp.i18n.current import lazy_gettext as _l
 from webapp.i18n.numbers import integer_text
 from webapp.models import Notification, NotificationChannel, NotificationStatus
 from webapp.notify import kinds, settings

@@ -20,9 +20,9 @@ from enum import Enum
 from typing import IO
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from webapp.extensions import db
+from webapp.i18n.current import gettext as _
 from webapp.models import Bot, BotStatus, User
 from webapp.models.types import utcnow
 from webapp.security.errors import SecurityError

@@ -12,10 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
-
+from webapp.i18n.current import gettext as _
+from webapp.i18n.current import lazy_gettext as _l
+from webapp.i18n.current import ngettext
 from webapp.i18n.marks import N_
 from webapp.keys.service import error_text
 from webapp.security.audit import AuditAction

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
-
 from webapp.accounts.errors import AccountError
+from webapp.i18n.current import gettext as _
 
 
 class SecurityError(AccountError):

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from webapp.accounts.passwords import MAX_LENGTH
+from webapp.i18n.current import lazy_gettext as _l
 
 
 class CodeForm(FlaskForm):

@@ -12,10 +12,10 @@ from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, request, session, url_for
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from webapp.htmx import is_boosted, is_htmx
+from webapp.i18n.current import gettext as _
 
 SESSION_KEY = "auth_checked_at"
 

@@ -18,15 +18,15 @@ from flask import (
     send_file,
     url_for,
 )
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from flask_login import current_user, login_required, logout_user
 
 from webapp import accounts
 from webapp.accounts import throttle
 from webapp.extensions import db
 from webapp.http import safe_next
+from webapp.i18n.current import gettext as _
+from webapp.i18n.current import lazy_gettext as _l
+from webapp.i18n.current import ngettext
 from webapp.keys.service import error_text
 from webapp.models.types import utcnow
 from webapp.security import audit, audit_text, bp, reauth, sessions, signin, twofactor

@@ -17,11 +17,11 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import g, has_request_context, request
-from flask_babel import gettext as _
 from flask_login import user_logged_out
 from sqlalchemy.exc import SQLAlchemyError
 
 from webapp.extensions import db
+from webapp.i18n.current import gettext as _
 from webapp.i18n.marks import N_
 from webapp.models import User, UserSession
 from webapp.models.types import utcnow

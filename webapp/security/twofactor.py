@@ -15,10 +15,10 @@ import secrets
 import pyotp
 import segno
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from webapp import crypto
 from webapp.extensions import db
+from webapp.i18n.current import gettext as _
 from webapp.models import RecoveryCode, TotpCredential, User
 from webapp.models.types import utcnow
 from webapp.security.errors import InvalidCodeError, TwoFactorStateError

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
-from flask_babel import gettext as _
+from webapp.i18n.current import gettext as _
 
 if TYPE_CHECKING:
     from webapp.strategies.book import Book, BookOrder, OrderWant

@@ -10,9 +10,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-
+from webapp.i18n.current import gettext as _
+from webapp.i18n.current import lazy_gettext as _l
 from webapp.strategies.base import (
     Candle,
     Decision,

@@ -30,9 +30,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-
+from webapp.i18n.current import gettext as _
+from webapp.i18n.current import lazy_gettext as _l
 from webapp.strategies.base import (
     Decision,
     ParamSpec,

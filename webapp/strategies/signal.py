@@ -10,8 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from flask_babel import lazy_gettext as _l
-
+from webapp.i18n.current import lazy_gettext as _l
 from webapp.strategies.base import Candle, Decision, Position, Signal, Strategy
 from webapp.strategies.registry import register
 

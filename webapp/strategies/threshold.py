@@ -7,9 +7,8 @@ import math
 from collections.abc import Mapping
 from decimal import Decimal
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-
+from webapp.i18n.current import gettext as _
+from webapp.i18n.current import lazy_gettext as _l
 from webapp.strategies.base import (
     Candle,
     Decision,

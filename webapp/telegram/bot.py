@@ -10,10 +10,10 @@ import logging
 from dataclasses import dataclass
 
 from flask import current_app
-from flask_babel import gettext as _
 
 from webapp import crypto
 from webapp.extensions import db
+from webapp.i18n.current import gettext as _
 from webapp.models import TelegramBot
 from webapp.models.types import utcnow
 from webapp.telegram.api import BotApi, TelegramError

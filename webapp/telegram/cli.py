@@ -7,9 +7,9 @@ import signal
 import click
 from flask import current_app
 from flask.cli import AppGroup
-from flask_babel import gettext as _
 
 from webapp.extensions import db
+from webapp.i18n.current import gettext as _
 from webapp.telegram import bot
 from webapp.telegram.errors import TokenRefused
 from webapp.telegram.poller import Poller

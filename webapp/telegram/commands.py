@@ -18,13 +18,14 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import force_locale, ngettext
-from flask_babel import gettext as _
+from flask_babel import force_locale
 
 from webapp.bots import display
 from webapp.engine import service
 from webapp.engine.errors import BotError
 from webapp.extensions import db
+from webapp.i18n.current import gettext as _
+from webapp.i18n.current import ngettext
 from webapp.i18n.engine_text import engine_text
 from webapp.i18n.locales import DEFAULT_LOCALE, LOCALES
 from webapp.i18n.marks import N_

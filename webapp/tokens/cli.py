@@ -5,10 +5,10 @@ from __future__ import annotations
 import click
 import sqlalchemy as sa
 from flask.cli import AppGroup
-from flask_babel import gettext as _
 
 from webapp.accounts.errors import UnknownUserError
 from webapp.extensions import db
+from webapp.i18n.current import gettext as _
 from webapp.models import ApiToken, User
 from webapp.models.types import utcnow
 from webapp.tokens import service

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from flask_babel import LazyString, ngettext
-from flask_babel import lazy_gettext as _l
+from flask_babel import LazyString
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, SelectMultipleField, StringField, SubmitField
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from webapp.i18n.current import lazy_gettext as _l
+from webapp.i18n.current import ngettext
 from webapp.models import TokenScope
 from webapp.tokens.service import EXPIRY_CHOICES
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import logging
 
 from flask import abort, flash, redirect, render_template, url_for
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from webapp.extensions import db
+from webapp.i18n.current import gettext as _
 from webapp.models.types import utcnow
 from webapp.security.reauth import fresh_login_required
 from webapp.tokens import bp, service

@@ -15,9 +15,9 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from webapp.extensions import db
+from webapp.i18n.current import gettext as _
 from webapp.models import ApiToken, TokenScope, User
 from webapp.models.types import utcnow
 

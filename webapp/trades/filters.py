@@ -17,12 +17,12 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask import Response
-from flask_babel import gettext as _
 
 from webapp.engine import service
 from webapp.engine.errors import BotNotFound
 from webapp.exports import stream_csv
 from webapp.http import MAX_ID
+from webapp.i18n.current import gettext as _
 from webapp.i18n.dates import DateInputError, canonical_date, date_example
 from webapp.models import Bot, Trade, TradeSide, User
 from webapp.numbers import plain

@@ -13,12 +13,12 @@ from __future__ import annotations
 import logging
 
 from flask import abort, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from webapp.engine import service
 from webapp.engine.errors import BotNotFound
 from webapp.htmx import render_page
+from webapp.i18n.current import gettext as _
 from webapp.trades import bp, keyset
 from webapp.trades.filters import CSV_COLUMNS, Filters
 from webapp.trades.filters import export_csv as stream_export

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from flask_babel import gettext as _
 from redis.exceptions import RedisError
 
+from webapp.i18n.current import gettext as _
 from webapp.i18n.engine_text import engine_text
 from webapp.i18n.marks import N_
 from webapp.i18n.timezones import as_recipient
