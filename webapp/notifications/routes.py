@@ -8,6 +8,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    get_template_attribute,
     make_response,
     redirect,
     render_template,
@@ -315,14 +316,14 @@ def toggle_preference(event_type: str, channel: str):
 
 def _cell(event: EventType, chan: NotificationChannel, on: bool, saved: bool = False) -> str:
     """One cell of the matrix; a refused toggle shows it disabled with the reason."""
-    return render_template(
-        "notifications/_pref_cell.html",
-        event=event,
-        channel=chan,
-        on=on,
-        saved=saved,
-        unreachable={chan: channels.unavailable(current_user.id, chan)},
+    pref_cell = get_template_attribute("notifications/_pref_cell.html", "pref_cell")
+    return pref_cell(
+        event,
+        chan,
+        on,
+        saved,
         blocked={chan: channels.cannot_choose(current_user.id, chan)},
+        unreachable={chan: channels.unavailable(current_user.id, chan)},
     )
 
 
