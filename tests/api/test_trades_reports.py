@@ -114,3 +114,40 @@ def test_performance_is_the_bot_pages(api, history):
     assert body["total_fees"] == "1.5"
     assert body["pnl_series"][-1]["cumulative"] == "6"
     assert body["last_trade_at"] == "2026-03-01T12:24:00Z"
+
+
+def test_each_trade_is_written_as_its_schema_writes_it(api, alice, alice_key):
+    """The trades list writes its items itself, without marshmallow: every field reads as
+    `TradeSchema` would write it, exact digits, no exponents, UTC times, nulls."""
+    from webapp.api.schemas import TradeSchema
+    from webapp.extensions import db
+
+    bot = make_bot(alice, alice_key)
+    late = T0 + timedelta(hours=23, minutes=59, seconds=59, microseconds=999999)
+    made = [
+        add_trade(bot, "buy", "0.000000000001", "65000.123456789012", fee="0", at=T0),
+        add_trade(bot, "sell", "1E+3", "12345678901234.5", fee="0.00100000", pnl="-0.5", at=late),
+        add_trade(bot, "sell", "2.50", "3", pnl="0", at=T0 + timedelta(days=400)),
+    ]
+    made[1].exchange_order_id = "x-42"
+    db.session.commit()
+    items = {t["id"]: t for t in api.get("/api/v1/trades?limit=10").get_json()["items"]}
+    for trade in made:
+        raw = {column: getattr(trade, column) for column in TradeSchema().fields}
+        raw.update(side=trade.side.value, reason=trade.reason.value, mode=trade.mode.value)
+        assert items[trade.id] == TradeSchema().dump(raw)
+    assert items[made[0].id]["qty"] == "0.000000000001" and items[made[0].id]["fee"] == "0"
+    assert items[made[0].id]["realized_pnl"] is None
+    assert items[made[0].id]["exchange_order_id"] is None
+    assert items[made[1].id]["qty"] == "1000" and items[made[1].id]["fee"] == "0.001"
+    assert items[made[1].id]["executed_at"] == "2026-03-02T11:59:59.999999Z"
+    assert items[made[1].id]["exchange_order_id"] == "x-42"
+
+
+def test_the_openapi_document_still_describes_each_trade(api):
+    spec = api.get("/api/v1/openapi.json").get_json()
+    page = spec["components"]["schemas"]["TradesPage"]
+    assert page["properties"]["items"]["type"] == "array"
+    assert page["properties"]["items"]["items"] == {"$ref": "#/components/schemas/Trade"}
+    trade = spec["components"]["schemas"]["Trade"]["properties"]
+    assert {"qty", "price", "fee", "realized_pnl", "executed_at", "side"} <= trade.keys()

@@ -2,17 +2,18 @@
 
 The user tests.bench.pages seeds (a running bot holding --trades trades, inserted in bulk, a
 stopped one, 60 activity lines), a private Redis and the simulated exchange on loopback, a
-temporary SQLite database. Each path is requested --requests times through Flask's test
-client after 20 to warm up, and the mean time per request is printed (with --rounds N, the
-best of N such means: on a shared machine, other work only ever adds time). With --profile PATH,
-that path's requests run under cProfile and the 40 most expensive functions are printed
-(cumulative time, or with --sort tottime their own; --rows N prints N, --dump FILE keeps the
-raw profile). It measures what a change to a page
-costs on one core, which tests.bench.pages (through gunicorn, with concurrent clients)
+temporary SQLite database. Each path (an /api/ one with the user's read token) is requested
+--requests times through Flask's test client after 20 to warm up, and the mean time per
+request is printed (with --rounds N, the best of N such means: on a shared machine, other
+work only ever adds time). With --profile PATH, that path's requests run under cProfile and
+the 40 most expensive functions are printed (cumulative time, or with --sort tottime their
+own; --rows N prints N, --dump FILE keeps the raw profile). It measures what a change to a
+page costs on one core, which tests.bench.pages (through gunicorn, with concurrent clients)
 blurs with the machine's load. It asserts nothing and stops by itself.
 
     .venv/bin/python -m tests.bench.page_render
     .venv/bin/python -m tests.bench.page_render --trades 10000 --profile /bots/ID
+    .venv/bin/python -m tests.bench.page_render --rounds 5 /notifications/preferences
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ def run(args, tmp: str, redis_url: str, sim_url: str) -> None:
         REDIS_URL = redis_url
         EXCHANGE_SIM_URL = sim_url
         LOG_LEVEL = "WARNING"
+        API_RATE_LIMIT = "100000000/min"  # as tests.bench.pages: measured, not refused
 
     app = create_app(BenchConfig)
     with app.app_context():
@@ -90,15 +92,20 @@ def run(args, tmp: str, redis_url: str, sim_url: str) -> None:
     )
     bot_id = user["bot"]
     print(f"{args.trades:,} trades, SQLite, {args.requests} requests per path, one thread")
+    api = {"Authorization": f"Bearer {user['token']}"}  # for /api/ paths
+
+    def get(path: str):
+        return client.get(path, headers=api if path.startswith("/api/") else None)
+
     for raw in args.paths:
         path = raw.replace("ID", str(bot_id))
         for _ in range(20):
-            client.get(path)
+            get(path)
         rounds = []
         for _ in range(max(1, args.rounds)):
             started = time.perf_counter()
             for _ in range(args.requests):
-                status = client.get(path).status_code
+                status = get(path).status_code
             rounds.append((time.perf_counter() - started) / args.requests * 1000)
         took = min(rounds)  # the machine's other work only ever adds time
         print(f"{raw:<24} {status}  {took:6.2f} ms")
@@ -107,7 +114,7 @@ def run(args, tmp: str, redis_url: str, sim_url: str) -> None:
         profile = cProfile.Profile()
         profile.enable()
         for _ in range(args.requests):
-            client.get(path)
+            get(path)
         profile.disable()
         if args.dump:
             profile.dump_stats(args.dump)

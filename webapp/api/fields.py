@@ -12,20 +12,39 @@ import marshmallow as ma
 from webapp.numbers import plain
 
 
+def money(value: Decimal | None) -> str | None:
+    """A decimal amount as the API writes it: a string with every stored digit, no exponent."""
+    return None if value is None else plain(value)
+
+
+def rfc3339(value: datetime | None) -> str | None:
+    """An aware datetime as the API writes it: RFC 3339 in UTC, 2026-03-01T12:00:00Z."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 class Money(ma.fields.Field):
     """A decimal amount, written as a string with every stored digit and no exponent."""
 
     def _serialize(self, value, attr, obj, **kwargs):
-        return None if value is None else plain(value)
+        return money(value)
 
 
 class Time(ma.fields.Field):
     """An aware datetime as RFC 3339 in UTC: 2026-03-01T12:00:00Z."""
 
     def _serialize(self, value: datetime | None, attr, obj, **kwargs):
-        if value is None:
-            return None
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return rfc3339(value)
+
+
+class Written(ma.fields.List):
+    """A list the view has already written in JSON's types, item by item as the inner schema
+    would (which still documents it): marshmallow dumping a page of 100 trades field by field
+    cost more than reading them from the database."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else list(value)
 
 
 class NumberInput(ma.fields.Field):

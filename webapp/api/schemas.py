@@ -6,7 +6,15 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields as f
 
-from webapp.api.fields import IntegerInput, Money, NumberInput, ParamValue, StrictBoolean, Time
+from webapp.api.fields import (
+    IntegerInput,
+    Money,
+    NumberInput,
+    ParamValue,
+    StrictBoolean,
+    Time,
+    Written,
+)
 from webapp.events import EventType
 from webapp.models import (
     BotMode,
@@ -340,7 +348,7 @@ class TradeSchema(Schema):
 
 
 class TradesPageSchema(Schema):
-    items = f.List(f.Nested(TradeSchema), required=True)
+    items = Written(f.Nested(TradeSchema), required=True)  # api.routes.trades.trade_json
     next_cursor = f.String(required=True, allow_none=True)
 
 

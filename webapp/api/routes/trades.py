@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from webapp.api import ApiBlueprint, auth, pagination
+from webapp.api.fields import money, rfc3339
 from webapp.api.problems import validation_error
 from webapp.api.routes import problems, register_domain_errors
 from webapp.api.schemas import TradeFiltersSchema, TradesPageSchema, TradesQuerySchema
@@ -23,21 +24,23 @@ LINK_HEADER = {
 }
 
 
-def trade_dict(t: Trade) -> dict:
+def trade_json(t: Trade) -> dict:
+    """One trade as `TradeSchema` writes it (a test holds the two equal), without
+    marshmallow's per-field work."""
     return {
         "id": t.id,
         "bot_id": t.bot_id,
         "symbol": t.symbol,
         "side": t.side.value,
-        "qty": t.qty,
-        "price": t.price,
-        "fee": t.fee,
-        "realized_pnl": t.realized_pnl,
+        "qty": money(t.qty),
+        "price": money(t.price),
+        "fee": money(t.fee),
+        "realized_pnl": money(t.realized_pnl),
         "reason": t.reason.value,
         "mode": t.mode.value,
         "client_order_id": t.client_order_id,
         "exchange_order_id": t.exchange_order_id,
-        "executed_at": t.executed_at,
+        "executed_at": rfc3339(t.executed_at),
     }
 
 
@@ -82,7 +85,7 @@ def list_trades(args):
     headers = pagination.next_link(
         "api_trades.list_trades", cursor, {**filters.args(), "limit": limit}
     )
-    return {"items": [trade_dict(t) for t in rows], "next_cursor": cursor}, 200, headers
+    return {"items": [trade_json(t) for t in rows], "next_cursor": cursor}, 200, headers
 
 
 @blp.route("/trades.csv", methods=["GET"])
