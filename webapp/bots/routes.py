@@ -261,15 +261,16 @@ def _detail_context(bot: Bot, blocks: set[str], **extra) -> dict:
         context["activity"] = service.bot_activity(bot, ACTIVITY_LIMIT)
         context["activity_limit"] = ACTIVITY_LIMIT
     if "performance" in blocks:
-        report = context["report"] = service.bot_report(bot, curve=False)
-        last_trade_id = context["last_trade_id"] = _last_trade_id(bot)
+        history = service.trade_history(bot.user_id, bot.id)
+        report = context["report"] = service.bot_report(bot, curve=False, history=history)
+        last_trade_id = context["last_trade_id"] = history.last_trade_id
 
         def chart() -> str:
             first_trade_at = db.session.scalar(
                 sa.select(sa.func.min(Trade.executed_at)).where(Trade.bot_id == bot.id)
             )
             return display.pnl_chart_json(
-                service.bot_report(bot), bot.quote_currency, start=first_trade_at
+                service.bot_report(bot, history=history), bot.quote_currency, start=first_trade_at
             )
 
         context["chart_json"] = curves.pnl_chart(

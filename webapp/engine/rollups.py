@@ -136,11 +136,22 @@ def _day_bounds(day: date) -> tuple[datetime, datetime]:
 # -- writing -------------------------------------------------------------------------------
 
 
+_ADDED_IN = "rollups.trades_added_in"
+
+
+def adds_trades(session) -> bool:
+    """Whether the session's open transaction has added trades: figures read inside it may
+    still be rolled back, so they are not kept (`webapp.engine.kept`)."""
+    added_in = session.info.get(_ADDED_IN)
+    return added_in is not None and added_in is session.get_transaction()
+
+
 def after_flush(session) -> None:
     """Fold the trades this flush inserted into their days (called by the models' hook)."""
     new = [obj for obj in session.new if isinstance(obj, Trade)]
     if not new:
         return
+    session.info[_ADDED_IN] = session.get_transaction()
     conn = session.connection()
     for trade in sorted(new, key=lambda t: (t.executed_at, t.id)):
         record_trade(conn, trade)

@@ -21,7 +21,7 @@ import sqlalchemy.orm as so
 from redis.exceptions import RedisError
 from sqlalchemy.exc import IntegrityError
 
-from webapp.engine import marketdata, rollups
+from webapp.engine import kept, marketdata, rollups
 from webapp.engine.accounting import to_decimal
 from webapp.engine.errors import (
     LIVE_DISABLED_MESSAGE,
@@ -67,6 +67,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "FIELDS",
+    "History",
     "UserSummary",
     "bot_activity",
     "bot_report",
@@ -84,6 +85,7 @@ __all__ = [
     "stop_bots_for_key",
     "stop_by_owner",
     "symbols_for",
+    "trade_history",
     "trades_query",
     "update_bot",
     "user_bots",
@@ -167,26 +169,49 @@ def _days(table: sa.Table, *where) -> list:
     )
 
 
-def bot_report(bot: Bot, curve: bool = True) -> BotReport:
+def bot_report(bot: Bot, curve: bool = True, history: History | None = None) -> BotReport:
     """Trade count, buys/sells, realized PnL, win rate, drawdown and (with `curve`) the PnL
     curve of a bot, from its daily rollups (a few hundred rows at most, however many
-    trades)."""
-    days = _days(BotPnlDay.__table__, BotPnlDay.bot_id == bot.id)
-    loader = (lambda limit: _sells(Trade.bot_id == bot.id, limit)) if curve else None
-    return rollups.report(days, utcnow().date(), loader)
+    trades), kept per version of its history (`webapp.engine.kept`). Pass the bot's
+    `trade_history()` when the caller has read it already."""
+    history = history or trade_history(bot.user_id, bot.id)
+    today = utcnow().date()
+
+    def build() -> BotReport:
+        days = _days(BotPnlDay.__table__, BotPnlDay.bot_id == bot.id)
+        loader = (lambda limit: _sells(Trade.bot_id == bot.id, limit)) if curve else None
+        return rollups.report(days, today, loader)
+
+    key = ("bot", bot.id, bot.created_at, history, today, curve)
+    return kept.reports().get(key, build, keep=not rollups.adds_trades(db.session()))
+
+
+@dataclass(frozen=True)
+class History:
+    """What the rollups say of a history of trades: how many, and the highest id. Trades are
+    only added while their bot lives, so for the same bots this names one set of trades."""
+
+    trades: int
+    last_trade_id: int
+
+
+def trade_history(user: User | int, bot_id: int | None = None) -> History:
+    """The History of the user's trades (or of one bot's), in one query over the rollups."""
+    user_id = user if isinstance(user, int) else user.id
+    table = BotPnlDay if bot_id is not None else UserPnlDay
+    query = sa.select(
+        sa.func.coalesce(sa.func.sum(table.trades), 0), sa.func.max(table.max_trade_id)
+    ).where(table.user_id == user_id)
+    if bot_id is not None:
+        query = query.where(BotPnlDay.bot_id == bot_id)
+    trades, last = db.session.execute(query).one()
+    return History(int(trades or 0), int(last or 0))
 
 
 def last_trade_id(user: User | int, bot_id: int | None = None) -> int:
     """The highest trade id of the user (or of one bot): 0 without trades. Pages poll with
     it to learn cheaply whether anything new happened."""
-    user_id = user if isinstance(user, int) else user.id
-    if bot_id is not None:
-        query = sa.select(sa.func.max(BotPnlDay.max_trade_id)).where(
-            BotPnlDay.bot_id == bot_id, BotPnlDay.user_id == user_id
-        )
-    else:
-        query = sa.select(sa.func.max(UserPnlDay.max_trade_id)).where(UserPnlDay.user_id == user_id)
-    return db.session.scalar(query) or 0
+    return trade_history(user, bot_id).last_trade_id
 
 
 def count_trades(
@@ -237,16 +262,32 @@ def user_report(user: User | int, curve: bool = True, today: date | None = None)
     )
 
 
-def user_summary(user: User | int, curve: bool = True) -> UserSummary:
-    """The dashboard's figures, from the rollups; the PnL curve only with `curve`."""
+def user_summary(
+    user: User | int,
+    curve: bool = True,
+    *,
+    bots: list[Bot] | None = None,
+    history: History | None = None,
+) -> UserSummary:
+    """The dashboard's figures, from the rollups; the PnL curve only with `curve`. The figures
+    of the trades are kept per version of the history (`webapp.engine.kept`); pass the
+    user's `bots` (with their state) and `history` when the caller has read them already."""
     user_id = user if isinstance(user, int) else user.id
     today = utcnow().date()
-    by_bot: dict[int, list] = defaultdict(list)
-    for row in _days(BotPnlDay.__table__, BotPnlDay.user_id == user_id):
-        by_bot[row.bot_id].append(row)
-    per_bot = {bot_id: rollups.report(days, today) for bot_id, days in sorted(by_bot.items())}
-    report = user_report(user_id, curve, today)
-    states = list(db.session.scalars(sa.select(BotState).join(Bot).where(Bot.user_id == user_id)))
+    bots = user_bots(user_id) if bots is None else bots
+    history = history or trade_history(user_id)
+
+    def build() -> tuple[BotReport, dict[int, BotReport]]:
+        by_bot: dict[int, list] = defaultdict(list)
+        for row in _days(BotPnlDay.__table__, BotPnlDay.user_id == user_id):
+            by_bot[row.bot_id].append(row)
+        per_bot = {bot_id: rollups.report(days, today) for bot_id, days in sorted(by_bot.items())}
+        return user_report(user_id, curve, today), per_bot
+
+    owners = tuple(sorted((bot.id, bot.created_at) for bot in bots))
+    key = ("user", user_id, owners, history, today, curve)
+    report, per_bot = kept.reports().get(key, build, keep=not rollups.adds_trades(db.session()))
+    states = [bot.state for bot in bots if bot.state is not None]
     return UserSummary(
         report=report,
         bots=len(states),
@@ -257,7 +298,7 @@ def user_summary(user: User | int, curve: bool = True) -> UserSummary:
         realized_pnl_today=sum(
             (s.realized_pnl_today for s in states if s.pnl_day == today), Decimal(0)
         ),
-        per_bot=per_bot,
+        per_bot=dict(per_bot),
     )
 
 

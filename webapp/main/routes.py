@@ -18,10 +18,10 @@ from webapp.models.types import utcnow
 BLOCKS = {"dashboard-summary": "summary"}
 
 
-def _summary_version(bots, last_trade: int) -> str:
+def _summary_version(bots, history: service.History) -> str:
     """Changes whenever anything the summary shows may have changed: a new trade, a bot's
     settings, status, position or today's PnL, or the UTC day."""
-    parts = [utcnow().date(), last_trade]
+    parts = [utcnow().date(), history.trades, history.last_trade_id]
     for bot in bots:
         s = bot.state
         parts.append(
@@ -45,11 +45,12 @@ def _summary_version(bots, last_trade: int) -> str:
 @login_required
 def index():
     bots = service.user_bots(current_user)
-    last_trade = service.last_trade_id(current_user)
-    version = _summary_version(bots, last_trade)
+    history = service.trade_history(current_user)
+    last_trade = history.last_trade_id
+    version = _summary_version(bots, history)
     if htmx_target() == "dashboard-summary" and request.args.get("since") == version:
         return "", 204  # a poll, and nothing changed: nothing to compute or swap
-    summary = service.user_summary(current_user, curve=False)
+    summary = service.user_summary(current_user, curve=False, bots=bots, history=history)
 
     def chart() -> str:
         start = db.session.scalar(
