@@ -4,12 +4,13 @@ The user tests.bench.pages seeds (a running bot holding --trades trades, inserte
 stopped one, 60 activity lines), a private Redis and the simulated exchange on loopback, a
 temporary SQLite database. Each path (an /api/ one with the user's read token) is requested
 --requests times through Flask's test client after 20 to warm up, and the mean time per
-request is printed (with --rounds N, the best of N such means: on a shared machine, other
-work only ever adds time). With --profile PATH, that path's requests run under cProfile and
-the 40 most expensive functions are printed (cumulative time, or with --sort tottime their
-own; --rows N prints N, --dump FILE keeps the raw profile). It measures what a change to a
-page costs on one core, which tests.bench.pages (through gunicorn, with concurrent clients)
-blurs with the machine's load. It asserts nothing and stops by itself.
+request is printed with how many SQL statements one request ran (with --rounds N, the best
+of N such means: on a shared machine, other work only ever adds time). With --profile PATH,
+that path's requests run under cProfile and the 40 most expensive functions are printed
+(cumulative time, or with --sort tottime their own; --rows N prints N, --dump FILE keeps the
+raw profile). It measures what a change to a page costs on one core, which tests.bench.pages
+(through gunicorn, with concurrent clients) blurs with the machine's load. It asserts nothing
+and stops by itself.
 
     .venv/bin/python -m tests.bench.page_render
     .venv/bin/python -m tests.bench.page_render --trades 10000 --profile /bots/ID
@@ -31,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import sqlalchemy as sa  # noqa: E402
 from cryptography.fernet import Fernet  # noqa: E402
 
 from tests.bench.pages import PASSWORD, SIM_KEY, SIM_SECRET, seed  # noqa: E402
@@ -97,10 +99,21 @@ def run(args, tmp: str, redis_url: str, sim_url: str) -> None:
     def get(path: str):
         return client.get(path, headers=api if path.startswith("/api/") else None)
 
+    with app.app_context():
+        engine = db.engine
+    statements = [0]
+
+    def count(*_args) -> None:
+        statements[0] += 1
+
+    sa.event.listen(engine, "before_cursor_execute", count)
     for raw in args.paths:
         path = raw.replace("ID", str(bot_id))
         for _ in range(20):
             get(path)
+        statements[0] = 0
+        get(path)
+        queries = statements[0]
         rounds = []
         for _ in range(max(1, args.rounds)):
             started = time.perf_counter()
@@ -108,7 +121,7 @@ def run(args, tmp: str, redis_url: str, sim_url: str) -> None:
                 status = get(path).status_code
             rounds.append((time.perf_counter() - started) / args.requests * 1000)
         took = min(rounds)  # the machine's other work only ever adds time
-        print(f"{raw:<24} {status}  {took:6.2f} ms")
+        print(f"{raw:<26} {status}  {took:6.2f} ms  {queries:2d} queries")
     if args.profile:
         path = args.profile.replace("ID", str(bot_id))
         profile = cProfile.Profile()
