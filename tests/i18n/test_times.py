@@ -100,3 +100,16 @@ def test_the_compiled_patterns_write_what_babel_writes(app, locale, zone):
                         expected = f"{expected} {label}"
                     assert format_datetime(moment, style) == expected, (moment, style)
             assert str(get_timezone()) == zone
+
+
+def test_a_zone_saved_on_the_preferences_page_shows_on_the_next_page(client, auth):
+    """The zone comes with the session's own query on each request: a change reads at once."""
+    user = auth.register_and_login()
+    add_trade(make_bot(user, None, "Zoned"), "buy", "1", "100", at=AT)
+    assert "2026-03-31 21:30:05 UTC" in client.get("/trades/").get_data(as_text=True)
+    data = {"enabled": "y", "start": "22:30", "end": "06:45", "timezone": "Asia/Tokyo"}
+    assert client.post("/notifications/quiet-hours", data=data).status_code in (200, 302, 303)
+    assert "2026-04-01 06:30:05 GMT+09:00" in client.get("/trades/").get_data(as_text=True)
+    data["timezone"] = "Europe/Istanbul"
+    client.post("/notifications/quiet-hours", data=data)
+    assert "2026-04-01 00:30:05 GMT+03:00" in client.get("/trades/").get_data(as_text=True)

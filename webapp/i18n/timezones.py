@@ -18,6 +18,7 @@ from webapp.i18n.locales import DEFAULT_LOCALE, LOCALES
 
 UTC_NAME = "UTC"
 _OVERRIDE = "_recipient_timezone"
+_SIGNED_IN = "_user_timezone"
 
 
 def valid_timezone(name: str | None) -> str:
@@ -40,14 +41,26 @@ def user_timezone(user_id: int) -> str:
 
 def select_timezone() -> str:
     """Flask-Babel's time zone selector: a recipient's while rendering for one, else the
-    signed-in user's (looked up once per request), else UTC."""
+    signed-in user's (read with their session, else looked up once per request), else UTC."""
     if has_app_context() and getattr(g, _OVERRIDE, None):
         return getattr(g, _OVERRIDE)
     if not has_request_context() or not current_user.is_authenticated:
         return UTC_NAME
-    if "_user_timezone" not in g:
-        g._user_timezone = user_timezone(current_user.id)
-    return g._user_timezone
+    if _SIGNED_IN not in g:
+        setattr(g, _SIGNED_IN, user_timezone(current_user.id))
+    return getattr(g, _SIGNED_IN)
+
+
+def keep_signed_in_timezone(name: str | None) -> None:
+    """The signed-in user's zone setting as their session's query read it (no quiet-hours
+    row: None), so the request's times need no query of their own."""
+    setattr(g, _SIGNED_IN, valid_timezone(name))
+
+
+def forget_signed_in_timezone() -> None:
+    """After the user changed their zone: this request's later times read the new one."""
+    g.pop(_SIGNED_IN, None)
+    refresh()
 
 
 def _own_request(user) -> bool:

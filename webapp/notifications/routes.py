@@ -23,6 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from webapp.extensions import db
 from webapp.htmx import htmx_target, is_boosted, is_htmx, render_page, template_names
 from webapp.i18n.current import gettext as _
+from webapp.i18n.timezones import forget_signed_in_timezone
 from webapp.models import (
     Notification,
     NotificationChannel,
@@ -565,6 +566,7 @@ def _save_quiet_hours(form: QuietHoursForm) -> None:
     quiet.timezone = form.timezone.data
     quiet.updated_at = utcnow()
     db.session.commit()
+    forget_signed_in_timezone()
 
 
 @bp.route("/test/<channel>", methods=["POST"])

@@ -21,9 +21,10 @@ from flask_login import user_logged_out
 from sqlalchemy.exc import SQLAlchemyError
 
 from webapp.extensions import db
+from webapp.i18n import timezones
 from webapp.i18n.current import gettext as _
 from webapp.i18n.marks import N_
-from webapp.models import User, UserSession
+from webapp.models import QuietHours, User, UserSession
 from webapp.models.types import utcnow
 
 logger = logging.getLogger(__name__)
@@ -64,18 +65,19 @@ _MAX_ID = 2**63 - 1
 
 def resume(user_id: int, fingerprint: str, sid: str) -> User | None:
     """Flask-Login's loader: the user if session `sid` of theirs is still signed in and was
-    opened with their current password. One query on every request, user and session
-    together."""
+    opened with their current password. One query on every request: user, session and the
+    time zone the request's pages show times in."""
     if not sid or not 0 < user_id <= _MAX_ID:
         return None
     found = db.session.execute(
-        sa.select(User, UserSession)
+        sa.select(User, UserSession, QuietHours.timezone)
         .join(UserSession, UserSession.user_id == User.id)
+        .outerjoin(QuietHours, QuietHours.user_id == User.id)
         .where(User.id == user_id, UserSession.token_hash == _hash(sid))
     ).first()
     if found is None:
         return None
-    user, row = found
+    user, row, zone = found
     if (
         not hmac.compare_digest(fingerprint, user.password_fingerprint)
         or row.revoked_at is not None
@@ -85,6 +87,7 @@ def resume(user_id: int, fingerprint: str, sid: str) -> User | None:
     user.session_sid = sid
     if has_request_context():
         g.user_session_id = row.id
+        timezones.keep_signed_in_timezone(zone)
     now = utcnow()
     if now - row.last_seen_at >= TOUCH_EVERY:
         _touch(row.id, now, request.remote_addr if has_request_context() else None)
