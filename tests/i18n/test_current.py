@@ -81,3 +81,40 @@ def test_python_gettext_matches_flask_babels(app, language):
         with force_locale("fr"):
             assert str(label) == flask_babel.gettext("Dashboard")
         assert str(label) == flask_babel.gettext("Dashboard")
+
+
+TEMPLATE = (
+    '{{ _("Dashboard") }}|{{ gettext("Delete the bot “%(name)s” with its trades and activity'
+    ' log? A running bot is stopped first.", name=name) }}|'
+    '{{ ngettext("%(num)s cycle", "%(num)s cycles", 1) }}|'
+    '{{ ngettext("%(num)s cycle", "%(num)s cycles", count, num=shown) }}|'
+    '{{ pgettext("updates", "live") }}|{{ npgettext("x", "%(num)s apple", "%(num)s apples", 3) }}|'
+    "{% trans %}Log out{% endtrans %}|"
+    "{% trans n=count %}{{ n }} cycle{% pluralize %}{{ n }} cycles{% endtrans %}"
+)
+
+
+@pytest.mark.parametrize("autoescape", [True, False])
+@pytest.mark.parametrize("language", ["en", "tr", "fr"])
+def test_template_gettext_writes_what_jinjas_own_writes(app, language, autoescape):
+    """`_()` and the rest, installed as single calls, against Jinja's newstyle wrappers over
+    the same catalogs: escaping in HTML, none in text, `%(num)s` and `%(context)s` filled."""
+    import jinja2
+
+    jinjas = jinja2.Environment(extensions=["jinja2.ext.i18n"], autoescape=autoescape)
+    jinjas.install_gettext_callables(
+        gettext=lambda s: current.translations().ugettext(s),
+        ngettext=lambda s, p, n: current.translations().ungettext(s, p, n),
+        pgettext=lambda c, s: current.translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: current.translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
+    ours = app.jinja_env.overlay(autoescape=autoescape)
+    values = {"name": '<b>"Ali & Co"</b>', "count": 1234, "shown": "1,234"}
+    with app.test_request_context("/", headers={"Accept-Language": language}):
+        expected = jinjas.from_string(TEMPLATE).render(values)
+        written = ours.from_string(TEMPLATE).render(values)
+    assert written == expected
+    assert ("&lt;b&gt;" in written) is autoescape
+    if language != "en":
+        assert "Dashboard" not in written
