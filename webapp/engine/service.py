@@ -121,10 +121,12 @@ def get_bot(user: User | int, bot_id: int) -> Bot:
     return bot
 
 
-def bot_activity(bot: Bot, limit: int = 50) -> list[BotActivity]:
-    """The bot's activity log, newest first."""
-    query = sa.select(BotActivity).where(BotActivity.bot_id == bot.id)
-    return list(db.session.scalars(query.order_by(BotActivity.id.desc()).limit(limit)))
+def bot_activity(bot: Bot, limit: int = 50) -> list[sa.Row]:
+    """The bot's activity log, newest first: each line's id, time, kind and message (what
+    the log shows; rows, not entities: a page reads fifty of them on every view and poll)."""
+    columns = (BotActivity.id, BotActivity.at, BotActivity.kind, BotActivity.message)
+    query = sa.select(*columns).where(BotActivity.bot_id == bot.id)
+    return list(db.session.execute(query.order_by(BotActivity.id.desc()).limit(limit)))
 
 
 def trades_query(
