@@ -12,6 +12,7 @@ from babel import Locale
 from babel import dates as babel_dates
 from flask import Flask, current_app, request
 from flask_login import current_user
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from webapp.i18n import current
@@ -150,14 +151,24 @@ def current_locale() -> str:
     return current.language().replace("_", "-")
 
 
-def locale_form():
-    """The footer's language switch, showing the current language and returning here."""
-    from webapp.i18n.forms import LocaleForm
-
-    return LocaleForm(formdata=None, locale=current_locale(), next=_return_path())
+#: language -> the footer's language <select> as that language shows it (the same choices,
+#: names and attributes on every page: rendered by WTForms once, not on each request).
+_LANGUAGE_SELECTS: dict[str, Markup] = {}
 
 
-def _return_path() -> str:
+def language_select() -> Markup:
+    """The footer's language switch's <select>, the current language chosen."""
+    language = current_locale()
+    found = _LANGUAGE_SELECTS.get(language)
+    if found is None:
+        from webapp.i18n.forms import LocaleForm
+
+        form = LocaleForm(formdata=None, locale=language, meta={"csrf": False})
+        found = _LANGUAGE_SELECTS[language] = Markup(form.locale(id="footer-locale"))
+    return found
+
+
+def return_path() -> str:
     """This page, when a GET can show it again: a page rendered by a POST (a form with
     errors) returns to its address only if that address also answers a GET."""
     here = request.full_path.rstrip("?")
@@ -174,7 +185,8 @@ def _return_path() -> str:
 
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["current_locale"] = current_locale
-    app.jinja_env.globals["locale_form"] = locale_form
+    app.jinja_env.globals["language_select"] = language_select
+    app.jinja_env.globals["return_path"] = return_path
     app.jinja_env.globals["nav_items"] = nav_items
     app.jinja_env.filters["dt"] = format_datetime
     app.jinja_env.filters["num"] = format_number
