@@ -17,6 +17,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
+from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -72,7 +73,7 @@ HOME[HISTORY] = "notifications.history"
 RECENT_LIMIT = 50
 POLL_HORIZON = timedelta(seconds=60)
 FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data", ""}
-_TIMEZONES: list[str] = []
+_TIMEZONES: list[Markup] = []
 
 
 @bp.app_template_global("channel_label")
@@ -110,10 +111,13 @@ def test_queued(channel: NotificationChannel, ids: str) -> str:
     }[channel]
 
 
-def timezones() -> list[str]:
+def timezone_options() -> Markup:
+    """The quiet-hours form's <datalist> of every zone this machine knows: several hundred
+    options, the same on every view, written once per process."""
     if not _TIMEZONES:
-        _TIMEZONES.extend(sorted(limits.timezone_names()))
-    return _TIMEZONES
+        names = sorted(limits.timezone_names())
+        _TIMEZONES.append(Markup("").join(Markup('<option value="{}">').format(n) for n in names))
+    return _TIMEZONES[0]
 
 
 @bp.before_request
@@ -213,7 +217,7 @@ def _context(template: str = CHANNELS, **extra) -> dict:
         "revealed_for": lambda: None,
         "quiet": quiet_row,
         "quiet_form": lambda: _quiet_form(quiet_row()),
-        "timezones": timezones,
+        "timezone_options": timezone_options,
         "recent": recent_rows,
         "polling": lambda: any(_due_soon(row, now) for row in recent_rows()),
         "now": lambda: now,
