@@ -15,7 +15,8 @@ import threading
 from collections.abc import Callable
 
 from flask import Flask, current_app, has_request_context, request
-from markupsafe import Markup
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup, escape
 
 from webapp.i18n import current
 
@@ -48,6 +49,38 @@ class RowCache:
         return getattr(current_app.jinja_env.get_template(self.template).module, self.macro)
 
 
+class TokenCells:
+    """Renders of `macro` in `template` that carry the request's CSRF token (a form per
+    cell), kept per reader and arguments: each is rendered once with a placeholder for the
+    token, which every use fills in with this request's. The macro takes its other
+    arguments positionally (hashable: enums, strings, booleans) and the token as `token`."""
+
+    PLACEHOLDER = "\x00csrf-token\x00"
+
+    def __init__(self, template: str, macro: str, size: int = 5000):
+        self.template = template
+        self.macro = macro
+        self.size = size
+        self._cells: dict[tuple, str] = {}
+        self._lock = threading.Lock()
+
+    def render(self, *args) -> Markup:
+        if current_app.jinja_env.auto_reload:  # templates being edited: render each time
+            return Markup(self._macro()(*args, token=generate_csrf()))
+        key = (_reader(), args)
+        cell = self._cells.get(key)
+        if cell is None:
+            cell = str(self._macro()(*args, token=self.PLACEHOLDER))
+            with self._lock:
+                if len(self._cells) >= self.size:  # the oldest cell first
+                    del self._cells[next(iter(self._cells))]
+                self._cells[key] = cell
+        return Markup(cell.replace(self.PLACEHOLDER, str(escape(generate_csrf()))))
+
+    def _macro(self) -> Callable[..., str]:
+        return getattr(current_app.jinja_env.get_template(self.template).module, self.macro)
+
+
 def _reader() -> tuple:
     prefix = request.script_root if has_request_context() else ""
     return current.language(), current.timezone(), prefix
@@ -71,9 +104,12 @@ TRADE_ROWS = RowCache("trades/_rows.html", "trade_row", TRADE_FIELDS)
 BOT_TRADE_ROWS = RowCache("trades/_rows.html", "bot_trade_row", TRADE_FIELDS)
 #: The bot page's activity log.
 ACTIVITY_ROWS = RowCache("bots/_activity_row.html", "activity_row", ("id", "at", "kind", "message"))
+#: The notification preference matrix's cells (each a form with its own toggle).
+PREFERENCE_CELLS = TokenCells("notifications/_pref_cell.html", "pref_cell")
 
 
 def register(app: Flask) -> None:
     app.jinja_env.globals["trade_row"] = TRADE_ROWS.render
     app.jinja_env.globals["bot_trade_row"] = BOT_TRADE_ROWS.render
     app.jinja_env.globals["activity_row"] = ACTIVITY_ROWS.render
+    app.jinja_env.globals["pref_cell"] = PREFERENCE_CELLS.render

@@ -8,7 +8,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    get_template_attribute,
     make_response,
     redirect,
     render_template,
@@ -22,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from webapp.extensions import db
+from webapp.fragments import PREFERENCE_CELLS
 from webapp.htmx import htmx_target, is_boosted, is_htmx, render_page, template_names
 from webapp.i18n.current import gettext as _
 from webapp.i18n.timezones import forget_signed_in_timezone
@@ -321,14 +321,13 @@ def toggle_preference(event_type: str, channel: str):
 
 def _cell(event: EventType, chan: NotificationChannel, on: bool, saved: bool = False) -> str:
     """One cell of the matrix; a refused toggle shows it disabled with the reason."""
-    pref_cell = get_template_attribute("notifications/_pref_cell.html", "pref_cell")
-    return pref_cell(
+    return PREFERENCE_CELLS.render(
         event,
         chan,
         on,
         saved,
-        blocked={chan: channels.cannot_choose(current_user.id, chan)},
-        unreachable={chan: channels.unavailable(current_user.id, chan)},
+        channels.cannot_choose(current_user.id, chan),
+        channels.unavailable(current_user.id, chan),
     )
 
 
