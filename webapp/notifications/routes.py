@@ -228,9 +228,10 @@ def _context(template: str = CHANNELS, **extra) -> dict:
         "test_buttons": test_buttons,
     }
     needs = template_names(template)
-    context = {
-        name: build() for name, build in builders.items() if name in needs and name not in extra
-    }
+    with endpoints.reading():
+        context = {
+            name: build() for name, build in builders.items() if name in needs and name not in extra
+        }
     context.update(extra)
     return context
 

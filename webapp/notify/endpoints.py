@@ -11,7 +11,10 @@ without rejecting anything.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -59,15 +62,39 @@ def check_url(url: str) -> netguard.Target:
 MAX_ID = 2**31 - 1
 
 
+#: While a page reads (see `reading`): user id -> their endpoints.
+_READ: contextvars.ContextVar[dict[int, list[WebhookEndpoint]] | None] = contextvars.ContextVar(
+    "endpoints_read", default=None
+)
+
+
+@contextlib.contextmanager
+def reading() -> Iterator[None]:
+    """Within, `endpoints_of` reads each user's endpoints once: a notification page asks
+    for them from several places (what each channel can do, the matrix's webhook column, the
+    list itself) and changes nothing while it renders."""
+    token = _READ.set({})
+    try:
+        yield
+    finally:
+        _READ.reset(token)
+
+
 def endpoints_of(user_id: int) -> list[WebhookEndpoint]:
-    """The user's endpoints, oldest first."""
-    return list(
+    """The user's endpoints, oldest first (shared within `reading`: do not change the list)."""
+    read = _READ.get()
+    if read is not None and user_id in read:
+        return read[user_id]
+    found = list(
         db.session.scalars(
             sa.select(WebhookEndpoint)
             .where(WebhookEndpoint.user_id == user_id)
             .order_by(WebhookEndpoint.id)
         )
     )
+    if read is not None:
+        read[user_id] = found
+    return found
 
 
 def endpoint_for(user_id: int) -> WebhookEndpoint | None:
