@@ -15,6 +15,7 @@ and stops by itself.
     .venv/bin/python -m tests.bench.page_render
     .venv/bin/python -m tests.bench.page_render --trades 10000 --profile /bots/ID
     .venv/bin/python -m tests.bench.page_render --rounds 5 /notifications/preferences
+    .venv/bin/python -m tests.bench.page_render --trades 100000 "/trades/?after=DEEP"
 """
 
 from __future__ import annotations
@@ -92,7 +93,6 @@ def run(args, tmp: str, redis_url: str, sim_url: str) -> None:
     client.post(
         "/auth/login", data={"email": user["email"], "password": PASSWORD, "csrf_token": token}
     )
-    bot_id = user["bot"]
     print(f"{args.trades:,} trades, SQLite, {args.requests} requests per path, one thread")
     api = {"Authorization": f"Bearer {user['token']}"}  # for /api/ paths
 
@@ -108,7 +108,7 @@ def run(args, tmp: str, redis_url: str, sim_url: str) -> None:
 
     sa.event.listen(engine, "before_cursor_execute", count)
     for raw in args.paths:
-        path = raw.replace("ID", str(bot_id))
+        path = _path(raw, user)
         for _ in range(20):
             get(path)
         statements[0] = 0
@@ -123,7 +123,7 @@ def run(args, tmp: str, redis_url: str, sim_url: str) -> None:
         took = min(rounds)  # the machine's other work only ever adds time
         print(f"{raw:<26} {status}  {took:6.2f} ms  {queries:2d} queries")
     if args.profile:
-        path = args.profile.replace("ID", str(bot_id))
+        path = _path(args.profile, user)
         profile = cProfile.Profile()
         profile.enable()
         for _ in range(args.requests):
@@ -132,6 +132,16 @@ def run(args, tmp: str, redis_url: str, sim_url: str) -> None:
         if args.dump:
             profile.dump_stats(args.dump)
         pstats.Stats(profile).sort_stats(args.sort).print_stats(args.rows)
+
+
+def _path(raw: str, user: dict) -> str:
+    """ID: the busy bot's id; DEEP and LAST: the cursors 2,000 trades deep and of the last
+    page, as tests.bench.pages requests them."""
+    return (
+        raw.replace("DEEP", user["deep"])
+        .replace("LAST", user["last"])
+        .replace("ID", str(user["bot"]))
+    )
 
 
 if __name__ == "__main__":
