@@ -11,13 +11,13 @@ has to be invalidated.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 
 from flask import Flask, current_app, has_request_context, request
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
+from webapp.engine.kept import Kept
 from webapp.i18n import current
 
 
@@ -29,21 +29,13 @@ class RowCache:
         self.macro = macro
         self.fields = fields
         self.size = size
-        self._rows: dict[tuple, Markup] = {}
-        self._lock = threading.Lock()
+        self._rows = Kept(size)
 
     def render(self, record, *extra) -> Markup:
         if current_app.jinja_env.auto_reload:  # templates being edited: render each time
             return Markup(self._macro()(record, *extra))
         key = (_reader(), extra, *[getattr(record, name) for name in self.fields])
-        row = self._rows.get(key)
-        if row is None:
-            row = Markup(self._macro()(record, *extra))
-            with self._lock:
-                if len(self._rows) >= self.size:  # the oldest row first
-                    del self._rows[next(iter(self._rows))]
-                self._rows[key] = row
-        return row
+        return self._rows.get(key, lambda: Markup(self._macro()(record, *extra)))
 
     def _macro(self) -> Callable[..., str]:
         return getattr(current_app.jinja_env.get_template(self.template).module, self.macro)
@@ -60,25 +52,17 @@ class TokenCells:
     def __init__(self, template: str, macro: str, size: int = 5000):
         self.template = template
         self.macro = macro
-        self.size = size
-        self._cells: dict[tuple, str] = {}
-        self._lock = threading.Lock()
+        self._cells = Kept(size)
 
     def render(self, *args) -> Markup:
         if current_app.jinja_env.auto_reload:  # templates being edited: render each time
             return Markup(self._macro()(*args, token=generate_csrf()))
-        key = (_reader(), args)
-        cell = self._cells.get(key)
-        if cell is None:
-            cell = str(self._macro()(*args, token=self.PLACEHOLDER))
-            with self._lock:
-                if len(self._cells) >= self.size:  # the oldest cell first
-                    del self._cells[next(iter(self._cells))]
-                self._cells[key] = cell
+        cell = self._cells.get(
+            (_reader(), args), lambda: str(self._macro()(*args, token=self.PLACEHOLDER))
+        )
         return Markup(cell.replace(self.PLACEHOLDER, str(escape(generate_csrf()))))
 
-    def _macro(self) -> Callable[..., str]:
-        return getattr(current_app.jinja_env.get_template(self.template).module, self.macro)
+    _macro = RowCache._macro
 
 
 def _reader() -> tuple:

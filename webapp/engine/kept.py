@@ -36,8 +36,9 @@ SIZE = 2000
 _EXTENSION = "kept_reports"
 
 
-class KeptReports:
-    """A bounded table of built values, the oldest dropped first."""
+class Kept:
+    """A bounded table of built values, the oldest dropped first (also the rows and cells
+    `webapp.fragments` keeps)."""
 
     def __init__(self, size: int = SIZE):
         self.size = size
@@ -62,13 +63,13 @@ class KeptReports:
         return len(self._values)
 
 
-def reports() -> KeptReports:
+def reports() -> Kept:
     """The current app's table."""
     extensions = current_app.extensions
     table = extensions.get(_EXTENSION)
     if table is None:
-        table = extensions.setdefault(_EXTENSION, KeptReports())
+        table = extensions.setdefault(_EXTENSION, Kept())
     return table
 
 
-__all__ = ["SIZE", "KeptReports", "reports"]
+__all__ = ["SIZE", "Kept", "reports"]
