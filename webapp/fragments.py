@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from flask import Flask, current_app, has_request_context, request
 from flask_wtf.csrf import generate_csrf
+from jinja2_fragments.flask import render_block
 from markupsafe import Markup, escape
 
 from webapp.engine.kept import Kept
@@ -63,6 +64,26 @@ class TokenCells:
         return Markup(cell.replace(self.PLACEHOLDER, str(escape(generate_csrf()))))
 
     _macro = RowCache._macro
+
+
+class BlockCache:
+    """A block of `template` rendered once per reader and kept, for what never changes once
+    written (a finished backtest's results): the caller's key names that version, and
+    `context()` builds what the block reads only when it is rendered. The block must not
+    carry a CSRF token or anything else of one request's."""
+
+    def __init__(self, template: str, block: str, size: int = 64):
+        self.template = template
+        self.block = block
+        self._blocks = Kept(size)
+
+    def render(self, key: tuple, context: Callable[[], dict]) -> Markup:
+        def build() -> Markup:
+            return Markup(render_block(self.template, self.block, **context()))
+
+        if current_app.jinja_env.auto_reload:  # templates being edited: render each time
+            return build()
+        return self._blocks.get((_reader(), key), build)
 
 
 def _reader() -> tuple:

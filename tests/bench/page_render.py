@@ -1,21 +1,22 @@
 """Benchmark: what the app itself spends on a page, without gunicorn or the network.
 
-The user tests.bench.pages seeds (a running bot holding --trades trades, inserted in bulk, a
-stopped one, 60 activity lines), a private Redis and the simulated exchange on loopback, a
-temporary SQLite database. Each path (an /api/ one with the user's read token) is requested
---requests times through Flask's test client after 20 to warm up, and the mean time per
-request is printed with how many SQL statements one request ran (with --rounds N, the best
-of N such means: on a shared machine, other work only ever adds time). With --profile PATH,
-that path's requests run under cProfile and the 40 most expensive functions are printed
-(cumulative time, or with --sort tottime their own; --rows N prints N, --dump FILE keeps the
-raw profile). It measures what a change to a page costs on one core, which tests.bench.pages
-(through gunicorn, with concurrent clients) blurs with the machine's load. It asserts nothing
-and stops by itself.
+The user tests.bench.pages seeds (a running bot holding --trades trades, inserted in bulk,
+its finished backtests, a stopped one, 60 activity lines), a private Redis and the simulated
+exchange on loopback, a temporary SQLite database. Each path (an /api/ one with the user's
+read token) is requested --requests times through Flask's test client after 20 to warm up,
+and the mean time per request is printed with how many SQL statements one request ran (with
+--rounds N, the best of N such means: on a shared machine, other work only ever adds time;
+with --sql, each statement too). With --profile PATH, that path's requests run under cProfile
+and the 40 most expensive functions are printed (cumulative time, or with --sort tottime
+their own; --rows N prints N, --dump FILE keeps the raw profile). It measures what a change
+to a page costs on one core, which tests.bench.pages (through gunicorn, with concurrent
+clients) blurs with the machine's load. It asserts nothing and stops by itself.
 
     .venv/bin/python -m tests.bench.page_render
     .venv/bin/python -m tests.bench.page_render --trades 10000 --profile /bots/ID
     .venv/bin/python -m tests.bench.page_render --rounds 5 /notifications/preferences
     .venv/bin/python -m tests.bench.page_render --trades 100000 "/trades/?after=DEEP"
+    .venv/bin/python -m tests.bench.page_render --sql /backtests/BT
 """
 
 from __future__ import annotations
@@ -43,7 +44,18 @@ from webapp.config import Config  # noqa: E402
 from webapp.exchange.sim import SimServer, Simulator  # noqa: E402
 from webapp.extensions import db  # noqa: E402
 
-PATHS = ["/", "/bots/", "/bots/ID", "/bots/ID/edit", "/trades/", "/notifications/", "/healthz"]
+PATHS = [
+    "/",
+    "/bots/",
+    "/bots/ID",
+    "/bots/ID/edit",
+    "/backtests/",
+    "/backtests/BT",
+    "/trades/",
+    "/notifications/",
+    "/security/",
+    "/healthz",
+]
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
@@ -60,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--rows", type=int, default=40, help="how many functions to print")
     parser.add_argument("--dump", help="also write the raw profile here (for pstats or snakeviz)")
+    parser.add_argument(
+        "--sql", action="store_true", help="also print the statements one request of each path ran"
+    )
     parser.add_argument("paths", nargs="*", default=PATHS)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
@@ -102,9 +117,11 @@ def run(args, tmp: str, redis_url: str, sim_url: str) -> None:
     with app.app_context():
         engine = db.engine
     statements = [0]
+    shown: list[str] = []
 
-    def count(*_args) -> None:
+    def count(_conn, _cursor, statement, *_args) -> None:
         statements[0] += 1
+        shown.append(" ".join(statement.split()))
 
     sa.event.listen(engine, "before_cursor_execute", count)
     for raw in args.paths:
@@ -112,8 +129,12 @@ def run(args, tmp: str, redis_url: str, sim_url: str) -> None:
         for _ in range(20):
             get(path)
         statements[0] = 0
+        shown.clear()
         get(path)
         queries = statements[0]
+        if args.sql:
+            for number, statement in enumerate(shown, 1):
+                print(f"  {number}. {statement[:400]}")
         rounds = []
         for _ in range(max(1, args.rounds)):
             started = time.perf_counter()
@@ -135,10 +156,11 @@ def run(args, tmp: str, redis_url: str, sim_url: str) -> None:
 
 
 def _path(raw: str, user: dict) -> str:
-    """ID: the busy bot's id; DEEP and LAST: the cursors 2,000 trades deep and of the last
-    page, as tests.bench.pages requests them."""
+    """ID: the busy bot's id; BT: its latest backtest's; DEEP and LAST: the cursors 2,000
+    trades deep and of the last page, as tests.bench.pages requests them."""
     return (
-        raw.replace("DEEP", user["deep"])
+        raw.replace("BT", str(user["backtest"]))
+        .replace("DEEP", user["deep"])
         .replace("LAST", user["last"])
         .replace("ID", str(user["bot"]))
     )

@@ -4,7 +4,8 @@ gunicorn runs the Procfile's `web` command (2 workers x 4 threads) against a pri
 the simulated exchange (for the bot form's symbols and the price chart) and a temporary
 SQLite database (or a fresh PostgreSQL database next to --database-url). There is one user
 per size in --sizes, each with one running bot holding that many trades (inserted in bulk,
-rollups rebuilt as the migration does), a second bot, and a read token for the API.
+rollups rebuilt as the migration does) and BACKTESTS finished backtests of some 1,000 trades
+each, a second bot, and a read token for the API.
 
 For each user, each page, fragment and API report is requested for --seconds by --clients
 concurrent keep-alive clients, and requests/s, p50 and p95 are printed next to `/healthz`
@@ -36,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tests.backtest.helpers import finished_backtest  # noqa: E402
 from tests.bots.helpers import add_activity, bulk_trades, make_bot, make_key  # noqa: E402
 from tests.support.database import private_database  # noqa: E402
 from tests.support.processes import process_env  # noqa: E402
@@ -52,6 +54,9 @@ from webapp.trades import keyset  # noqa: E402
 from webapp.trades.routes import PER_PAGE  # noqa: E402
 
 PASSWORD = "correct-horse-42-benchmark-run"
+#: Finished backtests of the busy bot, each about 1,000 trades (some 230 kB stored), for
+#: every size: the bot page lists the latest five, /backtests/ all of them.
+BACKTESTS = 6
 SIM_KEY, SIM_SECRET = "bench-pages-key-0001", "SbenchPagesSecret-0123456789abcdef"
 POLL_URL = re.compile(r'id="{target}"[^>]*hx-get="([^"]+)"')
 
@@ -80,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def seed(sizes: list[int]) -> dict[int, dict]:
-    """One user per size: a running bot with that many trades, a stopped one, a token."""
+    """One user per size: a running bot with that many trades and BACKTESTS finished
+    backtests, a stopped one, a token."""
     users = {}
     for size in sizes:
         email = f"load{size}@example.com"
@@ -91,13 +97,20 @@ def seed(sizes: list[int]) -> dict[int, dict]:
         make_bot(user, key, "Idle")
         for n in range(60):
             add_activity(bot, f"Cycle {n}: hold.")
+        backtests = [finished_backtest(bot, candles=20_000).id for _ in range(BACKTESTS)]
         started = time.perf_counter()
         bulk_trades(bot, size)
         if size:
             print(f"{size:,} trades inserted in {time.perf_counter() - started:.1f} s")
         _, token = tokens.create_token(user, "bench", "read")
         db.session.commit()
-        users[size] = {"email": email, "bot": bot.id, "token": token, **cursors(user, size)}
+        users[size] = {
+            "email": email,
+            "bot": bot.id,
+            "backtest": backtests[-1],
+            "token": token,
+            **cursors(user, size),
+        }
     if db.engine.dialect.name == "postgresql":
         with db.engine.begin() as conn:  # what autovacuum does to a table that grew this much
             conn.exec_driver_sql("ANALYZE")
@@ -197,6 +210,9 @@ def endpoints(base: str, user: dict) -> dict[str, tuple[str, dict]]:
         ),
         "bot price chart": (f"/bots/{bot}/price-chart", htmx("bot-price")),
         "bot form /bots/ID/edit": (f"/bots/{bot}/edit", {}),
+        "bot form /bots/new": ("/bots/new", {}),
+        "backtests /backtests/": ("/backtests/", {}),
+        "backtest /backtests/ID": (f"/backtests/{user['backtest']}", {}),
         "trades /trades/": ("/trades/", {}),
         "trades, bot+side filter": (f"/trades/?bot={bot}&side=sell", {}),
         "trades, date range": ("/trades/?from=2026-03-02&to=2026-03-20", {}),
@@ -208,6 +224,10 @@ def endpoints(base: str, user: dict) -> dict[str, tuple[str, dict]]:
         "notifications /notifications/preferences": ("/notifications/preferences", {}),
         "notifications /notifications/history": ("/notifications/history", {}),
         "tokens /tokens/": ("/tokens/", {}),
+        "security /security/": ("/security/", {}),
+        "security /security/sessions": ("/security/sessions", {}),
+        "security /security/activity": ("/security/activity", {}),
+        "API bots": ("/api/v1/bots", {}),
         "API reports/summary": ("/api/v1/reports/summary", {}),
         "API bots/ID/performance": (f"/api/v1/bots/{bot}/performance", {}),
         "API trades?limit=100": ("/api/v1/trades?limit=100", {}),

@@ -28,6 +28,7 @@ from webapp.engine import service as bots
 from webapp.engine.accounting import to_decimal
 from webapp.engine.errors import BotNotFound
 from webapp.extensions import db
+from webapp.fragments import BlockCache
 from webapp.htmx import is_htmx, render_page
 from webapp.i18n.current import gettext as _
 from webapp.i18n.current import lazy_gettext as _l
@@ -334,12 +335,12 @@ def _charts(backtest: Backtest) -> tuple[str, str]:
     return price, equity
 
 
-def _detail_context(backtest: Backtest) -> dict:
+def _run_context(backtest: Backtest) -> dict:
+    """What the run block reads: for a finished run, every stored trade and its curve."""
     price_json, equity_json = _charts(backtest) if backtest.status.value == "done" else ("", "")
     trades = backtest.trades or []
     return {
         "backtest": backtest,
-        "bot": db.session.get(Bot, backtest.bot_id) if backtest.bot_id else None,
         "price_json": price_json,
         "equity_json": equity_json,
         "trades": trades[-TRADES_SHOWN:][::-1],
@@ -348,8 +349,29 @@ def _detail_context(backtest: Backtest) -> dict:
         "from_ms": store.from_ms,
         "quote": backtest.symbol.split("/")[-1],
         "error_text": error_text(backtest.error),
+    }
+
+
+#: A finished run's results never change: rendered once per reader, its trades and curve
+#: are read (and its charts drawn) only then.
+FINISHED_RUNS = BlockCache(DETAIL, "run")
+
+
+def _detail_context(backtest: Backtest) -> dict:
+    context = {
+        "bot": db.session.get(Bot, backtest.bot_id) if backtest.bot_id else None,
         "setting_labels": SETTING_LABELS,
         "setting_values": SETTING_VALUES,
+    }
+    if not backtest.status.finished:
+        return {**context, **_run_context(backtest)}
+    version = (backtest.id, backtest.status, backtest.finished_at, backtest.fingerprint)
+    return {
+        **context,
+        "backtest": backtest,
+        "run_html": FINISHED_RUNS.render(
+            (*version, backtest.error), lambda: _run_context(backtest)
+        ),
     }
 
 

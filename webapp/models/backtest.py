@@ -94,8 +94,15 @@ class Backtest(db.Model):
     job_id: so.Mapped[str | None] = so.mapped_column(sa.String(64))
     fingerprint: so.Mapped[str | None] = so.mapped_column(sa.String(64))
     summary: so.Mapped[dict[str, Any] | None] = so.mapped_column(sa.JSON)
-    trades: so.Mapped[list[dict[str, Any]] | None] = so.mapped_column(sa.JSON)
-    equity: so.Mapped[list[list[Any]] | None] = so.mapped_column(sa.JSON)
+    # Every trade and the curve grow with the run's range (tens of thousands of trades on
+    # 1-minute candles); lists of runs never show them, so they are read, together, only
+    # when first used.
+    trades: so.Mapped[list[dict[str, Any]] | None] = so.mapped_column(
+        sa.JSON, deferred=True, deferred_group="results"
+    )
+    equity: so.Mapped[list[list[Any]] | None] = so.mapped_column(
+        sa.JSON, deferred=True, deferred_group="results"
+    )
     error: so.Mapped[str | None] = so.mapped_column(sa.String(500))
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     started_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
