@@ -109,6 +109,14 @@ TRADE_ROWS = RowCache("trades/_rows.html", "trade_row", TRADE_FIELDS)
 BOT_TRADE_ROWS = RowCache("trades/_rows.html", "bot_trade_row", TRADE_FIELDS)
 #: The bot page's activity log.
 ACTIVITY_ROWS = RowCache("bots/_activity_row.html", "activity_row", ("id", "at", "kind", "message"))
+#: The bot page's and /backtests/' runs: a run's settings, range and results are fixed while
+#: it keeps its status (ids SQLite reuses come with another creation time).
+BACKTEST_ROWS = RowCache(
+    "backtest/_row.html",
+    "backtest_row",
+    ("id", "created_at", "status", "finished_at", "fingerprint"),
+    size=1000,
+)
 #: The notification preference matrix's cells (each a form with its own toggle).
 PREFERENCE_CELLS = TokenCells("notifications/_pref_cell.html", "pref_cell")
 
@@ -117,4 +125,5 @@ def register(app: Flask) -> None:
     app.jinja_env.globals["trade_row"] = TRADE_ROWS.render
     app.jinja_env.globals["bot_trade_row"] = BOT_TRADE_ROWS.render
     app.jinja_env.globals["activity_row"] = ACTIVITY_ROWS.render
+    app.jinja_env.globals["backtest_row"] = BACKTEST_ROWS.render
     app.jinja_env.globals["pref_cell"] = PREFERENCE_CELLS.render

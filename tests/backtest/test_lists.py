@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from tests.backtest.helpers import finished_backtest
 from tests.bots.helpers import make_bot, make_key, texts
 from webapp.extensions import db
+from webapp.models import Backtest, BacktestStatus, Bot
 
 
 @contextmanager
@@ -82,3 +83,42 @@ def test_lists_show_each_runs_figures_without_reading_its_trades(app, client, au
     assert f"({trades}, les 200 dernières affichées)" in french.get_data(as_text=True)
     csv_text = client.get(f"/backtests/{backtest_id}/trades.csv").get_data(as_text=True)
     assert len(csv_text.strip().splitlines()) == 1 + trades
+
+
+def test_a_listed_run_shows_its_new_status_and_a_reused_id_its_own_run(app, client, auth):
+    user = auth.create_user("rows@example.com")
+    db.session.commit()
+    bot = make_bot(user, make_key(user))
+    bot_id = bot.id
+    run = finished_backtest(bot, candles=1200)
+    trades = run.summary["trades"]
+    run.status, run.summary, run.finished_at, run.fingerprint = (
+        BacktestStatus.RUNNING,
+        None,
+        None,
+        None,
+    )
+    db.session.commit()
+    auth.login("rows@example.com")
+
+    def row() -> str:
+        [shown] = texts(client.get(f"/bots/{bot_id}").get_data(as_text=True), "backtest-row")
+        return shown
+
+    assert row().endswith("Running — —")
+    finished = finished_backtest(db.session.get(Bot, bot_id), candles=1200)
+    run = db.session.get(Backtest, run.id)
+    run.status, run.summary = BacktestStatus.DONE, finished.summary
+    run.finished_at, run.fingerprint = finished.finished_at, "f" * 64
+    db.session.delete(finished)
+    db.session.commit()
+    assert row().endswith(f"Done {finished.summary['total_pnl']} {trades}")
+
+    # The run deleted, a new one takes its id (SQLite reuses the highest): its own figures.
+    old_id = run.id
+    db.session.delete(run)
+    db.session.commit()
+    other = finished_backtest(db.session.get(Bot, bot_id), candles=2400)
+    if db.engine.dialect.name == "sqlite":  # PostgreSQL's sequences never reuse an id
+        assert other.id == old_id
+    assert row().startswith(f"#{other.id}") and row().endswith(str(other.summary["trades"]))
