@@ -11,7 +11,7 @@ has to be invalidated.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 from flask import Flask, current_app, has_request_context, request
 from flask_wtf.csrf import generate_csrf
@@ -37,6 +37,26 @@ class RowCache:
             return Markup(self._macro()(record, *extra))
         key = (_reader(), extra, *[getattr(record, name) for name in self.fields])
         return self._rows.get(key, lambda: Markup(self._macro()(record, *extra)))
+
+    def rows(self, heads: Sequence, load: Callable[[list], Mapping]) -> list[Markup]:
+        """The rows of `heads` (result rows of exactly `fields`, "id" first): each kept row as
+        it is, the others rendered from the records `load(ids)` returns by id. So a list whose
+        rows are all kept reads only their keys, not the records (a row whose record is gone
+        meanwhile is left out)."""
+        reader = _reader()
+        fresh = current_app.jinja_env.auto_reload
+        shown = [None if fresh else self._rows.peek((reader, (), *head)) for head in heads]
+        missing = [head[0] for head, row in zip(heads, shown, strict=True) if row is None]
+        records = load(missing) if missing else {}
+        out = []
+        for head, row in zip(heads, shown, strict=True):
+            if row is None:
+                record = records.get(head[0])
+                if record is None:
+                    continue
+                row = self.render(record)
+            out.append(row)
+        return out
 
     def _macro(self) -> Callable[..., str]:
         return getattr(current_app.jinja_env.get_template(self.template).module, self.macro)
@@ -109,8 +129,9 @@ TRADE_ROWS = RowCache("trades/_rows.html", "trade_row", TRADE_FIELDS)
 BOT_TRADE_ROWS = RowCache("trades/_rows.html", "bot_trade_row", TRADE_FIELDS)
 #: The bot page's activity log.
 ACTIVITY_ROWS = RowCache("bots/_activity_row.html", "activity_row", ("id", "at", "kind", "message"))
-#: The bot page's and /backtests/' runs: a run's settings, range and results are fixed while
-#: it keeps its status (ids SQLite reuses come with another creation time).
+#: The bot page's and /backtests/' runs (through `rows`: a page reads only the keys of those
+#: kept): a run's settings, range and results are fixed while it keeps its status (ids SQLite
+#: reuses come with another creation time).
 BACKTEST_ROWS = RowCache(
     "backtest/_row.html",
     "backtest_row",
@@ -125,5 +146,4 @@ def register(app: Flask) -> None:
     app.jinja_env.globals["trade_row"] = TRADE_ROWS.render
     app.jinja_env.globals["bot_trade_row"] = BOT_TRADE_ROWS.render
     app.jinja_env.globals["activity_row"] = ACTIVITY_ROWS.render
-    app.jinja_env.globals["backtest_row"] = BACKTEST_ROWS.render
     app.jinja_env.globals["pref_cell"] = PREFERENCE_CELLS.render

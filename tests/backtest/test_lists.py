@@ -56,6 +56,10 @@ def test_lists_show_each_runs_figures_without_reading_its_trades(app, client, au
         for (backtest_id, trades, _pnl), row in zip(reversed(figures), rows, strict=True):
             assert row.startswith(f"#{backtest_id}") and row.endswith(str(trades)), row
         assert not reads_results(seen), path
+        # Seen again, the rows are kept: only their keys are read, not the runs' settings.
+        with statements() as seen:
+            assert texts(client.get(path).get_data(as_text=True), "backtest-row") == rows
+        assert not any("backtests.settings" in s for s in seen), path
 
     with statements() as seen:
         html = client.get("/backtests/sweeps/s1").get_data(as_text=True)

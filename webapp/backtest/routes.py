@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from redis.exceptions import RedisError
 
 from webapp.backtest import bp, service
@@ -28,7 +29,7 @@ from webapp.engine import service as bots
 from webapp.engine.accounting import to_decimal
 from webapp.engine.errors import BotNotFound
 from webapp.extensions import db
-from webapp.fragments import BlockCache
+from webapp.fragments import BACKTEST_ROWS, BlockCache
 from webapp.htmx import is_htmx, render_page
 from webapp.i18n.current import gettext as _
 from webapp.i18n.current import lazy_gettext as _l
@@ -106,10 +107,18 @@ def error_text(message: str | None) -> str:
     return _(message)
 
 
+def _listed(bot_id: int | None = None, limit: int = 100) -> list[Markup]:
+    """The rows of the user's latest backtests (of one bot): kept ones read only their keys."""
+    heads = service.user_backtests(
+        current_user, bot_id=bot_id, limit=limit, columns=BACKTEST_ROWS.fields
+    )
+    return BACKTEST_ROWS.rows(heads, lambda ids: service.backtests_by_id(current_user, ids))
+
+
 @bp.app_template_global("bot_backtests")
-def bot_backtests(bot_id: int, limit: int = 5) -> list[Backtest]:
-    """The bot page's list of its latest backtests."""
-    return service.user_backtests(current_user, bot_id=bot_id, limit=limit)
+def bot_backtests(bot_id: int, limit: int = 5) -> list[Markup]:
+    """The bot page's rows of its latest backtests."""
+    return _listed(bot_id, limit)
 
 
 @bp.app_template_filter("sign_of")
@@ -168,7 +177,7 @@ def _strategy(name: str | None):
 @bp.route("/", methods=["GET"])
 @login_required
 def index():
-    return render_template("backtest/index.html", backtests=service.user_backtests(current_user))
+    return render_template("backtest/index.html", backtests=_listed())
 
 
 def _form_page(form: BacktestForm, bot: Bot | None, params: dict, errors=None, status=200):

@@ -409,12 +409,31 @@ def _job_alive(job_id: str | None) -> bool:
     )
 
 
-def user_backtests(user: User | int, bot_id: int | None = None, limit: int = 100):
+def user_backtests(
+    user: User | int,
+    bot_id: int | None = None,
+    limit: int = 100,
+    *,
+    columns: Sequence[str] | None = None,
+) -> list:
+    """The user's latest backtests (of one bot), newest first; with `columns`, result rows of
+    only those (what a list of kept rows reads first)."""
     user_id = user if isinstance(user, int) else user.id
-    query = sa.select(Backtest).where(Backtest.user_id == user_id)
+    selected = [getattr(Backtest, name) for name in columns] if columns else [Backtest]
+    query = sa.select(*selected).where(Backtest.user_id == user_id)
     if bot_id is not None:
         query = query.where(Backtest.bot_id == bot_id)
-    return list(db.session.scalars(query.order_by(Backtest.id.desc()).limit(limit)))
+    query = query.order_by(Backtest.id.desc()).limit(limit)
+    if columns:
+        return list(db.session.execute(query).all())
+    return list(db.session.scalars(query))
+
+
+def backtests_by_id(user: User | int, ids: Sequence[int]) -> dict[int, Backtest]:
+    """The user's backtests among `ids`, by id."""
+    user_id = user if isinstance(user, int) else user.id
+    query = sa.select(Backtest).where(Backtest.user_id == user_id, Backtest.id.in_(ids))
+    return {backtest.id: backtest for backtest in db.session.scalars(query)}
 
 
 def get_backtest(user: User | int, backtest_id: int) -> Backtest | None:

@@ -59,6 +59,10 @@ class Kept:
                 self._values[key] = value
         return value  # type: ignore[return-value]
 
+    def peek(self, key: Hashable) -> object | None:
+        """The value kept under `key`, if any (building nothing)."""
+        return self._values.get(key)
+
     def __len__(self) -> int:
         return len(self._values)
 
